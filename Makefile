@@ -1,0 +1,30 @@
+# The project's front door: `make run`, `make test`, `make bench`.
+# Each target installs the Debian packages it needs first (scripts/install-deps.sh is idempotent).
+PRESET ?= release
+JOBS ?= 2
+
+.PHONY: deps build run test bench sanitizers clean
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) -j$(JOBS)
+
+run: build
+	./scripts/run.sh build/$(PRESET)
+
+test: build
+	ctest --preset $(PRESET) -j$(JOBS)
+
+bench: build
+	./build/$(PRESET)/bench/cascade-bench $(ARGS)
+
+# The test suite under ThreadSanitizer and under AddressSanitizer + UBSan.
+sanitizers: deps
+	$(MAKE) test PRESET=tsan
+	$(MAKE) test PRESET=asan
+
+clean:
+	rm -rf build

@@ -1,0 +1,36 @@
+#include "cascade/envelope.hpp"
+#include "cascade/message.hpp"
+#include "cascade/outcome.hpp"
+
+#include <atomic>
+#include <string>
+
+namespace cascade {
+
+namespace detail {
+std::size_t next_message_type_index() noexcept {
+    static std::atomic<std::size_t> next{0};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace detail
+
+nlohmann::json to_json(const envelope& env) {
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(env.timestamp.time_since_epoch()).count();
+    return {
+        {"id", std::to_string(env.id)},
+        {"name", env.name()},
+        {"aggregate", env.aggregate},
+        {"causation_id", env.causation_id == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(env.causation_id))},
+        {"correlation_id", std::to_string(env.correlation_id)},
+        {"depth", env.depth},
+        {"timestamp_ms", millis},
+        {"data", env.message.data()},
+    };
+}
+
+nlohmann::json to_json(const handler_error& error) {
+    return {{"handler", error.handler}, {"code", error.code}, {"message", error.message}};
+}
+
+}  // namespace cascade

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that cascade needs to build, test and benchmark.
+# Idempotent: packages already present are left as they are.
+set -euo pipefail
+
+packages=(
+  build-essential cmake make pkg-config git
+  libboost1.81-dev          # Boost.Asio and Boost.Beast (header-only)
+  nlohmann-json3-dev        # JSON
+  catch2                    # tests (2.13)
+  libsqlitecpp-dev libsqlite3-dev  # SQLite store
+  libspdlog-dev libfmt-dev  # logging
+  libcli11-dev              # command-line flags
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
