@@ -112,5 +112,6 @@ TEST_CASE("idle aggregates are reclaimed", "[scheduling]") {
     CHECK(peak_lanes > 1);
     CHECK(bus.active_lanes() == 0);
     CHECK(bus.metrics().active_lanes == 0);
+    CHECK(bus.metrics().resident_lanes == 0);  // warm lanes go as soon as the bus is idle
     CHECK(bus.metrics().queued == 0);
 }

@@ -1,13 +1,12 @@
 #include "bus_core.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <ctime>
 #include <exception>
 #include <random>
 
@@ -16,6 +15,15 @@ namespace cascade::detail {
 namespace asio = boost::asio;
 
 namespace {
+
+/// Runners parked beyond this many exit instead.
+constexpr std::size_t max_idle_runners = 64;
+/// Runners alive at once. Each is a coroutine frame; all of them inside suspended handlers is the
+/// only case where a newly active lane waits for one to come back.
+constexpr std::size_t max_runners = 4096;
+/// A runner whose handlers never suspend yields the thread after this many messages, so that
+/// completions queued behind it (timers, outcomes, other coroutines) are not starved.
+constexpr std::size_t messages_per_turn = 256;
 
 [[nodiscard]] std::string describe(const std::exception_ptr& failure) {
     try {
@@ -38,9 +46,78 @@ namespace {
     return static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), us) - bounds.begin());
 }
 
+/// Marks a runner as inside a handler for the scope's duration (set by bus_core::enter_handler).
+class handler_scope {
+public:
+    explicit handler_scope(runner_state& self) noexcept : self_{&self} {}
+    ~handler_scope() { self_->state.store(runner_state::outside_handler, std::memory_order_relaxed); }
+    handler_scope(const handler_scope&) = delete;
+    handler_scope& operator=(const handler_scope&) = delete;
+
+private:
+    runner_state* self_;
+};
+
+/// Handler latency is timed for one run in eight: two clock reads per handler would cost more
+/// than a trivial handler itself on this kind of machine, and a sample shows the distribution.
+constexpr std::uint32_t latency_sample_every = 8;
+
+[[nodiscard]] bool sample_latency() noexcept {
+    thread_local std::uint32_t runs = 0;
+    return ++runs % latency_sample_every == 0;
+}
+
+/// A stopwatch that reads the clock only for sampled runs.
+class handler_timer {
+public:
+    handler_timer() noexcept : sampled_{sample_latency()} {
+        if (sampled_) {
+            started_ = std::chrono::steady_clock::now();
+        }
+    }
+    void stop(counter_shard& count) const noexcept {
+        if (sampled_) {
+            count.observe_latency(std::chrono::steady_clock::now() - started_);
+        }
+    }
+
+private:
+    bool sampled_;
+    std::chrono::steady_clock::time_point started_{};
+};
+
+/// Ids are taken from the shared counter a block at a time, so that threads do not contend on it.
+constexpr message_id id_block = 1024;
+
+/// Envelope timestamps are for people and logs: the coarse clock (a few ms) is plenty, and it
+/// costs a fraction of a precise read on the hot path.
+[[nodiscard]] std::chrono::system_clock::time_point coarse_now() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return std::chrono::system_clock::time_point{std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec})};
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- cascade_state
+
+cascade_state::cascade_state(message_id id, message_kind root_kind, cascade_observer observer)
+    : root_kind_{root_kind}, observer_{std::move(observer)} {
+    outcome_.id = id;
+}
+
+cascade_state::~cascade_state() {
+    if (!completed_) {
+        outcome_.errors.push_back({.handler = "",
+                                   .code = std::string{error_code::cancelled},
+                                   .message = "cancelled by shutdown before the cascade finished",
+                                   .handled_id = outcome_.id});
+        outcome_.status = root_kind_ == message_kind::command ? cascade_status::failed : cascade_status::partial;
+        outcome_.result = nullptr;
+        complete();
+    }
+}
 
 void cascade_state::record_event(const envelope& env) {
     const std::scoped_lock lock{mutex_};
@@ -56,9 +133,8 @@ void cascade_state::record_error(handler_error error, cascade_status status) {
     outcome_.status = std::max(outcome_.status, status);  // failed outranks partial outranks ok
 }
 
-void cascade_state::set_result(message_id id, nlohmann::json result) {
+void cascade_state::set_result(nlohmann::json result) {
     const std::scoped_lock lock{mutex_};
-    outcome_.id = id;
     outcome_.result = std::move(result);
 }
 
@@ -66,6 +142,7 @@ void cascade_state::complete() {
     outcome done;
     {
         const std::scoped_lock lock{mutex_};
+        completed_ = true;
         done = std::move(outcome_);
     }
     if (observer_.on_done) {
@@ -75,13 +152,40 @@ void cascade_state::complete() {
 
 // ---------------------------------------------------------------- counters
 
-void counters::observe_latency(std::chrono::nanoseconds elapsed) noexcept {
+void counter_shard::observe_latency(std::chrono::nanoseconds elapsed) noexcept {
     latency_buckets[bucket_of(elapsed)].fetch_add(1, std::memory_order_relaxed);
-    latency_count.fetch_add(1, std::memory_order_relaxed);
     latency_sum_ns.fetch_add(elapsed.count(), std::memory_order_relaxed);
 }
 
-// ---------------------------------------------------------------- bus_core
+counter_shard& counters::local() noexcept {
+    static std::atomic<std::size_t> next_thread{0};
+    thread_local const std::size_t index = next_thread.fetch_add(1, std::memory_order_relaxed) % shard_count;
+    return shards_[index];
+}
+
+metrics_snapshot counters::snapshot() const {
+    metrics_snapshot total;
+    auto& histogram = total.handler_latency;
+    std::int64_t latency_sum = 0;
+    for (const auto& shard : shards_) {
+        total.submitted += shard.submitted.load(std::memory_order_relaxed);
+        total.handled += shard.handled.load(std::memory_order_relaxed);
+        total.failed += shard.failed.load(std::memory_order_relaxed);
+        total.retried += shard.retried.load(std::memory_order_relaxed);
+        total.dead_lettered += shard.dead_lettered.load(std::memory_order_relaxed);
+        total.unhandled += shard.unhandled.load(std::memory_order_relaxed);
+        for (std::size_t i = 0; i < histogram.counts.size(); ++i) {
+            const auto n = shard.latency_buckets[i].load(std::memory_order_relaxed);
+            histogram.counts[i] += n;
+            histogram.count += n;
+        }
+        latency_sum += shard.latency_sum_ns.load(std::memory_order_relaxed);
+    }
+    histogram.sum = std::chrono::nanoseconds{latency_sum};
+    return total;
+}
+
+// ---------------------------------------------------------------- bus_core: setup
 
 struct bus_core::room_waiter {
     explicit room_waiter(const asio::any_io_executor& ex) : channel{ex, 1} {}
@@ -90,16 +194,17 @@ struct bus_core::room_waiter {
 
 bus_core::bus_core(bus_options options)
     : options_{std::move(options)},
-      pool_{std::max<std::size_t>(1, options_.threads)},
       delays_{options_.delays ? options_.delays : std::make_shared<steady_delay_timer>()},
       shards_{std::make_unique<shard[]>(std::max<std::size_t>(1, options_.shards))} {
     options_.shards = std::max<std::size_t>(1, options_.shards);
+    options_.max_queued = std::max<std::size_t>(1, options_.max_queued);
+    runner_slots_ = std::make_unique<runner_state[]>(max_runners);
+    pool_.emplace(std::max<std::size_t>(1, options_.threads));
 }
 
 bus_core::~bus_core() {
-    shutdown(std::chrono::nanoseconds::zero());
-    pool_.stop();
-    pool_.join();
+    stop_accepting();
+    cancel_everything();  // even when idle: parked runners go with the pool
 }
 
 void bus_core::refuse_new_registrations() const {
@@ -123,8 +228,8 @@ void bus_core::add_command_handler(const message_type& type, std::string name, c
         throw std::logic_error{"command " + std::string{type.name} + " already has a handler (" + set.command->name +
                                "); a command has exactly one"};
     }
-    set.command = std::make_unique<handler_entry>(
-        handler_entry{.name = std::move(name), .retry = retry_policy::no_retry(), .on_event = {}, .on_command = std::move(invoke)});
+    set.command = std::make_unique<handler_entry>(handler_entry{
+        .name = std::move(name), .retry = retry_policy::no_retry(), .on_event = {}, .on_command = std::move(invoke)});
 }
 
 void bus_core::add_event_handler(const message_type& type, std::string name, event_invoker invoke,
@@ -139,7 +244,7 @@ const handler_set* bus_core::handlers_for(const message_type& type) const noexce
     return type.index < handlers_.size() ? &handlers_[type.index] : nullptr;
 }
 
-// ---- admission
+// ---------------------------------------------------------------- admission
 
 bool bus_core::try_reserve_slot() noexcept {
     auto current = in_flight_.load(std::memory_order_relaxed);
@@ -151,21 +256,54 @@ bool bus_core::try_reserve_slot() noexcept {
     return true;
 }
 
-void bus_core::release_slot() noexcept {
-    const auto before = in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+void bus_core::release_slots(std::size_t n) noexcept {
+    const auto before = in_flight_.fetch_sub(n, std::memory_order_acq_rel);
     if (room_waiter_count_.load(std::memory_order_acquire) != 0) {
         wake_room_waiters(false);
     }
-    if (before == 1) {
+    if (before == n) {
         notify_if_idle();
     }
 }
 
+message_id bus_core::next_id() noexcept {
+    thread_local struct {
+        const bus_core* owner = nullptr;
+        message_id next = 0;
+        message_id end = 0;
+    } block;
+    if (block.owner != this || block.next == block.end) {
+        block.owner = this;
+        block.next = next_id_block_.fetch_add(1, std::memory_order_relaxed) * id_block + 1;
+        block.end = block.next + id_block;
+    }
+    return block.next++;
+}
+
 bool bus_core::idle() const noexcept {
-    return in_flight_.load(std::memory_order_acquire) == 0 && active_lanes_.load(std::memory_order_acquire) == 0;
+    return in_flight_.load(std::memory_order_acquire) == 0 && active_lanes_.load(std::memory_order_acquire) == 0 &&
+           resident_lanes_.load(std::memory_order_acquire) == 0;
+}
+
+void bus_core::sweep_warm_lanes(shard& s) {
+    const auto swept = std::erase_if(s.lanes, [](const auto& entry) { return !entry.second.scheduled; });
+    s.warm = 0;
+    resident_lanes_.fetch_sub(swept, std::memory_order_relaxed);
+}
+
+void bus_core::sweep_all_warm_lanes() {
+    for (std::size_t i = 0; i < options_.shards; ++i) {
+        const std::scoped_lock lock{shards_[i].mutex};
+        if (shards_[i].warm != 0) {
+            sweep_warm_lanes(shards_[i]);
+        }
+    }
 }
 
 void bus_core::notify_if_idle() {
+    if (in_flight_.load(std::memory_order_acquire) == 0 && active_lanes_.load(std::memory_order_acquire) == 0) {
+        sweep_all_warm_lanes();  // an idle bus keeps no lane
+    }
     if (idle()) {
         // Lock so that a waiter between its check and its wait cannot miss the notification.
         const std::scoped_lock lock{idle_mutex_};
@@ -184,17 +322,16 @@ submit_result bus_core::try_submit(any_message msg, cascade_observer observer) {
     const message_id id = next_id();
     std::shared_ptr<cascade_state> cascade;
     if (observer.on_event || observer.on_done) {
-        cascade = std::make_shared<cascade_state>(std::move(observer));
-        cascade->set_result(id, nullptr);
+        cascade = std::make_shared<cascade_state>(id, msg.kind(), std::move(observer));
     }
-    counters_.submitted.fetch_add(1, std::memory_order_relaxed);
+    counters_.local().submitted.fetch_add(1, std::memory_order_relaxed);
     std::string key{msg.aggregate()};
     enqueue(work_item{
         .message = envelope{.id = id,
                             .causation_id = 0,
                             .correlation_id = id,
                             .depth = 0,
-                            .timestamp = std::chrono::system_clock::now(),
+                            .timestamp = coarse_now(),
                             .aggregate = std::move(key),
                             .message = std::move(msg)},
         .cascade = std::move(cascade),
@@ -209,10 +346,10 @@ asio::awaitable<void> bus_core::wait_for_room() {
         {
             const std::scoped_lock lock{room_mutex_};
             room_waiters_.push_back(waiter);
-            room_waiter_count_.fetch_add(1, std::memory_order_release);
+            room_waiter_count_.fetch_add(1, std::memory_order_seq_cst);
         }
         // Registered first, checked second: a release between the two still finds us.
-        if (!accepting() || in_flight_.load(std::memory_order_acquire) < options_.max_queued) {
+        if (!accepting() || in_flight_.load(std::memory_order_seq_cst) < options_.max_queued) {
             continue;  // the stale registration is woken harmlessly later
         }
         co_await waiter->channel.async_receive(asio::as_tuple(asio::use_awaitable));
@@ -220,10 +357,14 @@ asio::awaitable<void> bus_core::wait_for_room() {
 }
 
 void bus_core::wake_room_waiters(bool closing) {
+    // Hysteresis: wake waiters once a quarter of the queue is free, not at every release,
+    // or a producer would wake, submit one message and sleep again for each message handled.
+    const auto low_water = options_.max_queued - options_.max_queued / 4;
     std::vector<std::shared_ptr<room_waiter>> woken;
     {
         const std::scoped_lock lock{room_mutex_};
-        if (!closing && in_flight_.load(std::memory_order_acquire) >= options_.max_queued) {
+        if (!closing && in_flight_.load(std::memory_order_acquire) > low_water &&
+            in_flight_.load(std::memory_order_acquire) != 0) {
             return;
         }
         woken.swap(room_waiters_);
@@ -235,47 +376,58 @@ void bus_core::wake_room_waiters(bool closing) {
     }
 }
 
-// ---- lanes
+// ---------------------------------------------------------------- lanes
 
-shard& bus_core::shard_for(std::string_view key) noexcept {
-    return shards_[string_hash{}(key) % options_.shards];
+namespace {
+/// A shard sweeps its warm lanes once it holds more than this many.
+constexpr std::size_t warm_lanes_per_shard = 256;
+}  // namespace
+
+shard& bus_core::shard_for(std::size_t hash) noexcept {
+    // The map uses the low bits of the same hash; take the shard from the high ones.
+    return shards_[(hash >> 32U) % options_.shards];
 }
 
 void bus_core::enqueue(work_item item) {
-    auto& s = shard_for(item.message.aggregate);
-    std::shared_ptr<lane> started;
+    const hashed_key key{item.message.aggregate};
+    auto& s = shard_for(key.hash);
+    lane_ref activated;
     {
         const std::scoped_lock lock{s.mutex};
-        auto it = s.lanes.find(std::string_view{item.message.aggregate});
+        auto it = s.lanes.find(key);
         if (it == s.lanes.end()) {
-            auto fresh = std::make_shared<lane>(item.message.aggregate, asio::make_strand(pool_.get_executor()));
-            it = s.lanes.emplace(fresh->key, fresh).first;
-            active_lanes_.fetch_add(1, std::memory_order_relaxed);
-            started = std::move(fresh);
+            it = s.lanes.try_emplace(lane_key{key.hash, std::string{key.text}}).first;
+            resident_lanes_.fetch_add(1, std::memory_order_relaxed);
+            ++s.warm;
         }
-        it->second->inbox.push_back(std::move(item));
+        lane& target = it->second;
+        if (!target.scheduled) {
+            target.scheduled = true;
+            --s.warm;
+            activated = {.target = &target, .key = &it->first};
+            active_lanes_.fetch_add(1, std::memory_order_relaxed);
+        }
+        target.inbox.push_back(std::move(item));
     }
-    if (started) {
-        // The completion handler keeps the lane, and with it the cancellation signal, alive until
-        // co_spawn has finished with the slot (after drain's own frame is gone).
-        auto slot = started->cancel.slot();
-        auto strand = started->strand;
-        asio::co_spawn(strand, drain(started),
-                       asio::bind_cancellation_slot(slot, [keep_alive = started](const std::exception_ptr&) {}));
+    if (activated) {
+        activate(activated);
     }
 }
 
-bool bus_core::take_batch(lane& l, std::vector<work_item>& batch) {
-    auto& s = shard_for(l.key);
+bool bus_core::take_batch(lane_ref l, std::vector<work_item>& batch) {
+    auto& s = shard_for(l.key->hash);
     {
         const std::scoped_lock lock{s.mutex};
-        if (!l.inbox.empty()) {
-            batch.swap(l.inbox);
+        if (!l.target->inbox.empty()) {
+            batch.swap(l.target->inbox);
             return true;
         }
-        // Erased under the same lock that enqueue takes: a message for this key either landed in
-        // this inbox before, or finds no lane and starts a new one after.
-        s.lanes.erase(l.key);
+        // Unscheduled under the same lock that enqueue takes: a message for this key either
+        // landed in this inbox before, or finds the lane unscheduled and schedules it again.
+        l.target->scheduled = false;
+        if (++s.warm > warm_lanes_per_shard) {
+            sweep_warm_lanes(s);
+        }
     }
     if (active_lanes_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         notify_if_idle();
@@ -283,141 +435,270 @@ bool bus_core::take_batch(lane& l, std::vector<work_item>& batch) {
     return false;
 }
 
-asio::awaitable<void> bus_core::drain(std::shared_ptr<lane> l) {
-    // Cancellation aborts the operation a handler is waiting on; it must not also abort the
-    // drain loop at its next co_await, which still has to finish (fail) every queued item.
-    co_await asio::this_coro::throw_if_cancelled(false);
+// ---------------------------------------------------------------- runners
+
+void bus_core::activate(lane_ref l) {
+    std::optional<lane_handler> parked;
+    {
+        const std::scoped_lock lock{runners_mutex_};
+        if (!idle_.empty()) {
+            parked.emplace(std::move(idle_.back()));
+            idle_.pop_back();
+            idle_count_.fetch_sub(1, std::memory_order_relaxed);
+        } else {
+            pending_.push_back(l);
+            pending_count_.fetch_add(1, std::memory_order_seq_cst);
+        }
+    }
+    if (parked) {
+        asio::post(pool_->get_executor(), [resume = std::move(*parked), l]() mutable { std::move(resume)(l); });
+        return;
+    }
+    spawn_runner_if_all_busy();
+}
+
+bool bus_core::all_runners_inside_handlers() const noexcept {
+    const auto used = runner_slots_used_.load(std::memory_order_seq_cst);
+    for (std::size_t i = 0; i < used; ++i) {
+        if (runner_slots_[i].state.load(std::memory_order_seq_cst) == runner_state::outside_handler) {
+            return false;
+        }
+    }
+    return true;
+}
+
+runner_state* bus_core::take_runner_slot() noexcept {
+    const auto used = runner_slots_used_.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < used; ++i) {
+        if (runner_slots_[i].state.load(std::memory_order_relaxed) == runner_state::free) {
+            runner_slots_[i].state.store(runner_state::outside_handler, std::memory_order_seq_cst);
+            return &runner_slots_[i];
+        }
+    }
+    if (used == max_runners) {
+        return nullptr;
+    }
+    runner_slots_[used].state.store(runner_state::outside_handler, std::memory_order_seq_cst);
+    runner_slots_used_.store(used + 1, std::memory_order_seq_cst);
+    return &runner_slots_[used];
+}
+
+void bus_core::spawn_runner_if_all_busy() {
+    // A runner outside any handler will reach the pending queue by itself; one inside a handler
+    // may be waiting on I/O indefinitely. Spawn only when none is outside. The lock-free peek
+    // keeps the common case (some runner is outside) off the mutex.
+    if (pending_count_.load(std::memory_order_seq_cst) == 0 || idle_count_.load(std::memory_order_seq_cst) != 0 ||
+        !all_runners_inside_handlers()) {
+        return;
+    }
+    runner_state* fresh = nullptr;
+    {
+        const std::scoped_lock lock{runners_mutex_};
+        if (pending_.empty() || !idle_.empty() || !all_runners_inside_handlers()) {
+            return;
+        }
+        // The new runner counts as outside from now on, so no second one is spawned before it starts.
+        fresh = take_runner_slot();
+    }
+    if (fresh != nullptr) {
+        // Posted: co_spawn dispatches, so from a pool thread the new runner would start inline,
+        // nested inside this one's handler.
+        asio::post(pool_->get_executor(),
+                   [this, fresh] { asio::co_spawn(pool_->get_executor(), run(*fresh), asio::detached); });
+    }
+}
+
+void bus_core::enter_handler(runner_state& self) {
+    // Flag first, peek second; activate() pushes first and reads the flags second. Whichever
+    // comes last sees the other, so a pending lane never waits on runners that are all stuck.
+    self.state.store(runner_state::inside_handler, std::memory_order_seq_cst);
+    if (pending_count_.load(std::memory_order_seq_cst) != 0) {
+        spawn_runner_if_all_busy();
+    }
+}
+
+lane_ref bus_core::pop_pending() noexcept {
+    const std::scoped_lock lock{runners_mutex_};
+    if (pending_.empty()) {
+        return {};
+    }
+    const lane_ref l = pending_.front();
+    pending_.pop_front();
+    pending_count_.fetch_sub(1, std::memory_order_relaxed);
+    return l;
+}
+
+asio::awaitable<lane_ref> bus_core::next_lane(runner_state& self) {
+    if (const lane_ref l = pop_pending()) {
+        co_return l;
+    }
+    // Park until a lane is handed over, or leave when enough runners are parked already.
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(lane_ref)>(
+        [this, &self](auto handler) {
+            std::unique_lock lock{runners_mutex_};
+            lane_ref handed;
+            if (!pending_.empty()) {
+                handed = pending_.front();
+                pending_.pop_front();
+                pending_count_.fetch_sub(1, std::memory_order_relaxed);
+            } else if (idle_.size() < max_idle_runners) {
+                idle_.emplace_back(std::move(handler));
+                idle_count_.fetch_add(1, std::memory_order_seq_cst);
+                return;
+            } else {
+                self.state.store(runner_state::free, std::memory_order_seq_cst);  // leaves: the null lane ends its loop
+            }
+            lock.unlock();
+            asio::post(pool_->get_executor(),
+                       [handler = std::move(handler), handed]() mutable { std::move(handler)(handed); });
+        },
+        asio::use_awaitable);
+}
+
+asio::awaitable<void> bus_core::run(runner_state& self) {
+    while (const lane_ref l = co_await next_lane(self)) {
+        co_await drain(l, self);
+    }
+}
+
+asio::awaitable<void> bus_core::drain(lane_ref l, runner_state& self) {
     std::vector<work_item> batch;
-    while (take_batch(*l, batch)) {
+    std::size_t since_yield = 0;
+    while (take_batch(l, batch)) {
         for (auto& item : batch) {
-            co_await deliver(item);
+            const handler_set* set = handlers_for(item.message.message.type());
+            if (item.message.message.kind() == message_kind::command) {
+                co_await run_command(set, item, self);
+            } else if (set == nullptr || set->events.empty()) {
+                counters_.local().unhandled.fetch_add(1, std::memory_order_relaxed);
+            } else {
+                co_await deliver_event(*set, item, self);
+            }
             finish(item);
         }
+        since_yield += batch.size();
+        const auto handled = batch.size();
         batch.clear();
-    }
-}
-
-// ---- delivery
-
-asio::awaitable<void> bus_core::deliver(work_item& item) {
-    if (cancelled_.load(std::memory_order_acquire)) {
-        fail_cancelled(item);
-        co_return;
-    }
-    const handler_set* set = handlers_for(item.message.message.type());
-    if (item.message.message.kind() == message_kind::command) {
-        if (set == nullptr || !set->command) {
-            counters_.unhandled.fetch_add(1, std::memory_order_relaxed);
-            if (item.cascade) {
-                item.cascade->record_error({.handler = "",
-                                            .code = std::string{error_code::no_handler},
-                                            .message = "no handler for command " + std::string{item.message.name()},
-                                            .handled_id = item.message.id},
-                                           cascade_status::failed);
-            }
-            co_return;
+        release_slots(handled);
+        if (since_yield >= messages_per_turn) {
+            since_yield = 0;
+            co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
         }
-        co_await run_command(*set->command, item);
-        co_return;
-    }
-    if (set == nullptr || set->events.empty()) {
-        counters_.unhandled.fetch_add(1, std::memory_order_relaxed);
-        co_return;
-    }
-    for (const auto& handler : set->events) {
-        co_await run_event_handler(handler, item);
     }
 }
 
-asio::awaitable<void> bus_core::run_command(const handler_entry& handler, work_item& item) {
+// ---------------------------------------------------------------- delivery
+
+asio::awaitable<void> bus_core::deliver_event(const handler_set& set, work_item& item, runner_state& self) {
+    for (const auto& handler : set.events) {
+        std::exception_ptr failure;
+        {
+            context ctx{item.message, dependencies, 1};
+            const handler_timer timer;
+            {
+                enter_handler(self);
+                const handler_scope inside{self};
+                try {
+                    co_await handler.on_event(item.message.message.payload(), ctx);
+                } catch (...) {
+                    failure = std::current_exception();
+                }
+            }
+            auto& count = counters_.local();
+            timer.stop(count);
+            if (!failure) {
+                count.handled.fetch_add(1, std::memory_order_relaxed);
+                collect(ctx, item);
+                continue;
+            }
+            count.failed.fetch_add(1, std::memory_order_relaxed);
+        }
+        co_await retry_event_handler(handler, item, describe(failure), self);
+    }
+}
+
+asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& item, runner_state& self) {
+    if (set == nullptr || !set->command) {
+        counters_.local().unhandled.fetch_add(1, std::memory_order_relaxed);
+        if (item.cascade) {
+            item.cascade->record_error({.handler = "",
+                                        .code = std::string{error_code::no_handler},
+                                        .message = "no handler for command " + std::string{item.message.name()},
+                                        .handled_id = item.message.id},
+                                       cascade_status::failed);
+        }
+        co_return;
+    }
+    const handler_entry& handler = *set->command;
     context ctx{item.message, dependencies, 1};
     nlohmann::json result;
     std::exception_ptr failure;
-    const auto started = std::chrono::steady_clock::now();
-    try {
-        result = co_await handler.on_command(item.message.message.payload(), ctx);
-    } catch (...) {
-        failure = std::current_exception();
+    const handler_timer timer;
+    {
+        enter_handler(self);
+        const handler_scope inside{self};
+        try {
+            result = co_await handler.on_command(item.message.message.payload(), ctx);
+        } catch (...) {
+            failure = std::current_exception();
+        }
     }
-    counters_.observe_latency(std::chrono::steady_clock::now() - started);
+    auto& count = counters_.local();
+    timer.stop(count);
     if (failure) {
-        counters_.failed.fetch_add(1, std::memory_order_relaxed);
+        count.failed.fetch_add(1, std::memory_order_relaxed);
         if (item.cascade) {
-            const bool cancelled = cancelled_.load(std::memory_order_acquire);
-            item.cascade->record_error(
-                {.handler = handler.name,
-                 .code = std::string{cancelled ? error_code::cancelled : error_code::command_failed},
-                 .message = describe(failure),
-                 .handled_id = item.message.id},
-                cascade_status::failed);
+            item.cascade->record_error({.handler = handler.name,
+                                        .code = std::string{error_code::command_failed},
+                                        .message = describe(failure),
+                                        .handled_id = item.message.id},
+                                       cascade_status::failed);
         }
         co_return;  // what it raised is dropped with ctx
     }
-    counters_.handled.fetch_add(1, std::memory_order_relaxed);
+    count.handled.fetch_add(1, std::memory_order_relaxed);
     if (item.cascade) {
-        item.cascade->set_result(item.message.id, std::move(result));
+        item.cascade->set_result(std::move(result));
     }
     collect(ctx, item);
 }
 
-asio::awaitable<void> bus_core::run_event_handler(const handler_entry& handler, work_item& item) {
-    // The first attempt inline: the common case pays for no retry machinery.
-    std::exception_ptr failure;
-    {
-        context ctx{item.message, dependencies, 1};
-        const auto started = std::chrono::steady_clock::now();
-        try {
-            co_await handler.on_event(item.message.message.payload(), ctx);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        counters_.observe_latency(std::chrono::steady_clock::now() - started);
-        if (!failure) {
-            counters_.handled.fetch_add(1, std::memory_order_relaxed);
-            collect(ctx, item);
-            co_return;
-        }
-    }
-    counters_.failed.fetch_add(1, std::memory_order_relaxed);
-    co_await retry_event_handler(handler, item, describe(failure));
-}
-
 asio::awaitable<void> bus_core::retry_event_handler(const handler_entry& handler, work_item& item,
-                                                    std::string last_error) {
+                                                    std::string last_error, runner_state& self) {
     std::uint32_t attempts = 1;
-    while (attempts < handler.retry.max_attempts && !cancelled_.load(std::memory_order_acquire)) {
-        bool waited = true;
-        try {
+    while (attempts < handler.retry.max_attempts) {
+        {
+            enter_handler(self);  // a backoff suspends this runner just like a handler
+            const handler_scope inside{self};
             co_await delays_->wait(handler.retry.backoff(attempts, unit_random()));
-        } catch (...) {
-            waited = false;  // cancelled while backing off
-        }
-        if (!waited || cancelled_.load(std::memory_order_acquire)) {
-            break;
         }
         ++attempts;
-        counters_.retried.fetch_add(1, std::memory_order_relaxed);
+        counters_.local().retried.fetch_add(1, std::memory_order_relaxed);
         context ctx{item.message, dependencies, attempts};
         std::exception_ptr failure;
-        const auto started = std::chrono::steady_clock::now();
-        try {
-            co_await handler.on_event(item.message.message.payload(), ctx);
-        } catch (...) {
-            failure = std::current_exception();
+        const handler_timer timer;
+        {
+            enter_handler(self);
+            const handler_scope inside{self};
+            try {
+                co_await handler.on_event(item.message.message.payload(), ctx);
+            } catch (...) {
+                failure = std::current_exception();
+            }
         }
-        counters_.observe_latency(std::chrono::steady_clock::now() - started);
+        auto& count = counters_.local();
+        timer.stop(count);
         if (!failure) {
-            counters_.handled.fetch_add(1, std::memory_order_relaxed);
+            count.handled.fetch_add(1, std::memory_order_relaxed);
             collect(ctx, item);
             co_return;
         }
-        counters_.failed.fetch_add(1, std::memory_order_relaxed);
+        count.failed.fetch_add(1, std::memory_order_relaxed);
         last_error = describe(failure);
     }
-    const bool cancelled = cancelled_.load(std::memory_order_acquire);
     if (item.cascade) {
         item.cascade->record_error({.handler = handler.name,
-                                    .code = std::string{cancelled ? error_code::cancelled : error_code::handler_failed},
+                                    .code = std::string{error_code::handler_failed},
                                     .message = last_error,
                                     .handled_id = item.message.id},
                                    cascade_status::partial);
@@ -433,7 +714,7 @@ void bus_core::collect(context& ctx, const work_item& parent) {
                                 .causation_id = parent.message.id,
                                 .correlation_id = parent.message.correlation_id,
                                 .depth = parent.message.depth + 1,
-                                .timestamp = std::chrono::system_clock::now(),
+                                .timestamp = coarse_now(),
                                 .aggregate = std::move(key),
                                 .message = std::move(raised)},
             .cascade = parent.cascade,
@@ -453,23 +734,11 @@ void bus_core::finish(work_item& item) {
         item.cascade->complete();
     }
     item.cascade.reset();
-    release_slot();
-}
-
-void bus_core::fail_cancelled(work_item& item) {
-    if (item.cascade) {
-        item.cascade->record_error({.handler = "",
-                                    .code = std::string{error_code::cancelled},
-                                    .message = "cancelled by shutdown before it was handled",
-                                    .handled_id = item.message.id},
-                                   item.message.message.kind() == message_kind::command ? cascade_status::failed
-                                                                                        : cascade_status::partial);
-    }
 }
 
 void bus_core::record_dead_letter(const work_item& item, const handler_entry& handler, std::string error,
                                   std::uint32_t attempts) {
-    counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+    counters_.local().dead_lettered.fetch_add(1, std::memory_order_relaxed);
     const std::scoped_lock lock{dead_letter_mutex_};
     if (options_.dead_letter_capacity == 0) {
         return;
@@ -484,7 +753,7 @@ void bus_core::record_dead_letter(const work_item& item, const handler_entry& ha
                              .at = std::chrono::system_clock::now()});
 }
 
-// ---- lifecycle
+// ---------------------------------------------------------------- lifecycle
 
 bool bus_core::wait_idle(std::chrono::nanoseconds timeout) {
     std::unique_lock lock{idle_mutex_};
@@ -502,44 +771,48 @@ bool bus_core::shutdown(std::chrono::nanoseconds deadline) {
     if (wait_idle(deadline)) {
         return true;
     }
-    cancel_all_lanes();
-    // Cancelled handlers unwind at their next suspension; what is queued is failed unhandled.
-    if (!wait_idle(std::chrono::seconds{5})) {
-        // A handler ignored cancellation; the pool's destruction will reclaim its frame.
-    }
+    cancel_everything();
     return false;
 }
 
-void bus_core::cancel_all_lanes() {
-    cancelled_.store(true, std::memory_order_release);
+void bus_core::cancel_everything() {
+    if (!pool_) {
+        return;
+    }
+    // Stop the threads, then destroy every suspended coroutine (a handler waiting on a timer, a
+    // parked runner) by destroying the pool. Each unfinished cascade then reports "cancelled"
+    // from its state's destructor, and queued messages go with their lanes.
+    pool_->stop();
+    pool_->join();
+    {
+        const std::scoped_lock lock{runners_mutex_};
+        pending_.clear();
+        idle_.clear();  // posts each frame's destruction to the stopped pool
+        pending_count_.store(0);
+        idle_count_.store(0);
+    }
+    pool_.reset();  // destroys the frames, which point at runner slots and lanes: both still here
     for (std::size_t i = 0; i < options_.shards; ++i) {
-        const std::scoped_lock lock{shards_[i].mutex};
-        for (const auto& [key, l] : shards_[i].lanes) {
-            asio::post(l->strand, [l] { l->cancel.emit(asio::cancellation_type::terminal); });
+        lane_map lanes;
+        {
+            const std::scoped_lock lock{shards_[i].mutex};
+            lanes.swap(shards_[i].lanes);
+            shards_[i].warm = 0;
         }
     }
+    in_flight_.store(0, std::memory_order_release);
+    active_lanes_.store(0, std::memory_order_release);
+    resident_lanes_.store(0, std::memory_order_release);
+    notify_if_idle();
 }
 
-// ---- observation
+// ---------------------------------------------------------------- observation
 
 metrics_snapshot bus_core::metrics() const {
-    metrics_snapshot snapshot{
-        .submitted = counters_.submitted.load(std::memory_order_relaxed),
-        .handled = counters_.handled.load(std::memory_order_relaxed),
-        .failed = counters_.failed.load(std::memory_order_relaxed),
-        .retried = counters_.retried.load(std::memory_order_relaxed),
-        .dead_lettered = counters_.dead_lettered.load(std::memory_order_relaxed),
-        .unhandled = counters_.unhandled.load(std::memory_order_relaxed),
-        .queued = in_flight_.load(std::memory_order_relaxed),
-        .active_lanes = active_lanes_.load(std::memory_order_relaxed),
-        .handler_latency = {},
-    };
-    auto& histogram = snapshot.handler_latency;
-    for (std::size_t i = 0; i < histogram.counts.size(); ++i) {
-        histogram.counts[i] = counters_.latency_buckets[i].load(std::memory_order_relaxed);
-    }
-    histogram.count = counters_.latency_count.load(std::memory_order_relaxed);
-    histogram.sum = std::chrono::nanoseconds{counters_.latency_sum_ns.load(std::memory_order_relaxed)};
+    auto snapshot = counters_.snapshot();
+    snapshot.queued = in_flight_.load(std::memory_order_relaxed);
+    snapshot.active_lanes = active_lanes_.load(std::memory_order_relaxed);
+    snapshot.resident_lanes = resident_lanes_.load(std::memory_order_relaxed);
     return snapshot;
 }
 

@@ -29,8 +29,9 @@ struct metrics_snapshot {
     std::uint64_t dead_lettered{};  ///< event deliveries given up after all attempts
     std::uint64_t unhandled{};      ///< messages that had no handler
     std::uint64_t queued{};         ///< messages queued or running now
-    std::uint64_t active_lanes{};   ///< aggregates with a live lane now
-    latency_histogram handler_latency;
+    std::uint64_t active_lanes{};   ///< aggregates with work queued or running now
+    std::uint64_t resident_lanes{};  ///< lanes in memory: the active ones plus warm ones kept for reuse
+    latency_histogram handler_latency;  ///< sampled: one handler run in eight is timed
 };
 
 }  // namespace cascade
