@@ -1,0 +1,53 @@
+#pragma once
+// Composition root (chapter 13): builds the store and the notifier, registers every allocation
+// message and handler on a bus, and returns the application that answers queries.
+
+#include "allocation/notifications.hpp"
+#include "allocation/store.hpp"
+
+#include <cascade/bus.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+namespace allocation {
+
+struct bootstrap_options {
+    store_kind store = store_kind::sqlite;
+    std::filesystem::path db_path = "allocation.db";
+    std::filesystem::path notifications_path = "notifications.log";
+    std::shared_ptr<notifications> notifier;  ///< nullptr: the default file notifier
+};
+
+/// The wired allocation service: owns the store (and its read model) and the notifier.
+class application {
+public:
+    application(std::shared_ptr<allocation::store> storage, std::shared_ptr<notifications> notifier) noexcept
+        : store_{std::move(storage)}, notifier_{std::move(notifier)} {}
+
+    /// The allocations view of one order: JSON array of {"sku","batchref"}; std::nullopt when
+    /// the order has none.
+    [[nodiscard]] std::optional<nlohmann::json> allocations(std::string_view orderid) const;
+
+    /// The store the handlers use (for tests, tools and benchmarks).
+    [[nodiscard]] allocation::store& storage() const noexcept { return *store_; }
+    [[nodiscard]] notifications& notifier() const noexcept { return *notifier_; }
+
+private:
+    std::shared_ptr<allocation::store> store_;
+    std::shared_ptr<notifications> notifier_;
+};
+
+/// The store of that kind; `db_path` is used by SQLite only.
+[[nodiscard]] std::shared_ptr<store> make_store(store_kind kind, const std::filesystem::path& db_path);
+
+/// Registers every allocation message and handler on `bus` (handle/subscribe), provides the
+/// store and notifier as its dependencies, and returns the wired application. Call it before the
+/// first submission, once per bus.
+[[nodiscard]] std::shared_ptr<application> bootstrap(cascade::bus& bus, bootstrap_options options);
+
+}  // namespace allocation

@@ -1,0 +1,57 @@
+#pragma once
+// What a store (in memory or SQLite) offers: sessions for units of work, and the read model.
+
+#include "allocation/repository.hpp"
+#include "allocation/views.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace allocation {
+
+enum class store_kind : std::uint8_t { memory, sqlite };
+
+/// One store's side of a unit of work: an open transaction that loads products and writes them
+/// back. Not thread-safe: one unit of work uses it at a time.
+class store_session {
+public:
+    virtual ~store_session() = default;  ///< rolls back what is neither committed nor rolled back
+
+    /// The stored product of `sku`, or std::nullopt.
+    [[nodiscard]] virtual std::optional<product> load(std::string_view sku) = 0;
+
+    /// Writes the products and commits, all or nothing. concurrency_error when one was changed
+    /// by someone else since it was loaded (or was added by someone else meanwhile).
+    virtual void commit(std::span<tracked_product* const> products) = 0;
+
+    /// Drops everything; harmless when already finished.
+    virtual void rollback() noexcept = 0;
+
+protected:
+    store_session() = default;
+    store_session(const store_session&) = default;
+    store_session& operator=(const store_session&) = default;
+};
+
+/// A store of products and of the allocations view. Thread-safe: every unit of work opens its
+/// own session.
+class store {
+public:
+    virtual ~store() = default;
+
+    /// Starts a transaction for one unit of work.
+    [[nodiscard]] virtual std::unique_ptr<store_session> open_session() = 0;
+
+    /// The allocations read model kept beside the products.
+    [[nodiscard]] virtual allocations_view& view() noexcept = 0;
+
+protected:
+    store() = default;
+    store(const store&) = default;
+    store& operator=(const store&) = default;
+};
+
+}  // namespace allocation

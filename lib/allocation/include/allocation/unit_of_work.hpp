@@ -1,0 +1,61 @@
+#pragma once
+// The unit of work of chapter 6: open it, load or add products through its repository, commit.
+// Leaving the scope without commit (or by an exception) rolls everything back.
+
+#include "allocation/repository.hpp"
+#include "allocation/store.hpp"
+
+#include <cascade/context.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace allocation {
+
+class unit_of_work {
+public:
+    /// Opens a session on `storage`.
+    explicit unit_of_work(store& storage);
+
+    /// Opens a session and registers the unit as an event source of the handler's context, so
+    /// the bus collects the committed products' events once the handler has completed.
+    unit_of_work(store& storage, cascade::context& ctx);
+
+    /// Rolls back unless committed.
+    ~unit_of_work();
+
+    unit_of_work(const unit_of_work&) = delete;
+    unit_of_work& operator=(const unit_of_work&) = delete;
+    unit_of_work(unit_of_work&&) = delete;
+    unit_of_work& operator=(unit_of_work&&) = delete;
+
+    [[nodiscard]] repository& products() noexcept { return products_; }
+
+    /// Stores every product seen, all or nothing, and takes their new events for collection.
+    /// Ends the unit: a second commit is a std::logic_error. Throws concurrency_error (and
+    /// whatever the store throws) after rolling back.
+    void commit();
+
+    /// Drops the changes and ends the unit; harmless when already ended.
+    void rollback() noexcept;
+
+    /// True while the transaction is open.
+    [[nodiscard]] bool open() const noexcept { return session_ != nullptr; }
+
+    /// The events of the committed products not yet collected. A rolled-back unit has none:
+    /// what it recorded never became true.
+    [[nodiscard]] std::vector<cascade::any_message> collect_new_events();
+
+    /// collect_new_events() as a cascade::event_source; it outlives the unit, so the bus may
+    /// call it after the handler's scope (and this unit) has ended.
+    [[nodiscard]] cascade::event_source event_source() const;
+
+private:
+    using event_buffer = std::vector<cascade::any_message>;
+
+    std::unique_ptr<store_session> session_;  ///< null once the unit has ended
+    repository products_;
+    std::shared_ptr<event_buffer> committed_events_ = std::make_shared<event_buffer>();
+};
+
+}  // namespace allocation

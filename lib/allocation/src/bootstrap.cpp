@@ -1,0 +1,48 @@
+#include "allocation/bootstrap.hpp"
+
+#include "allocation/handlers.hpp"
+#include "allocation/memory_store.hpp"
+#include "allocation/messages.hpp"
+#include "allocation/sqlite_store.hpp"
+
+namespace allocation {
+
+std::optional<nlohmann::json> application::allocations(std::string_view orderid) const {
+    const auto rows = store_->view().find(orderid);
+    if (rows.empty()) {
+        return std::nullopt;
+    }
+    auto result = nlohmann::json::array();
+    for (const auto& row : rows) {
+        result.push_back({{"sku", row.sku}, {"batchref", row.batchref}});
+    }
+    return result;
+}
+
+std::shared_ptr<store> make_store(store_kind kind, const std::filesystem::path& db_path) {
+    if (kind == store_kind::memory) {
+        return std::make_shared<memory_store>();
+    }
+    return std::make_shared<sqlite_store>(db_path);
+}
+
+std::shared_ptr<application> bootstrap(cascade::bus& bus, bootstrap_options options) {
+    auto storage = make_store(options.store, options.db_path);
+    auto notifier = options.notifier ? std::move(options.notifier)
+                                     : std::make_shared<file_notifications>(options.notifications_path);
+    bus.dependencies().provide<store>(storage);
+    bus.dependencies().provide<notifications>(notifier);
+
+    bus.handle<batch_created>("add_batch", &handlers::add_batch);
+    bus.handle<allocation_required>("allocate", &handlers::allocate);
+    bus.handle<batch_quantity_changed>("change_batch_quantity", &handlers::change_batch_quantity);
+    // Read model first: a Deallocated line leaves the view before reallocate puts it back.
+    bus.subscribe<allocated>("add_allocation_to_read_model", &handlers::add_allocation_to_read_model);
+    bus.subscribe<deallocated>("remove_allocation_from_read_model", &handlers::remove_allocation_from_read_model);
+    bus.subscribe<deallocated>("reallocate", &handlers::reallocate);
+    bus.subscribe<out_of_stock>("send_out_of_stock_notification", &handlers::send_out_of_stock_notification);
+
+    return std::make_shared<application>(std::move(storage), std::move(notifier));
+}
+
+}  // namespace allocation

@@ -1,0 +1,99 @@
+#include "allocation/memory_store.hpp"
+
+#include "allocation/errors.hpp"
+
+#include <ranges>
+
+namespace allocation {
+
+void memory_allocations_view::add(std::string_view orderid, std::string_view sku, std::string_view batchref) {
+    const std::scoped_lock lock{mutex_};
+    auto order = orders_.find(orderid);
+    if (order == orders_.end()) {
+        order = orders_.emplace(std::string{orderid}, std::map<std::string, std::string, std::less<>>{}).first;
+    }
+    order->second.insert_or_assign(std::string{sku}, std::string{batchref});
+}
+
+void memory_allocations_view::remove(std::string_view orderid, std::string_view sku) {
+    const std::scoped_lock lock{mutex_};
+    const auto order = orders_.find(orderid);
+    if (order == orders_.end()) {
+        return;
+    }
+    if (const auto row = order->second.find(sku); row != order->second.end()) {
+        order->second.erase(row);
+    }
+    if (order->second.empty()) {
+        orders_.erase(order);  // no rows, no order: idle orders cost nothing
+    }
+}
+
+std::vector<allocation_row> memory_allocations_view::find(std::string_view orderid) const {
+    const std::scoped_lock lock{mutex_};
+    std::vector<allocation_row> rows;
+    if (const auto order = orders_.find(orderid); order != orders_.end()) {
+        for (const auto& [sku, batchref] : order->second) {
+            rows.push_back({sku, batchref});
+        }
+    }
+    return rows;
+}
+
+/// Works on copies; remembers which stored object each copy came from.
+class memory_store::session final : public store_session {
+public:
+    explicit session(memory_store& owner) noexcept : owner_{&owner} {}
+
+    std::optional<product> load(std::string_view sku) override {
+        const std::scoped_lock lock{owner_->mutex_};
+        const auto it = owner_->products_.find(sku);
+        if (it == owner_->products_.end()) {
+            return std::nullopt;
+        }
+        loaded_.insert_or_assign(std::string{sku}, it->second);
+        return *it->second;
+    }
+
+    void commit(std::span<tracked_product* const> products) override {
+        const std::scoped_lock lock{owner_->mutex_};
+        // Check everything before changing anything: all or nothing.
+        for (const tracked_product* tracked : products) {
+            if (!unchanged_since_loaded(*tracked)) {
+                throw concurrency_error{tracked->current.sku()};
+            }
+        }
+        for (const tracked_product* tracked : products) {
+            auto stored = std::make_shared<const product>(without_events(tracked->current));
+            owner_->products_.insert_or_assign(tracked->current.sku(), std::move(stored));
+        }
+    }
+
+    void rollback() noexcept override {}  // nothing was shared before commit
+
+private:
+    [[nodiscard]] bool unchanged_since_loaded(const tracked_product& tracked) const {
+        const auto stored = owner_->products_.find(tracked.current.sku());
+        if (!tracked.stored_version) {
+            return stored == owner_->products_.end();  // added: nobody else may have added it
+        }
+        const auto loaded = loaded_.find(tracked.current.sku());
+        // The version check of the book, plus identity: any commit in between replaced the pointer.
+        return stored != owner_->products_.end() && loaded != loaded_.end() && stored->second == loaded->second &&
+               stored->second->version_number() == *tracked.stored_version;
+    }
+
+    /// The stored copy carries no events: they belong to the unit that recorded them.
+    [[nodiscard]] static product without_events(const product& p) {
+        return product{p.sku(), p.batches(), p.version_number()};
+    }
+
+    memory_store* owner_;
+    std::map<std::string, product_ptr, std::less<>> loaded_;
+};
+
+std::unique_ptr<store_session> memory_store::open_session() {
+    return std::make_unique<session>(*this);
+}
+
+}  // namespace allocation

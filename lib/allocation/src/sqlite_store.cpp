@@ -1,0 +1,471 @@
+#include "allocation/sqlite_store.hpp"
+
+#include "allocation/date.hpp"
+#include "allocation/errors.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace allocation {
+namespace {
+
+// Batches come back in rowid order, the order they were added in (it breaks ETA ties). A line's
+// `position` is its place in its batch, oldest first (a shrinking batch lets the newest go);
+// clustering lines by (sku, batchref, position) makes loading a product one range scan, and
+// UNIQUE (orderid, sku) makes "a line is never allocated twice" the database's rule too.
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS products (
+    sku            TEXT PRIMARY KEY,
+    version_number INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    sku                TEXT NOT NULL REFERENCES products (sku),
+    reference          TEXT NOT NULL,
+    purchased_quantity INTEGER NOT NULL CHECK (purchased_quantity >= 0),
+    eta                TEXT,
+    PRIMARY KEY (sku, reference)
+);
+CREATE TABLE IF NOT EXISTS allocations (
+    sku      TEXT NOT NULL,
+    batchref TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    orderid  TEXT NOT NULL,
+    qty      INTEGER NOT NULL CHECK (qty > 0),
+    PRIMARY KEY (sku, batchref, position),
+    UNIQUE (orderid, sku),
+    FOREIGN KEY (sku, batchref) REFERENCES batches (sku, reference)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS allocations_view (
+    orderid  TEXT NOT NULL,
+    sku      TEXT NOT NULL,
+    batchref TEXT NOT NULL,
+    PRIMARY KEY (orderid, sku)
+);
+)sql";
+
+[[nodiscard]] SQLite::Database open_database(const std::filesystem::path& path, std::chrono::milliseconds busy_timeout) {
+    SQLite::Database db{path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                        static_cast<int>(busy_timeout.count())};
+    // NORMAL is the setting WAL is designed for: a commit survives a crash of the process.
+    db.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    return db;
+}
+
+/// One connection with its prepared statements.
+struct connection {
+    connection(const std::filesystem::path& path, std::chrono::milliseconds busy_timeout)
+        : db{open_database(path, busy_timeout)} {}
+
+    /// False when a failed rollback left it inside a transaction: it must not be reused.
+    [[nodiscard]] bool reusable() const noexcept { return sqlite3_get_autocommit(db.getHandle()) != 0; }
+
+    SQLite::Database db;
+    SQLite::Statement begin{db, "BEGIN IMMEDIATE"};
+    SQLite::Statement commit{db, "COMMIT"};
+    SQLite::Statement rollback{db, "ROLLBACK"};
+    SQLite::Statement select_product{db, "SELECT version_number FROM products WHERE sku = ?1"};
+    SQLite::Statement select_batches{
+        db, "SELECT reference, purchased_quantity, eta FROM batches WHERE sku = ?1 ORDER BY rowid"};
+    SQLite::Statement select_allocations{
+        db, "SELECT batchref, orderid, qty FROM allocations WHERE sku = ?1 ORDER BY batchref, position"};
+    SQLite::Statement insert_product{
+        db, "INSERT INTO products (sku, version_number) VALUES (?1, ?2) ON CONFLICT (sku) DO NOTHING"};
+    SQLite::Statement update_version{
+        db, "UPDATE products SET version_number = ?2 WHERE sku = ?1 AND version_number = ?3"};
+    SQLite::Statement insert_batch{
+        db, "INSERT INTO batches (sku, reference, purchased_quantity, eta) VALUES (?1, ?2, ?3, ?4)"};
+    SQLite::Statement update_batch{
+        db, "UPDATE batches SET purchased_quantity = ?3, eta = ?4 WHERE sku = ?1 AND reference = ?2"};
+    SQLite::Statement insert_allocation{
+        db, "INSERT INTO allocations (sku, batchref, position, orderid, qty) VALUES (?1, ?2, ?3, ?4, ?5)"};
+    SQLite::Statement delete_allocations_from{
+        db, "DELETE FROM allocations WHERE sku = ?1 AND batchref = ?2 AND position >= ?3"};
+    SQLite::Statement upsert_view{db,
+                                  "INSERT INTO allocations_view (orderid, sku, batchref) VALUES (?1, ?2, ?3) "
+                                  "ON CONFLICT (orderid, sku) DO UPDATE SET batchref = excluded.batchref"};
+    SQLite::Statement delete_view{db, "DELETE FROM allocations_view WHERE orderid = ?1 AND sku = ?2"};
+    SQLite::Statement select_view{db, "SELECT sku, batchref FROM allocations_view WHERE orderid = ?1 ORDER BY sku"};
+};
+
+/// Resets a statement when the scope ends, so that no cursor keeps a read snapshot open.
+class statement_scope {
+public:
+    explicit statement_scope(SQLite::Statement& statement) noexcept : statement_{&statement} {}
+    ~statement_scope() { statement_->tryReset(); }
+    statement_scope(const statement_scope&) = delete;
+    statement_scope& operator=(const statement_scope&) = delete;
+    SQLite::Statement& operator*() const noexcept { return *statement_; }
+    SQLite::Statement* operator->() const noexcept { return statement_; }
+
+private:
+    SQLite::Statement* statement_;
+};
+
+void run(SQLite::Statement& statement) {
+    const statement_scope scope{statement};
+    scope->exec();
+}
+
+void bind_eta(SQLite::Statement& statement, int index, const std::optional<batch::date>& eta) {
+    if (eta) {
+        statement.bind(index, format_date(*eta));
+    } else {
+        statement.bind(index);  // NULL
+    }
+}
+
+/// One writer at a time in this process. Not a std::mutex: a unit of work may end on another
+/// thread than the one that began it (coroutines move between the pool's threads).
+class write_gate {
+public:
+    [[nodiscard]] bool try_acquire_for(std::chrono::milliseconds timeout) {
+        std::unique_lock lock{mutex_};
+        if (!released_.wait_for(lock, timeout, [this] { return !taken_; })) {
+            return false;
+        }
+        taken_ = true;
+        return true;
+    }
+
+    void release() noexcept {
+        {
+            const std::scoped_lock lock{mutex_};
+            taken_ = false;
+        }
+        released_.notify_one();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable released_;
+    bool taken_ = false;
+};
+
+}  // namespace
+
+class sqlite_store::impl {
+public:
+    /// A pooled connection, given back when the lease ends.
+    class lease {
+    public:
+        lease(impl& owner, std::unique_ptr<connection> conn) noexcept : owner_{&owner}, conn_{std::move(conn)} {}
+        ~lease() { owner_->give_back(std::move(conn_)); }
+        lease(lease&&) noexcept = default;  // the moved-from lease gives back nothing
+        lease& operator=(lease&&) = delete;
+        connection& operator*() const noexcept { return *conn_; }
+        connection* operator->() const noexcept { return conn_.get(); }
+
+    private:
+        impl* owner_;
+        std::unique_ptr<connection> conn_;
+    };
+
+    /// The right to write, given back when the permit ends.
+    class write_permit {
+    public:
+        explicit write_permit(impl& owner) : gate_{&owner.gate_} {
+            if (!gate_->try_acquire_for(owner.options_.busy_timeout)) {
+                throw SQLite::Exception{"database is locked: no write lock within the busy timeout", SQLITE_BUSY};
+            }
+        }
+        ~write_permit() { gate_->release(); }
+        write_permit(const write_permit&) = delete;
+        write_permit& operator=(const write_permit&) = delete;
+
+    private:
+        write_gate* gate_;
+    };
+
+    explicit impl(sqlite_options options) : options_{std::move(options)}, view_{*this} {
+        SQLite::Database db = open_database(options_.path, options_.busy_timeout);
+        db.exec("PRAGMA journal_mode = WAL");  // persistent: recorded in the file
+        SQLite::Transaction transaction{db};
+        db.exec(schema_sql);
+        transaction.commit();
+    }
+
+    [[nodiscard]] lease acquire() {
+        {
+            const std::scoped_lock lock{pool_mutex_};
+            if (!idle_.empty()) {
+                auto conn = std::move(idle_.back());
+                idle_.pop_back();
+                return lease{*this, std::move(conn)};
+            }
+        }
+        return lease{*this, std::make_unique<connection>(options_.path, options_.busy_timeout)};
+    }
+
+    [[nodiscard]] const sqlite_options& options() const noexcept { return options_; }
+    [[nodiscard]] allocations_view& view() noexcept { return view_; }
+
+private:
+    /// The read model in the same file, each change its own short transaction.
+    class view_table final : public allocations_view {
+    public:
+        explicit view_table(impl& owner) noexcept : owner_{&owner} {}
+
+        void add(std::string_view orderid, std::string_view sku, std::string_view batchref) override {
+            const write_permit permit{*owner_};
+            const lease conn = owner_->acquire();
+            const statement_scope scope{conn->upsert_view};
+            scope->bind(1, std::string{orderid});
+            scope->bind(2, std::string{sku});
+            scope->bind(3, std::string{batchref});
+            scope->exec();
+        }
+
+        void remove(std::string_view orderid, std::string_view sku) override {
+            const write_permit permit{*owner_};
+            const lease conn = owner_->acquire();
+            const statement_scope scope{conn->delete_view};
+            scope->bind(1, std::string{orderid});
+            scope->bind(2, std::string{sku});
+            scope->exec();
+        }
+
+        [[nodiscard]] std::vector<allocation_row> find(std::string_view orderid) const override {
+            const lease conn = owner_->acquire();  // readers never wait for the writer in WAL mode
+            const statement_scope scope{conn->select_view};
+            scope->bind(1, std::string{orderid});
+            std::vector<allocation_row> rows;
+            while (scope->executeStep()) {
+                rows.push_back({scope->getColumn(0).getString(), scope->getColumn(1).getString()});
+            }
+            return rows;
+        }
+
+    private:
+        impl* owner_;
+    };
+
+    static constexpr std::size_t max_idle = 8;
+
+    void give_back(std::unique_ptr<connection> conn) noexcept {
+        if (!conn || !conn->reusable()) {
+            return;  // closing it rolls back whatever it still held
+        }
+        const std::scoped_lock lock{pool_mutex_};
+        if (idle_.size() < max_idle) {
+            idle_.push_back(std::move(conn));
+        }
+    }
+
+    sqlite_options options_;
+    write_gate gate_;
+    std::mutex pool_mutex_;
+    std::vector<std::unique_ptr<connection>> idle_;
+    view_table view_;
+};
+
+namespace {
+
+/// One unit of work's transaction: BEGIN IMMEDIATE on a pooled connection, holding the write gate.
+class sqlite_session final : public store_session {
+public:
+    explicit sqlite_session(std::shared_ptr<sqlite_store::impl> owner)
+        : owner_{std::move(owner)}, permit_{std::in_place, *owner_}, conn_{std::in_place, owner_->acquire()} {
+        run((*conn_)->begin);
+    }
+
+    ~sqlite_session() override { rollback(); }
+    sqlite_session(const sqlite_session&) = delete;
+    sqlite_session& operator=(const sqlite_session&) = delete;
+
+    std::optional<product> load(std::string_view sku) override {
+        connection& c = open_connection();
+        const std::string key{sku};
+        auto version = load_version(c, key);
+        if (!version) {
+            return std::nullopt;
+        }
+        product loaded{key, load_batches(c, key), *version};
+        snapshots_.insert_or_assign(key, loaded);
+        return loaded;
+    }
+
+    void commit(std::span<tracked_product* const> products) override {
+        connection& c = open_connection();
+        std::vector<batch_change> changes;
+        for (const tracked_product* tracked : products) {
+            write_header(c, *tracked);
+            add_changes(tracked->current, changes);
+        }
+        // Released lines first: a line moving between batches must leave before it arrives.
+        for (const batch_change& change : changes) {
+            write_batch_and_released_lines(c, change);
+        }
+        for (const batch_change& change : changes) {
+            write_new_lines(c, change);
+        }
+        run(c.commit);
+        finish();
+    }
+
+    void rollback() noexcept override {
+        if (!conn_) {
+            return;
+        }
+        try {
+            run((*conn_)->rollback);
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the lease drops a connection left in a transaction
+        }
+        finish();
+    }
+
+private:
+    [[nodiscard]] connection& open_connection() {
+        if (!conn_) {
+            throw std::logic_error{"the SQLite session has ended"};
+        }
+        return **conn_;
+    }
+
+    /// Back to the pool first, then let the next writer in.
+    void finish() noexcept {
+        conn_.reset();
+        permit_.reset();
+    }
+
+    [[nodiscard]] static std::optional<std::int64_t> load_version(connection& c, const std::string& sku) {
+        const statement_scope scope{c.select_product};
+        scope->bind(1, sku);
+        if (!scope->executeStep()) {
+            return std::nullopt;
+        }
+        return scope->getColumn(0).getInt64();
+    }
+
+    [[nodiscard]] static std::vector<batch> load_batches(connection& c, const std::string& sku) {
+        std::map<std::string, std::vector<order_line>, std::less<>> lines;
+        {
+            const statement_scope scope{c.select_allocations};
+            scope->bind(1, sku);
+            while (scope->executeStep()) {
+                lines[scope->getColumn(0).getString()].push_back(
+                    {scope->getColumn(1).getString(), sku, scope->getColumn(2).getInt()});
+            }
+        }
+        std::vector<batch> batches;
+        const statement_scope scope{c.select_batches};
+        scope->bind(1, sku);
+        while (scope->executeStep()) {
+            std::string reference = scope->getColumn(0).getString();
+            const SQLite::Column eta = scope->getColumn(2);
+            std::optional<batch::date> date = eta.isNull() ? std::nullopt : parse_date(eta.getString());
+            auto held = lines.extract(reference);
+            batches.emplace_back(std::move(reference), sku, scope->getColumn(1).getInt(), date,
+                                 held ? std::move(held.mapped()) : std::vector<order_line>{});
+        }
+        return batches;
+    }
+
+    /// Inserts a new product, or checks and bumps the stored version (optimistic concurrency).
+    static void write_header(connection& c, const tracked_product& tracked) {
+        const product& p = tracked.current;
+        const statement_scope scope{tracked.stored_version ? c.update_version : c.insert_product};
+        scope->bind(1, p.sku());
+        scope->bind(2, p.version_number());
+        if (tracked.stored_version) {
+            scope->bind(3, *tracked.stored_version);
+        }
+        if (scope->exec() == 0) {
+            throw concurrency_error{p.sku()};  // changed, or added by someone else, since we looked
+        }
+    }
+
+    /// One batch against its loaded state. Lines are appended and released from the back, so
+    /// what changed is a tail: the lines from `kept` on are rewritten.
+    struct batch_change {
+        const std::string* sku;
+        const batch* now;
+        const batch* loaded;  ///< nullptr for a new batch
+        std::size_t kept;     ///< lines [0, kept) are stored already
+    };
+
+    void add_changes(const product& p, std::vector<batch_change>& changes) const {
+        const product* before = snapshot_of(p.sku());
+        for (const batch& b : p.batches()) {
+            const batch* loaded = before != nullptr ? before->find_batch(b.reference()) : nullptr;
+            std::size_t kept = 0;
+            if (loaded != nullptr) {
+                const auto& was = loaded->allocations();
+                const auto& is = b.allocations();
+                kept = static_cast<std::size_t>(std::mismatch(was.begin(), was.end(), is.begin(), is.end()).first -
+                                                was.begin());
+            }
+            changes.push_back({&p.sku(), &b, loaded, kept});
+        }
+    }
+
+    static void write_batch_and_released_lines(connection& c, const batch_change& change) {
+        const batch& b = *change.now;
+        if (change.loaded == nullptr || change.loaded->purchased_quantity() != b.purchased_quantity() ||
+            change.loaded->eta() != b.eta()) {
+            const statement_scope scope{change.loaded == nullptr ? c.insert_batch : c.update_batch};
+            scope->bind(1, *change.sku);
+            scope->bind(2, b.reference());
+            scope->bind(3, b.purchased_quantity());
+            bind_eta(*scope, 4, b.eta());
+            scope->exec();
+        }
+        if (change.loaded != nullptr && change.kept < change.loaded->allocations().size()) {
+            const statement_scope scope{c.delete_allocations_from};
+            scope->bind(1, *change.sku);
+            scope->bind(2, b.reference());
+            scope->bind(3, static_cast<std::int64_t>(change.kept));
+            scope->exec();
+        }
+    }
+
+    static void write_new_lines(connection& c, const batch_change& change) {
+        const auto& lines = change.now->allocations();
+        for (std::size_t position = change.kept; position < lines.size(); ++position) {
+            const statement_scope scope{c.insert_allocation};
+            scope->bind(1, *change.sku);
+            scope->bind(2, change.now->reference());
+            scope->bind(3, static_cast<std::int64_t>(position));
+            scope->bind(4, lines[position].orderid);
+            scope->bind(5, lines[position].qty);
+            scope->exec();
+        }
+    }
+
+    [[nodiscard]] const product* snapshot_of(std::string_view sku) const noexcept {
+        const auto it = snapshots_.find(sku);
+        return it == snapshots_.end() ? nullptr : &it->second;
+    }
+
+    std::shared_ptr<sqlite_store::impl> owner_;
+    std::optional<sqlite_store::impl::write_permit> permit_;
+    std::optional<sqlite_store::impl::lease> conn_;
+    std::map<std::string, product, std::less<>> snapshots_;  ///< as loaded, to write only the difference
+};
+
+}  // namespace
+
+sqlite_store::sqlite_store(sqlite_options options) : impl_{std::make_shared<impl>(std::move(options))} {}
+
+sqlite_store::~sqlite_store() = default;
+
+std::unique_ptr<store_session> sqlite_store::open_session() {
+    return std::make_unique<sqlite_session>(impl_);
+}
+
+allocations_view& sqlite_store::view() noexcept {
+    return impl_->view();
+}
+
+const std::filesystem::path& sqlite_store::path() const noexcept {
+    return impl_->options().path;
+}
+
+}  // namespace allocation

@@ -1,0 +1,55 @@
+#include "allocation/unit_of_work.hpp"
+
+#include <iterator>
+#include <stdexcept>
+#include <utility>
+
+namespace allocation {
+
+unit_of_work::unit_of_work(store& storage) : session_{storage.open_session()}, products_{*session_} {}
+
+unit_of_work::unit_of_work(store& storage, cascade::context& ctx) : unit_of_work{storage} {
+    ctx.add_event_source(event_source());
+}
+
+unit_of_work::~unit_of_work() {
+    rollback();
+}
+
+void unit_of_work::commit() {
+    if (!session_) {
+        throw std::logic_error{"the unit of work has already ended"};
+    }
+    const auto seen = products_.seen();
+    try {
+        session_->commit(seen);
+    } catch (...) {
+        rollback();
+        throw;
+    }
+    session_.reset();
+    products_.close();
+    for (tracked_product* tracked : seen) {
+        auto events = tracked->current.take_events();
+        committed_events_->insert(committed_events_->end(), std::make_move_iterator(events.begin()),
+                                  std::make_move_iterator(events.end()));
+    }
+}
+
+void unit_of_work::rollback() noexcept {
+    if (session_) {
+        session_->rollback();
+        session_.reset();
+        products_.close();
+    }
+}
+
+std::vector<cascade::any_message> unit_of_work::collect_new_events() {
+    return std::exchange(*committed_events_, {});
+}
+
+cascade::event_source unit_of_work::event_source() const {
+    return [events = committed_events_] { return std::exchange(*events, {}); };
+}
+
+}  // namespace allocation

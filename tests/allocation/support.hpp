@@ -1,0 +1,127 @@
+#pragma once
+// Shared by the allocation tests: temporary database files, a recording notifier, store
+// factories for the suite that runs against both stores, and a bus wired by bootstrap.
+
+#include <allocation/bootstrap.hpp>
+#include <allocation/memory_store.hpp>
+#include <allocation/messages.hpp>
+#include <allocation/sqlite_store.hpp>
+#include <allocation/unit_of_work.hpp>
+
+#include <cascade/bus.hpp>
+
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+namespace alloc_test {
+
+inline constexpr auto generous = std::chrono::seconds{60};  // an upper bound for waits, never a timing claim
+
+/// A unique path in the temp directory; the file and SQLite's -wal/-shm companions go with it.
+class temp_file {
+public:
+    explicit temp_file(std::string_view stem = "cascade-allocation") : path_{unique_path(stem)} {}
+    ~temp_file() {
+        std::error_code ignored;
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            std::filesystem::remove(path_.string() + suffix, ignored);
+        }
+    }
+    temp_file(const temp_file&) = delete;
+    temp_file& operator=(const temp_file&) = delete;
+    [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    static std::filesystem::path unique_path(std::string_view stem) {
+        static std::atomic<unsigned> counter{0};
+        const auto salt = std::random_device{}();
+        return std::filesystem::temp_directory_path() /
+               (std::string{stem} + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+                std::to_string(salt) + ".db");
+    }
+    std::filesystem::path path_;
+};
+
+/// The fake notifier of the book's tests: records, sends nothing.
+class recording_notifications final : public allocation::notifications {
+public:
+    void send(std::string_view destination, std::string_view message) override {
+        const std::scoped_lock lock{mutex_};
+        sent_.emplace_back(destination, message);
+    }
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> sent() const {
+        const std::scoped_lock lock{mutex_};
+        return sent_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::pair<std::string, std::string>> sent_;
+};
+
+/// Store factories: TEMPLATE_TEST_CASE runs one suite against each.
+struct memory_factory {
+    static constexpr allocation::store_kind kind = allocation::store_kind::memory;
+    [[nodiscard]] std::shared_ptr<allocation::store> make() const { return std::make_shared<allocation::memory_store>(); }
+};
+
+struct sqlite_factory {
+    static constexpr allocation::store_kind kind = allocation::store_kind::sqlite;
+    temp_file file;
+    [[nodiscard]] std::shared_ptr<allocation::store> make() const {
+        return std::make_shared<allocation::sqlite_store>(file.path());
+    }
+};
+
+/// A bus with the allocation service on the store of `Factory`'s kind and a recording notifier.
+template <class Factory>
+struct service {
+    explicit service(std::size_t threads = 2) : bus{cascade::bus_options{.threads = threads}} {}
+
+    temp_file db;
+    std::shared_ptr<recording_notifications> notifier = std::make_shared<recording_notifications>();
+    cascade::bus bus;
+    std::shared_ptr<allocation::application> app = allocation::bootstrap(
+        bus, {.store = Factory::kind, .db_path = db.path(), .notifier = notifier});
+
+    /// Submits and blocks this (test) thread until the cascade's outcome arrives.
+    template <cascade::message M>
+    [[nodiscard]] cascade::outcome run(M msg) {
+        return bus.async_submit(cascade::any_message{std::move(msg)}, boost::asio::use_future).get();
+    }
+};
+
+/// The typed events of an outcome, in collection order.
+template <class E>
+[[nodiscard]] std::vector<E> events_of(const cascade::outcome& result) {
+    std::vector<E> found;
+    for (const auto& env : result.events) {
+        if (const E* typed = env.message.get_if<E>()) {
+            found.push_back(*typed);
+        }
+    }
+    return found;
+}
+
+/// The stored product, read through a fresh unit of work (which is then rolled back).
+[[nodiscard]] inline std::optional<allocation::product> stored_product(allocation::store& storage,
+                                                                       std::string_view sku) {
+    allocation::unit_of_work uow{storage};
+    if (const allocation::product* p = uow.products().get(sku)) {
+        return *p;
+    }
+    return std::nullopt;
+}
+
+}  // namespace alloc_test
