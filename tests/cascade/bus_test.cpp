@@ -280,3 +280,60 @@ TEST_CASE("a submission from a coroutine awaits its outcome", "[bus]") {
                      .get();
     CHECK(total == 90);
 }
+
+TEST_CASE("a failing event source fails its handler, and the lane goes on", "[bus][context]") {
+    cascade::bus bus{{.threads = 2}};
+    std::atomic<int> later_runs{0};
+    bus.subscribe<noted>(
+        "bad_source",
+        [&](const noted& n, context& ctx) -> asio::awaitable<void> {
+            if (n.seq == 1) {
+                ctx.add_event_source([]() -> std::vector<cascade::any_message> { throw std::runtime_error{"store down"}; });
+            } else {
+                ++later_runs;
+            }
+            co_return;
+        },
+        cascade::retry_policy::no_retry());
+    const auto first = run(bus, noted{.key = "a", .seq = 1});
+    const auto second = run(bus, noted{.key = "a", .seq = 2});
+    CHECK(first.status == cascade_status::partial);
+    REQUIRE(first.errors.size() == 1);
+    CHECK(first.errors[0].message == "store down");
+    CHECK(second.status == cascade_status::ok);
+    CHECK(later_runs == 1);
+}
+
+TEST_CASE("an observer that throws does not stop the cascade", "[bus]") {
+    cascade::bus bus{{.threads = 2}};
+    register_hop(bus);
+    std::promise<cascade::outcome> done;
+    REQUIRE(bus.try_submit(cascade::any_message{hop{.key = "k3", .remaining = 3}},
+                           {.on_event = [](const cascade::envelope&) { throw std::runtime_error{"observer bug"}; },
+                            .on_done = [&](cascade::outcome out) { done.set_value(std::move(out)); }}));
+    CHECK(done.get_future().get().events.size() == 3);
+    REQUIRE(bus.wait_idle(generous));
+    CHECK(bus.metrics().handled == 4);
+}
+
+TEST_CASE("a waiting publisher is woken as soon as there is room", "[bus][bounded]") {
+    // Eight handlers fill the queue; seven of them wait to publish one more message. Only the
+    // one that finishes frees a slot: waking waiters only at a low-water mark would hang here.
+    cascade::bus bus{{.threads = 2, .max_queued = 8}};
+    std::atomic<int> noted_runs{0};
+    bus.subscribe<hop>("publish_more", [&](const hop& h, context&) -> asio::awaitable<void> {
+        if (h.remaining > 0) {
+            cascade::any_message more{noted{.key = h.key, .seq = h.remaining}};
+            (void)co_await bus.publish(std::move(more));
+        }
+    });
+    bus.subscribe<noted>("count", [&](const noted&, context&) -> asio::awaitable<void> {
+        ++noted_runs;
+        co_return;
+    });
+    for (int i = 0; i < 8; ++i) {
+        REQUIRE(bus.try_submit(cascade::any_message{hop{.key = "k" + std::to_string(i), .remaining = i}}));
+    }
+    REQUIRE(bus.wait_idle(generous));
+    CHECK(noted_runs == 7);
+}

@@ -204,3 +204,30 @@ TEST_CASE("the handler latency histogram samples one run in eight", "[metrics]")
     CHECK(histogram.sum.count() > 0);
     CHECK(histogram.quantile_bound_us(0.5) >= 1);
 }
+
+TEST_CASE("wait_for_room lets a refused producer keep its message", "[bounded]") {
+    cascade::bus bus{{.threads = 2, .max_queued = 4}};
+    std::atomic<int> handled{0};
+    bus.subscribe<noted>("count", [&](const noted&, context&) -> asio::awaitable<void> {
+        co_await pause(1us);
+        ++handled;
+    });
+    const int refusals = asio::co_spawn(
+                             bus.executor(),
+                             [&]() -> asio::awaitable<int> {
+                                 int refused = 0;
+                                 for (int i = 0; i < 200; ++i) {
+                                     const cascade::any_message msg{noted{.key = std::to_string(i % 8), .seq = i}};
+                                     while (!bus.try_submit(msg)) {
+                                         ++refused;
+                                         co_await bus.wait_for_room();
+                                     }
+                                 }
+                                 co_return refused;
+                             },
+                             asio::use_future)
+                             .get();
+    REQUIRE(bus.wait_idle(generous));
+    CHECK(handled == 200);
+    CHECK(refusals > 0);  // the bound was reached, and every refused message still went through
+}

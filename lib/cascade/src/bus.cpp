@@ -90,6 +90,8 @@ asio::awaitable<message_id> bus::publish(any_message msg) {
     }
 }
 
+asio::awaitable<void> bus::wait_for_room() { return core_->wait_for_room(); }
+
 bool bus::wait_idle(std::chrono::nanoseconds timeout) { return core_->wait_idle(timeout); }
 
 void bus::stop_accepting() noexcept { core_->stop_accepting(); }

@@ -123,7 +123,11 @@ void cascade_state::record_event(const envelope& env) {
     const std::scoped_lock lock{mutex_};
     outcome_.events.push_back(env);
     if (observer_.on_event) {
-        observer_.on_event(env);
+        try {
+            observer_.on_event(env);
+        } catch (...) {
+            // An observer's failure is the observer's: the cascade and its lane go on.
+        }
     }
 }
 
@@ -146,7 +150,11 @@ void cascade_state::complete() {
         done = std::move(outcome_);
     }
     if (observer_.on_done) {
-        observer_.on_done(std::move(done));
+        try {
+            observer_.on_done(std::move(done));
+        } catch (...) {
+            // As for on_event: nothing the observer does may stop the runner that finished it.
+        }
     }
 }
 
@@ -192,8 +200,13 @@ struct bus_core::room_waiter {
     asio::experimental::concurrent_channel<void(boost::system::error_code)> channel;
 };
 
+namespace {
+std::atomic<std::uint64_t> bus_generations{0};
+}  // namespace
+
 bus_core::bus_core(bus_options options)
-    : options_{std::move(options)},
+    : generation_{bus_generations.fetch_add(1, std::memory_order_relaxed) + 1},
+      options_{std::move(options)},
       delays_{options_.delays ? options_.delays : std::make_shared<steady_delay_timer>()},
       shards_{std::make_unique<shard[]>(std::max<std::size_t>(1, options_.shards))} {
     options_.shards = std::max<std::size_t>(1, options_.shards);
@@ -205,6 +218,7 @@ bus_core::bus_core(bus_options options)
 bus_core::~bus_core() {
     stop_accepting();
     cancel_everything();  // even when idle: parked runners go with the pool
+    pool_.reset();
 }
 
 void bus_core::refuse_new_registrations() const {
@@ -252,13 +266,15 @@ bool bus_core::try_reserve_slot() noexcept {
         if (current >= options_.max_queued) {
             return false;
         }
-    } while (!in_flight_.compare_exchange_weak(current, current + 1, std::memory_order_acq_rel));
+    } while (!in_flight_.compare_exchange_weak(current, current + 1, std::memory_order_seq_cst));
     return true;
 }
 
 void bus_core::release_slots(std::size_t n) noexcept {
-    const auto before = in_flight_.fetch_sub(n, std::memory_order_acq_rel);
-    if (room_waiter_count_.load(std::memory_order_acquire) != 0) {
+    // seq_cst on both sides (here and in wait_for_room): each side writes one variable and then
+    // reads the other, which only sequential consistency makes safe against a missed wake-up.
+    const auto before = in_flight_.fetch_sub(n, std::memory_order_seq_cst);
+    if (room_waiter_count_.load(std::memory_order_seq_cst) != 0) {
         wake_room_waiters(false);
     }
     if (before == n) {
@@ -267,13 +283,14 @@ void bus_core::release_slots(std::size_t n) noexcept {
 }
 
 message_id bus_core::next_id() noexcept {
+    // Keyed by the bus's generation, not its address: a new bus may reuse a freed one's address.
     thread_local struct {
-        const bus_core* owner = nullptr;
+        std::uint64_t owner = 0;
         message_id next = 0;
         message_id end = 0;
     } block;
-    if (block.owner != this || block.next == block.end) {
-        block.owner = this;
+    if (block.owner != generation_ || block.next == block.end) {
+        block.owner = generation_;
         block.next = next_id_block_.fetch_add(1, std::memory_order_relaxed) * id_block + 1;
         block.end = block.next + id_block;
     }
@@ -319,6 +336,12 @@ submit_result bus_core::try_submit(any_message msg, cascade_observer observer) {
     if (!try_reserve_slot()) {
         return {.status = admission::overloaded, .id = 0};
     }
+    // Checked again with the slot held: shutdown() stops accepting, then waits for no slot to be
+    // held, so either it sees this slot or this sees it closed.
+    if (!accepting_.load(std::memory_order_seq_cst)) {
+        release_slots(1);
+        return {.status = admission::shutting_down, .id = 0};
+    }
     const message_id id = next_id();
     std::shared_ptr<cascade_state> cascade;
     if (observer.on_event || observer.on_done) {
@@ -350,27 +373,33 @@ asio::awaitable<void> bus_core::wait_for_room() {
         }
         // Registered first, checked second: a release between the two still finds us.
         if (!accepting() || in_flight_.load(std::memory_order_seq_cst) < options_.max_queued) {
-            continue;  // the stale registration is woken harmlessly later
+            const std::scoped_lock lock{room_mutex_};
+            if (std::erase(room_waiters_, waiter) != 0) {
+                room_waiter_count_.fetch_sub(1, std::memory_order_seq_cst);
+            }
+            continue;
         }
         co_await waiter->channel.async_receive(asio::as_tuple(asio::use_awaitable));
     }
 }
 
 void bus_core::wake_room_waiters(bool closing) {
-    // Hysteresis: wake waiters once a quarter of the queue is free, not at every release,
-    // or a producer would wake, submit one message and sleep again for each message handled.
+    // Everyone is woken once a quarter of the queue is free; above that, one waiter per release.
+    // Waking all at every release would make producers thrash (wake, submit one, sleep again);
+    // waking none above the mark could deadlock when the waiters are themselves handlers.
+    const auto in_flight = in_flight_.load(std::memory_order_seq_cst);
     const auto low_water = options_.max_queued - options_.max_queued / 4;
     std::vector<std::shared_ptr<room_waiter>> woken;
     {
         const std::scoped_lock lock{room_mutex_};
-        if (!closing && in_flight_.load(std::memory_order_acquire) > low_water &&
-            in_flight_.load(std::memory_order_acquire) != 0) {
-            return;
+        if (closing || in_flight <= low_water) {
+            woken.swap(room_waiters_);
+        } else if (in_flight < options_.max_queued && !room_waiters_.empty()) {
+            woken.push_back(std::move(room_waiters_.front()));
+            room_waiters_.erase(room_waiters_.begin());
         }
-        woken.swap(room_waiters_);
-        room_waiter_count_.store(0, std::memory_order_release);
+        room_waiter_count_.store(room_waiters_.size(), std::memory_order_seq_cst);
     }
-    // Everyone retries: waking one could hand the turn to a waiter that already left.
     for (auto& waiter : woken) {
         waiter->channel.try_send(closing ? asio::error::operation_aborted : boost::system::error_code{});
     }
@@ -556,8 +585,15 @@ asio::awaitable<lane_ref> bus_core::next_lane(runner_state& self) {
 }
 
 asio::awaitable<void> bus_core::run(runner_state& self) {
-    while (const lane_ref l = co_await next_lane(self)) {
-        co_await drain(l, self);
+    try {
+        while (const lane_ref l = co_await next_lane(self)) {
+            co_await drain(l, self);
+        }
+    } catch (...) {
+        // Only the bus's own machinery can throw here (handlers' failures are caught where they
+        // run), e.g. bad_alloc. Give the slot back so that spawning is not blocked for good.
+        self.state.store(runner_state::free, std::memory_order_seq_cst);
+        throw;
     }
 }
 
@@ -592,6 +628,7 @@ asio::awaitable<void> bus_core::drain(lane_ref l, runner_state& self) {
 asio::awaitable<void> bus_core::deliver_event(const handler_set& set, work_item& item, runner_state& self) {
     for (const auto& handler : set.events) {
         std::exception_ptr failure;
+        std::vector<any_message> raised;
         {
             context ctx{item.message, dependencies, 1};
             const handler_timer timer;
@@ -600,6 +637,7 @@ asio::awaitable<void> bus_core::deliver_event(const handler_set& set, work_item&
                 const handler_scope inside{self};
                 try {
                     co_await handler.on_event(item.message.message.payload(), ctx);
+                    raised = ctx.take_raised();  // a failing event source fails the handler
                 } catch (...) {
                     failure = std::current_exception();
                 }
@@ -608,7 +646,7 @@ asio::awaitable<void> bus_core::deliver_event(const handler_set& set, work_item&
             timer.stop(count);
             if (!failure) {
                 count.handled.fetch_add(1, std::memory_order_relaxed);
-                collect(ctx, item);
+                collect(std::move(raised), item);
                 continue;
             }
             count.failed.fetch_add(1, std::memory_order_relaxed);
@@ -632,6 +670,7 @@ asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& i
     const handler_entry& handler = *set->command;
     context ctx{item.message, dependencies, 1};
     nlohmann::json result;
+    std::vector<any_message> raised;
     std::exception_ptr failure;
     const handler_timer timer;
     {
@@ -639,6 +678,7 @@ asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& i
         const handler_scope inside{self};
         try {
             result = co_await handler.on_command(item.message.message.payload(), ctx);
+            raised = ctx.take_raised();
         } catch (...) {
             failure = std::current_exception();
         }
@@ -660,7 +700,7 @@ asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& i
     if (item.cascade) {
         item.cascade->set_result(std::move(result));
     }
-    collect(ctx, item);
+    collect(std::move(raised), item);
 }
 
 asio::awaitable<void> bus_core::retry_event_handler(const handler_entry& handler, work_item& item,
@@ -676,12 +716,14 @@ asio::awaitable<void> bus_core::retry_event_handler(const handler_entry& handler
         counters_.local().retried.fetch_add(1, std::memory_order_relaxed);
         context ctx{item.message, dependencies, attempts};
         std::exception_ptr failure;
+        std::vector<any_message> raised;
         const handler_timer timer;
         {
             enter_handler(self);
             const handler_scope inside{self};
             try {
                 co_await handler.on_event(item.message.message.payload(), ctx);
+                raised = ctx.take_raised();
             } catch (...) {
                 failure = std::current_exception();
             }
@@ -690,7 +732,7 @@ asio::awaitable<void> bus_core::retry_event_handler(const handler_entry& handler
         timer.stop(count);
         if (!failure) {
             count.handled.fetch_add(1, std::memory_order_relaxed);
-            collect(ctx, item);
+            collect(std::move(raised), item);
             co_return;
         }
         count.failed.fetch_add(1, std::memory_order_relaxed);
@@ -706,8 +748,8 @@ asio::awaitable<void> bus_core::retry_event_handler(const handler_entry& handler
     record_dead_letter(item, handler, std::move(last_error), attempts);
 }
 
-void bus_core::collect(context& ctx, const work_item& parent) {
-    for (auto& raised : ctx.take_raised()) {
+void bus_core::collect(std::vector<any_message> events, const work_item& parent) {
+    for (auto& raised : events) {
         std::string key{raised.aggregate()};
         work_item child{
             .message = envelope{.id = next_id(),
@@ -762,7 +804,7 @@ bool bus_core::wait_idle(std::chrono::nanoseconds timeout) {
 
 void bus_core::stop_accepting() noexcept {
     frozen_.store(true, std::memory_order_release);
-    accepting_.store(false, std::memory_order_release);
+    accepting_.store(false, std::memory_order_seq_cst);
     wake_room_waiters(true);
 }
 
@@ -791,7 +833,8 @@ void bus_core::cancel_everything() {
         pending_count_.store(0);
         idle_count_.store(0);
     }
-    pool_.reset();  // destroys the frames, which point at runner slots and lanes: both still here
+    // Queued messages first, while the pool still exists: their cascades report now, and an
+    // outcome handler may post to the pool (it is stopped; the post is destroyed with it).
     for (std::size_t i = 0; i < options_.shards; ++i) {
         lane_map lanes;
         {
@@ -800,9 +843,14 @@ void bus_core::cancel_everything() {
             shards_[i].warm = 0;
         }
     }
+    // Then the frames; they point at runner slots and at lanes, and touch neither when destroyed.
+    pool_.reset();
     in_flight_.store(0, std::memory_order_release);
     active_lanes_.store(0, std::memory_order_release);
     resident_lanes_.store(0, std::memory_order_release);
+    // A closed bus still hands out a valid executor (for callers that co_spawn on it to learn
+    // that it is closed); nothing is ever queued on this one by the bus again.
+    pool_.emplace(1);
     notify_if_idle();
 }
 

@@ -225,13 +225,14 @@ private:
     boost::asio::awaitable<void> run_command(const handler_set* set, work_item& item, runner_state& self);
     boost::asio::awaitable<void> retry_event_handler(const handler_entry& handler, work_item& item,
                                                      std::string first_error, runner_state& self);
-    void collect(context& ctx, const work_item& parent);
+    void collect(std::vector<any_message> events, const work_item& parent);
     void finish(work_item& item);  // completes its cascade; the slot is released per batch
     void record_dead_letter(const work_item& item, const handler_entry& handler, std::string error,
                             std::uint32_t attempts);
     void cancel_everything();
     void wake_room_waiters(bool closing);
 
+    std::uint64_t generation_;  // distinct per bus in this process
     bus_options options_;
     std::shared_ptr<delay_timer> delays_;
 

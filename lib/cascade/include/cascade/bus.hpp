@@ -141,6 +141,10 @@ public:
                                      std::forward<CompletionToken>(token));
     }
 
+    /// Completes once the queue has room again, or the bus stops accepting. With try_submit, it
+    /// lets a producer that was refused wait without giving up its message.
+    [[nodiscard]] boost::asio::awaitable<void> wait_for_room();
+
     /// Waits for room and submits without tracking the outcome (fire and forget). Throws bus_closed.
     [[nodiscard]] boost::asio::awaitable<message_id> publish(any_message msg);
 
