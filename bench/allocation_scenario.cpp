@@ -1,0 +1,232 @@
+// The allocation scenario: AllocationRequired driven through the bus with a fixed number in
+// flight, on each store, beside the same allocations made by direct synchronous calls (what the
+// book's bus amounts to).
+#include "report.hpp"
+#include "scenarios.hpp"
+
+#include <allocation/bootstrap.hpp>
+#include <allocation/memory_store.hpp>
+#include <allocation/messages.hpp>
+#include <allocation/sqlite_store.hpp>
+#include <allocation/unit_of_work.hpp>
+
+#include <cascade/bus.hpp>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <vector>
+
+namespace cascade::bench {
+namespace {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+struct allocation_settings {
+    std::size_t skus = 100;
+    std::size_t commands = 10'000;
+    std::size_t in_flight = 64;
+    std::size_t threads = 2;
+};
+
+/// Every line fits: the scenario measures allocation, not notification.
+class null_notifications final : public allocation::notifications {
+public:
+    void send(std::string_view, std::string_view) override {}
+};
+
+/// A database file in the temp directory, removed with its WAL companions.
+class scratch_database {
+public:
+    explicit scratch_database(std::string_view label)
+        : path_{std::filesystem::temp_directory_path() /
+                ("cascade-bench-" + std::string{label} + "-" + std::to_string(::getpid()) + ".db")} {
+        remove_files();
+    }
+    ~scratch_database() { remove_files(); }
+    scratch_database(const scratch_database&) = delete;
+    scratch_database& operator=(const scratch_database&) = delete;
+    [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+private:
+    void remove_files() const noexcept {
+        std::error_code ignored;
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            std::filesystem::remove(path_.string() + suffix, ignored);
+        }
+    }
+    std::filesystem::path path_;
+};
+
+struct run_result {
+    double per_second = 0;
+    latency_recorder latency;
+    std::size_t failed = 0;
+};
+
+[[nodiscard]] std::string sku_of(std::size_t i, const allocation_settings& s) {
+    return "SKU-" + std::to_string(i % s.skus);
+}
+
+[[nodiscard]] allocation::order_line line_of(std::size_t i, const allocation_settings& s) {
+    return {"order-" + std::to_string(i), sku_of(i, s), 1};
+}
+
+/// Per SKU: a shipment (to be passed over) and an in-stock batch that holds every line.
+[[nodiscard]] std::vector<allocation::batch_created> batches_for(const allocation_settings& s) {
+    const int per_sku = static_cast<int>(s.commands / s.skus + 1);
+    const std::chrono::year_month_day eta{std::chrono::year{2030}, std::chrono::January, std::chrono::day{1}};
+    std::vector<allocation::batch_created> batches;
+    for (std::size_t k = 0; k < s.skus; ++k) {
+        const auto sku = sku_of(k, s);
+        batches.push_back({sku + "-shipment", sku, per_sku, eta});
+        batches.push_back({sku + "-stock", sku, per_sku, std::nullopt});
+    }
+    return batches;
+}
+
+[[nodiscard]] double seconds_since(clock::time_point from) {
+    return std::chrono::duration<double>(clock::now() - from).count();
+}
+
+/// `in_flight` coroutines on the bus's pool, each submitting and awaiting one command at a time.
+[[nodiscard]] run_result run_through_bus(allocation::store_kind kind, const allocation_settings& s) {
+    const scratch_database db{"allocation"};
+    bus bus{{.threads = s.threads}};
+    const auto app = allocation::bootstrap(
+        bus, {.store = kind, .db_path = db.path(), .notifier = std::make_shared<null_notifications>()});
+    for (auto& created : batches_for(s)) {
+        (void)bus.async_submit(any_message{std::move(created)}, asio::use_future).get();
+    }
+
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> failed{0};
+    std::vector<latency_recorder> recorders(s.in_flight);
+    std::vector<std::future<void>> submitters;
+    const auto started = clock::now();
+    for (std::size_t w = 0; w < s.in_flight; ++w) {
+        submitters.push_back(asio::co_spawn(
+            bus.executor(),
+            [&, w]() -> asio::awaitable<void> {
+                for (auto i = next++; i < s.commands; i = next++) {
+                    auto line = line_of(i, s);
+                    // A named message: GCC 12 may destroy temporaries built inside a co_await twice.
+                    any_message msg{allocation::allocation_required{std::move(line.orderid), std::move(line.sku), line.qty}};
+                    const auto submitted = clock::now();
+                    const auto result = co_await bus.submit(std::move(msg));
+                    recorders[w].add(clock::now() - submitted);
+                    if (result.status != cascade_status::ok || !result.result.is_string()) {
+                        failed.fetch_add(1, std::memory_order_relaxed);
+                    }
+                }
+            },
+            asio::use_future));
+    }
+    for (auto& submitter : submitters) {
+        submitter.get();
+    }
+    run_result result;
+    result.per_second = static_cast<double>(s.commands) / seconds_since(started);
+    (void)bus.wait_idle(std::chrono::minutes{1});
+    for (const auto& recorder : recorders) {
+        result.latency.merge(recorder);
+    }
+    result.failed = failed.load();
+    return result;
+}
+
+/// The same allocations (and read-model rows) as direct calls on one thread: no bus at all.
+[[nodiscard]] run_result run_direct(allocation::store_kind kind, const allocation_settings& s) {
+    const scratch_database db{"allocation-direct"};
+    const auto storage = allocation::make_store(kind, db.path());
+    for (const auto& created : batches_for(s)) {
+        allocation::unit_of_work uow{*storage};
+        allocation::product* p = uow.products().get(created.sku);
+        if (p == nullptr) {
+            p = &uow.products().add(allocation::product{created.sku});
+        }
+        p->add_batch({created.ref, created.sku, created.qty, created.eta});
+        uow.commit();
+    }
+    run_result result;
+    result.latency.reserve(s.commands);
+    const auto started = clock::now();
+    for (std::size_t i = 0; i < s.commands; ++i) {
+        const auto line = line_of(i, s);
+        const auto call_started = clock::now();
+        allocation::unit_of_work uow{*storage};
+        const auto batchref = uow.products().get(line.sku)->allocate(line);
+        uow.commit();
+        if (batchref) {
+            storage->view().add(line.orderid, line.sku, *batchref);
+        } else {
+            ++result.failed;
+        }
+        result.latency.add(clock::now() - call_started);
+    }
+    result.per_second = static_cast<double>(s.commands) / seconds_since(started);
+    return result;
+}
+
+void print(std::string_view label, run_result& r) {
+    print_row(label, format_rate(r.per_second) + " commands");
+    print_row("  latency p50", format_duration(r.latency.percentile(0.50)));
+    print_row("  latency p99", format_duration(r.latency.percentile(0.99)));
+    if (r.failed != 0) {
+        print_row("  FAILED or out of stock", std::to_string(r.failed));
+    }
+}
+
+int run_allocation(const allocation_settings& s) {
+    std::printf("allocation: %zu AllocationRequired over %zu SKUs, %zu in flight, %zu threads\n", s.commands, s.skus,
+                s.in_flight, s.threads);
+    std::size_t failed = 0;
+    for (const auto kind : {allocation::store_kind::memory, allocation::store_kind::sqlite}) {
+        const std::string store = kind == allocation::store_kind::memory ? "memory" : "sqlite";
+        auto through_bus = run_through_bus(kind, s);
+        print(store + " store, through the bus", through_bus);
+        auto direct = run_direct(kind, s);
+        print("baseline: " + store + ", direct calls, 1 thread", direct);
+        failed += through_bus.failed + direct.failed;
+    }
+    print_row("peak memory (process)", std::to_string(static_cast<int>(peak_rss_mib())) + " MiB");
+    return failed == 0 ? 0 : 1;
+}
+
+allocation_settings& shared_settings() {
+    static allocation_settings settings;
+    return settings;
+}
+
+}  // namespace
+
+void add_allocation_scenario(CLI::App& app) {
+    auto& s = shared_settings();
+    auto* cmd = app.add_subcommand("allocation", "AllocationRequired through the bus on the memory and SQLite stores");
+    cmd->add_option("--skus", s.skus, "products, one lane each")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--commands", s.commands, "AllocationRequired commands per store")->capture_default_str();
+    cmd->add_option("--in-flight", s.in_flight, "concurrent submitters awaiting their outcome")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--threads", s.threads, "bus pool threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->callback([&s] {
+        if (run_allocation(s) != 0) {
+            throw CLI::RuntimeError{1};
+        }
+    });
+}
+
+int run_allocation_scenario_defaults() {
+    return run_allocation(allocation_settings{});
+}
+
+}  // namespace cascade::bench

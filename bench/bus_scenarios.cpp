@@ -1,0 +1,227 @@
+// The bus scenarios: raw throughput against a strand baseline, and cascade latency.
+#include "report.hpp"
+#include "scenarios.hpp"
+
+#include <cascade/bus.hpp>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <future>
+#include <cstdio>
+#include <latch>
+#include <mutex>
+
+namespace cascade::bench {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+struct tick {
+    static constexpr std::string_view name = "Tick";
+    static constexpr message_kind kind = message_kind::event;
+    std::string key;
+    std::uint64_t seq{};
+    [[nodiscard]] std::string_view aggregate() const noexcept { return key; }
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(tick, key, seq)
+
+struct bus_settings {
+    std::size_t events = 2'000'000;
+    std::size_t aggregates = 10'000;
+    std::size_t threads = 2;
+    std::size_t producers = 2;  // publishing coroutines on the bus's own pool
+    std::size_t max_queued = 65'536;
+    std::size_t latency_cascades = 200'000;
+    std::size_t latency_in_flight = 64;
+};
+
+[[nodiscard]] std::vector<std::string> make_keys(std::size_t n) {
+    std::vector<std::string> keys;
+    keys.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        keys.push_back("agg-" + std::to_string(i));
+    }
+    return keys;
+}
+
+[[nodiscard]] double seconds_between(clock::time_point from, clock::time_point to) {
+    return std::chrono::duration<double>(to - from).count();
+}
+
+struct throughput_result {
+    double per_second = 0;
+    latency_recorder sampled_latency;  // submit to done, every 256th cascade
+};
+
+/// 'events' Tick events over 'aggregates' keys (round robin), one trivial coroutine handler each,
+/// published by 'producers' coroutines on the bus's own pool; every 256th cascade is observed
+/// from submission to outcome.
+[[nodiscard]] throughput_result run_bus_throughput(const bus_settings& s) {
+    bus bus{{.threads = s.threads, .max_queued = s.max_queued}};
+    std::atomic<std::uint64_t> handled{0};
+    bus.subscribe<tick>("count", [&handled](const tick&, context&) -> asio::awaitable<void> {
+        handled.fetch_add(1, std::memory_order_relaxed);
+        co_return;
+    });
+    const auto keys = make_keys(s.aggregates);
+
+    std::mutex latency_mutex;
+    throughput_result result;
+    result.sampled_latency.reserve(s.events / 256 + 1);
+
+    const auto producers = std::max<std::size_t>(1, s.producers);
+    auto produce = [&](std::size_t first) -> asio::awaitable<void> {
+        for (std::size_t i = first; i < s.events; i += producers) {
+            any_message msg{tick{.key = keys[i % keys.size()], .seq = i}};
+            if (i % 256 != 0) {
+                (void)co_await bus.publish(std::move(msg));
+                continue;
+            }
+            const auto submitted = clock::now();
+            cascade_observer observer{.on_done = [&, submitted](outcome) {
+                const std::scoped_lock lock{latency_mutex};
+                result.sampled_latency.add(clock::now() - submitted);
+            }};
+            while (!bus.try_submit(msg, observer)) {
+                co_await bus.wait_for_room();
+            }
+        }
+    };
+
+    const auto started = clock::now();
+    std::vector<std::future<void>> running;
+    for (std::size_t p = 0; p < producers; ++p) {
+        running.push_back(asio::co_spawn(bus.executor(), produce(p), asio::use_future));
+    }
+    for (auto& producer : running) {
+        producer.get();
+    }
+    if (!bus.wait_idle(std::chrono::minutes{10})) {
+        std::fprintf(stderr, "bus did not go idle\n");
+    }
+    const auto elapsed = seconds_between(started, clock::now());
+    result.per_second = static_cast<double>(handled.load()) / elapsed;
+    return result;
+}
+
+/// The same work as plain posts onto one strand per aggregate: the floor of what Asio can do.
+[[nodiscard]] double run_strand_baseline(const bus_settings& s) {
+    asio::thread_pool pool{s.threads};
+    using strand_type = asio::strand<asio::thread_pool::executor_type>;
+    std::vector<strand_type> strands;
+    strands.reserve(s.aggregates);
+    for (std::size_t i = 0; i < s.aggregates; ++i) {
+        strands.push_back(asio::make_strand(pool.get_executor()));
+    }
+    std::atomic<std::uint64_t> handled{0};
+    std::latch all_done{1};
+    const auto total = s.events;
+
+    const auto started = clock::now();
+    for (std::size_t i = 0; i < total; ++i) {
+        asio::post(strands[i % strands.size()], [&handled, &all_done, total] {
+            if (handled.fetch_add(1, std::memory_order_relaxed) + 1 == total) {
+                all_done.count_down();
+            }
+        });
+    }
+    all_done.wait();
+    const auto elapsed = seconds_between(started, clock::now());
+    pool.join();
+    return static_cast<double>(total) / elapsed;
+}
+
+/// Cascade latency at a steady load: 'in_flight' coroutines each submit and await the outcome.
+[[nodiscard]] latency_recorder run_bus_latency(const bus_settings& s, double& per_second) {
+    bus bus{{.threads = s.threads, .max_queued = s.max_queued}};
+    bus.subscribe<tick>("noop", [](const tick&, context&) -> asio::awaitable<void> { co_return; });
+    const auto keys = make_keys(s.aggregates);
+    const std::size_t per_submitter = s.latency_cascades / s.latency_in_flight;
+
+    std::vector<latency_recorder> recorders(s.latency_in_flight);
+    std::vector<std::future<void>> submitters;
+    const auto started = clock::now();
+    for (std::size_t w = 0; w < s.latency_in_flight; ++w) {
+        submitters.push_back(asio::co_spawn(
+            bus.executor(),
+            [&, w]() -> asio::awaitable<void> {
+                recorders[w].reserve(per_submitter);
+                for (std::size_t i = 0; i < per_submitter; ++i) {
+                    any_message msg{tick{.key = keys[(w * per_submitter + i) % keys.size()], .seq = i}};
+                    const auto submitted = clock::now();
+                    (void)co_await bus.submit(std::move(msg));
+                    recorders[w].add(clock::now() - submitted);
+                }
+            },
+            asio::use_future));
+    }
+    for (auto& f : submitters) {
+        f.get();
+    }
+    per_second = static_cast<double>(per_submitter * s.latency_in_flight) / seconds_between(started, clock::now());
+    latency_recorder all;
+    for (const auto& r : recorders) {
+        all.merge(r);
+    }
+    return all;
+}
+
+int run_bus(const bus_settings& s) {
+    std::printf("bus: %zu events over %zu aggregates, one trivial coroutine handler each, %zu threads, %zu producers\n",
+                s.events, s.aggregates, s.threads, s.producers);
+    auto bus_result = run_bus_throughput(s);
+    print_row("cascade bus, handled events", format_rate(bus_result.per_second));
+    print_row("  latency p50 (flooded queue)", format_duration(bus_result.sampled_latency.percentile(0.50)));
+    print_row("  latency p99 (flooded queue)", format_duration(bus_result.sampled_latency.percentile(0.99)));
+    print_row("  peak memory (process)", std::to_string(static_cast<int>(peak_rss_mib())) + " MiB");
+
+    const double baseline = run_strand_baseline(s);
+    print_row("baseline: posts onto strands", format_rate(baseline));
+    print_row("bus / baseline", std::to_string(bus_result.per_second / baseline).substr(0, 4) + "x");
+
+    double latency_rate = 0;
+    auto latency = run_bus_latency(s, latency_rate);
+    std::printf("bus latency: %zu cascades, %zu submitters awaiting each outcome\n", s.latency_cascades,
+                s.latency_in_flight);
+    print_row("cascades", format_rate(latency_rate));
+    print_row("latency p50", format_duration(latency.percentile(0.50)));
+    print_row("latency p99", format_duration(latency.percentile(0.99)));
+    print_row("latency p99.9", format_duration(latency.percentile(0.999)));
+    print_row("peak memory (process)", std::to_string(static_cast<int>(peak_rss_mib())) + " MiB");
+    return 0;
+}
+
+bus_settings& shared_settings() {
+    static bus_settings settings;
+    return settings;
+}
+
+}  // namespace
+
+void add_bus_scenarios(CLI::App& app) {
+    auto& s = shared_settings();
+    auto* cmd = app.add_subcommand("bus", "bus throughput against a strand baseline, and cascade latency");
+    cmd->add_option("--events", s.events, "events published in the throughput run")->capture_default_str();
+    cmd->add_option("--aggregates", s.aggregates, "distinct aggregate keys")->capture_default_str();
+    cmd->add_option("--threads", s.threads, "bus pool threads")->capture_default_str();
+    cmd->add_option("--producers", s.producers, "publishing coroutines on the pool")->capture_default_str();
+    cmd->add_option("--max-queued", s.max_queued, "bus queue bound")->capture_default_str();
+    cmd->add_option("--latency-cascades", s.latency_cascades, "cascades in the latency run")->capture_default_str();
+    cmd->add_option("--latency-in-flight", s.latency_in_flight, "concurrent submitters in the latency run")
+        ->capture_default_str();
+    cmd->callback([&s] { (void)run_bus(s); });
+}
+
+int run_default_scenarios() {
+    const int bus_status = run_bus(shared_settings());
+    const int allocation_status = run_allocation_scenario_defaults();
+    return bus_status != 0 ? bus_status : allocation_status;
+}
+
+}  // namespace cascade::bench

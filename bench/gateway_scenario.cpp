@@ -1,0 +1,441 @@
+// The gateway scenario: C WebSocket connections with W submits in flight on each, for a while,
+// against cascade-server in-process (the allocation domain) or any protocol-v1 server by URL.
+// It reports submits and streamed events per second, submit-to-done latency, and the server's
+// peak memory (read from its /metrics).
+#include "report.hpp"
+#include "scenarios.hpp"
+
+#include "gateway/app_domain.hpp"
+#include "gateway/coalescing_stream.hpp"
+#include "gateway/server.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace cascade::bench {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+struct gateway_settings {
+    std::size_t connections = 64;
+    std::size_t inflight = 16;
+    double seconds = 5;
+    std::string url;  ///< empty: start the server in-process
+    std::string store = "memory";
+    std::size_t server_threads = 1;
+    std::size_t bus_threads = 2;
+    std::size_t client_threads = 1;
+    std::size_t skus = 5'000;  // many lanes, and few order lines per product
+};
+
+struct target {
+    std::string host;
+    std::string port;
+    std::string path;
+};
+
+/// ws://HOST:PORT/PATH
+target parse_url(const std::string& url) {
+    constexpr std::string_view scheme = "ws://";
+    if (!url.starts_with(scheme)) {
+        throw std::invalid_argument{"--url must look like ws://HOST:PORT/ws"};
+    }
+    const auto rest = url.substr(scheme.size());
+    const auto slash = rest.find('/');
+    const auto authority = rest.substr(0, slash);
+    const auto colon = authority.rfind(':');
+    return {.host = authority.substr(0, colon),
+            .port = colon == std::string::npos ? "80" : authority.substr(colon + 1),
+            .path = slash == std::string::npos ? "/" : rest.substr(slash)};
+}
+
+/// The client's streams buffer writes the way the server's do, so the client is not the bottleneck.
+using client_stream = websocket::stream<gateway::coalescing_stream<beast::tcp_stream>, false>;
+
+struct connection_stats {
+    std::uint64_t done = 0;      ///< terminal frames inside the measured window
+    std::uint64_t events = 0;    ///< event frames inside the measured window
+    std::uint64_t failed = 0;    ///< done with status failed
+    std::uint64_t refused = 0;   ///< error frames
+    latency_recorder latency;    ///< submit to done, every submit
+};
+
+struct shared_run {
+    std::atomic<bool> stopping{false};
+    std::string nonce;  ///< keeps order ids and batch refs unique across runs against one server
+    std::vector<std::string> skus;
+};
+
+/// What a load client needs of a frame: its type and the request it answers.
+struct frame_info {
+    std::string type;
+    std::string re;
+    std::string status;
+};
+
+/// Picks the top-level "type", "re" and "status" out of a frame with nlohmann's SAX parser: the
+/// frame is checked as JSON, but no document is built for the event inside it (the client would
+/// otherwise spend a third of its time building and freeing them).
+class frame_sax final : public nlohmann::json_sax<json> {
+public:
+    explicit frame_sax(frame_info& info) noexcept : info_{info} {}
+
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool string(string_t& value) override {
+        if (depth_ == 1 && target_ != nullptr) {
+            *target_ = std::move(value);
+        }
+        return true;
+    }
+    bool start_object(std::size_t) override { return enter(); }
+    bool end_object() override { return leave(); }
+    bool start_array(std::size_t) override { return enter(); }
+    bool end_array() override { return leave(); }
+    bool key(string_t& key) override {
+        if (depth_ == 1) {
+            target_ = key == "type" ? &info_.type : key == "re" ? &info_.re : key == "status" ? &info_.status : nullptr;
+        }
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+        throw std::runtime_error{std::string{"a frame that is not JSON: "} + e.what()};
+    }
+
+private:
+    bool enter() noexcept {
+        ++depth_;
+        target_ = nullptr;
+        return true;
+    }
+    bool leave() noexcept {
+        --depth_;
+        target_ = nullptr;
+        return true;
+    }
+
+    frame_info& info_;
+    int depth_ = 0;
+    std::string* target_ = nullptr;
+};
+
+frame_info classify(std::string_view text) {
+    frame_info info;
+    frame_sax sax{info};
+    json::sax_parse(text, &sax);
+    return info;
+}
+
+std::uint64_t parse_seq(std::string_view re) {
+    std::uint64_t seq = 0;
+    std::from_chars(re.data(), re.data() + re.size(), seq);
+    return seq;
+}
+
+net::awaitable<void> open(client_stream& ws, const tcp::endpoint& endpoint, const target& where) {
+    auto& tcp_layer = beast::get_lowest_layer(ws);
+    co_await tcp_layer.async_connect(endpoint, net::use_awaitable);
+    tcp_layer.socket().set_option(tcp::no_delay{true});
+    const std::string host = where.host + ":" + where.port;
+    co_await ws.async_handshake(host, where.path, net::use_awaitable);
+    beast::flat_buffer welcome;
+    co_await ws.async_read(welcome, net::use_awaitable);
+}
+
+json submit_frame(std::uint64_t seq, std::string_view name, json data) {
+    return {{"type", "submit"}, {"id", std::to_string(seq)}, {"name", name}, {"data", std::move(data)}};
+}
+
+/// Creates one big batch per SKU, so that allocations never run out of stock.
+net::awaitable<void> set_up(tcp::endpoint endpoint, target where, const shared_run& run) {
+    client_stream ws{co_await net::this_coro::executor};
+    co_await open(ws, endpoint, where);
+    constexpr std::uint64_t window = 64;  // well under the server's cap of submits in flight
+    std::uint64_t sent = 0;
+    std::uint64_t finished = 0;
+    beast::flat_buffer buffer;
+    while (finished < run.skus.size()) {
+        while (sent < run.skus.size() && sent - finished < window) {
+            const auto& sku = run.skus[sent];
+            const auto frame =
+                submit_frame(sent++, "BatchCreated",
+                             {{"ref", "batch-" + sku}, {"sku", sku}, {"qty", 1'000'000'000}, {"eta", nullptr}})
+                    .dump();
+            co_await ws.async_write(net::buffer(frame), net::use_awaitable);
+        }
+        co_await ws.async_read(buffer, net::use_awaitable);
+        const std::string text{static_cast<const char*>(buffer.cdata().data()), buffer.size()};
+        buffer.consume(buffer.size());
+        const auto info = classify(text);
+        if (info.type == "error" || (info.type == "done" && info.status != "ok")) {
+            throw std::runtime_error{"setting up the batches failed: " + text};
+        }
+        finished += info.type == "done" ? 1 : 0;
+    }
+    co_await ws.async_close(websocket::close_code::normal, net::use_awaitable);
+}
+
+/// One connection: W AllocationRequired in flight until the run stops, then drains its window.
+net::awaitable<void> drive(tcp::endpoint endpoint, target where, std::size_t index, const gateway_settings& s,
+                           const shared_run& run, connection_stats& stats) {
+    client_stream ws{co_await net::this_coro::executor};
+    co_await open(ws, endpoint, where);
+    std::mt19937_64 rng{index};
+    std::uniform_int_distribution<std::size_t> pick{0, run.skus.size() - 1};
+    std::unordered_map<std::uint64_t, clock::time_point> pending;
+    std::uint64_t seq = 0;
+    std::string frame;
+    const std::string order_prefix = "o-" + run.nonce + "-" + std::to_string(index) + "-";
+
+    auto send_one = [&]() -> net::awaitable<void> {
+        const auto id = seq++;
+        frame = submit_frame(id, "AllocationRequired",
+                             {{"orderid", order_prefix + std::to_string(id)}, {"sku", run.skus[pick(rng)]}, {"qty", 1}})
+                    .dump();
+        pending.emplace(id, clock::now());
+        co_await ws.async_write(net::buffer(frame), net::use_awaitable);
+    };
+
+    for (std::size_t i = 0; i < s.inflight; ++i) {
+        co_await send_one();
+    }
+    beast::flat_buffer buffer;
+    while (!pending.empty()) {
+        co_await ws.async_read(buffer, net::use_awaitable);
+        const auto info = classify({static_cast<const char*>(buffer.cdata().data()), buffer.size()});
+        buffer.consume(buffer.size());
+        const bool measuring = !run.stopping.load(std::memory_order_relaxed);
+        if (info.type == "event") {
+            stats.events += measuring ? 1 : 0;
+            continue;
+        }
+        if (info.type != "done" && info.type != "error") {
+            continue;  // ack
+        }
+        const auto it = pending.find(parse_seq(info.re));
+        if (it == pending.end()) {
+            continue;
+        }
+        stats.latency.add(clock::now() - it->second);
+        pending.erase(it);
+        if (info.type == "error") {
+            ++stats.refused;
+        } else if (info.status == "failed") {
+            ++stats.failed;
+        }
+        stats.done += measuring ? 1 : 0;
+        if (measuring) {
+            co_await send_one();
+        }
+    }
+    co_await ws.async_close(websocket::close_code::normal, net::use_awaitable);
+}
+
+/// The server's peak resident memory from its /metrics, in MiB; negative when unavailable.
+double server_peak_mib(const tcp::endpoint& endpoint) {
+    try {
+        net::io_context ioc;
+        beast::tcp_stream stream{ioc};
+        stream.connect(endpoint);
+        http::request<http::empty_body> request{http::verb::get, "/metrics", 11};
+        request.set(http::field::host, endpoint.address().to_string());
+        http::write(stream, request);
+        beast::flat_buffer buffer;
+        http::response<http::string_body> response;
+        http::read(stream, buffer, response);
+        constexpr std::string_view metric = "\ncascade_process_peak_resident_memory_bytes ";
+        const auto& body = response.body();
+        const auto at = body.find(metric);
+        if (at == std::string::npos) {
+            std::fprintf(stderr, "no peak memory in /metrics (HTTP %u, %zu bytes)\n", response.result_int(), body.size());
+            return -1;
+        }
+        return std::stod(body.substr(at + metric.size())) / (1024.0 * 1024.0);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "reading /metrics failed: %s\n", e.what());
+        return -1;
+    }
+}
+
+/// The in-process server, when no --url is given.
+struct local_server {
+    local_server(const gateway_settings& s, const std::filesystem::path& db)
+        : bus{{.threads = s.bus_threads}},
+          domain{gateway::load_allocation_domain(
+              bus, {.store = s.store == "sqlite" ? gateway::store_choice::sqlite : gateway::store_choice::memory,
+                    .db_path = db,
+                    .notifications_path = "/dev/null"})},
+          server{bus, options(s), domain.http_routes} {
+        server.start();
+    }
+    ~local_server() {
+        (void)bus.shutdown(std::chrono::seconds{10});
+        server.stop();
+    }
+    local_server(const local_server&) = delete;
+    local_server& operator=(const local_server&) = delete;
+
+    static gateway::server_options options(const gateway_settings& s) {
+        gateway::server_options o;
+        o.port = 0;
+        o.threads = s.server_threads;
+        return o;
+    }
+
+    cascade::bus bus;
+    gateway::app_domain domain;
+    gateway::server server;
+};
+
+int run_gateway(const gateway_settings& s) {
+    spdlog::set_level(spdlog::level::warn);
+    const auto db = std::filesystem::temp_directory_path() / ("cascade-bench-" + std::to_string(::getpid()) + ".db");
+    std::unique_ptr<local_server> local;
+    std::string url = s.url;
+    if (url.empty()) {
+        local = std::make_unique<local_server>(s, db);
+        url = "ws://127.0.0.1:" + std::to_string(local->server.port()) + "/ws";
+    }
+    const auto where = parse_url(url);
+
+    shared_run run;
+    run.nonce = std::to_string(std::random_device{}());
+    for (std::size_t i = 0; i < s.skus; ++i) {
+        run.skus.push_back("SKU-" + run.nonce + "-" + std::to_string(i));
+    }
+
+    std::printf("gateway: %zu connections x %zu submits in flight, %.1f s, AllocationRequired over %zu SKUs\n",
+                s.connections, s.inflight, s.seconds, s.skus);
+    if (local) {
+        std::printf("  server in-process at %s: %s store, %zu I/O thread(s), %zu bus thread(s); client %zu thread(s)\n",
+                    url.c_str(), s.store.c_str(), s.server_threads, s.bus_threads, s.client_threads);
+    } else {
+        std::printf("  server at %s; client %zu thread(s)\n", url.c_str(), s.client_threads);
+    }
+
+    net::io_context ioc{static_cast<int>(s.client_threads)};
+    const auto endpoint = *tcp::resolver{ioc}.resolve(where.host, where.port).begin();
+    std::exception_ptr failure;
+    auto record_failure = [&failure](std::exception_ptr e) {
+        if (e && !failure) {
+            failure = e;
+        }
+    };
+
+    net::co_spawn(ioc, set_up(endpoint, where, run), record_failure);
+    ioc.run();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    ioc.restart();
+
+    std::vector<connection_stats> stats(s.connections);
+    for (std::size_t i = 0; i < s.connections; ++i) {
+        net::co_spawn(net::make_strand(ioc), drive(endpoint, where, i, s, run, stats[i]), record_failure);
+    }
+    const auto started = clock::now();
+    net::steady_timer window{ioc, std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s.seconds))};
+    double elapsed = 0;
+    window.async_wait([&](const boost::system::error_code&) {
+        elapsed = std::chrono::duration<double>(clock::now() - started).count();
+        run.stopping = true;
+    });
+    std::vector<std::thread> extra;
+    for (std::size_t t = 1; t < s.client_threads; ++t) {
+        extra.emplace_back([&ioc] { ioc.run(); });
+    }
+    ioc.run();
+    for (auto& t : extra) {
+        t.join();
+    }
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+
+    connection_stats total;
+    for (auto& c : stats) {
+        total.done += c.done;
+        total.events += c.events;
+        total.failed += c.failed;
+        total.refused += c.refused;
+        total.latency.merge(c.latency);
+    }
+    print_row("submits done", format_rate(static_cast<double>(total.done) / elapsed));
+    print_row("streamed events", format_rate(static_cast<double>(total.events) / elapsed));
+    print_row("latency p50 (submit to done)", format_duration(total.latency.percentile(0.50)));
+    print_row("latency p99", format_duration(total.latency.percentile(0.99)));
+    print_row("latency p99.9", format_duration(total.latency.percentile(0.999)));
+    print_row("failed / refused", std::to_string(total.failed) + " / " + std::to_string(total.refused));
+    const double server_mib = server_peak_mib(endpoint);
+    print_row(local ? "peak memory (server and client, one process)" : "server peak memory",
+              server_mib < 0 ? std::string{"n/a (no /metrics)"} : std::to_string(static_cast<int>(server_mib)) + " MiB");
+    local.reset();
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::filesystem::remove(db.string() + suffix, ignored);
+    }
+    return 0;
+}
+
+gateway_settings& settings() {
+    static gateway_settings s;
+    return s;
+}
+
+}  // namespace
+
+void add_gateway_scenario(CLI::App& app) {
+    auto& s = settings();
+    auto* cmd = app.add_subcommand("gateway", "WebSocket gateway: submits and streamed events per second, latency");
+    cmd->add_option("--connections", s.connections, "WebSocket connections")->capture_default_str();
+    cmd->add_option("--inflight", s.inflight, "submits in flight per connection")->capture_default_str();
+    cmd->add_option("--seconds", s.seconds, "length of the measured run")->capture_default_str();
+    cmd->add_option("--url", s.url, "a running protocol-v1 server (ws://HOST:PORT/ws); default: start one in-process");
+    cmd->add_option("--store", s.store, "store of the in-process server")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"memory", "sqlite"}));
+    cmd->add_option("--server-threads", s.server_threads, "I/O threads of the in-process server")->capture_default_str();
+    cmd->add_option("--bus-threads", s.bus_threads, "bus threads of the in-process server")->capture_default_str();
+    cmd->add_option("--client-threads", s.client_threads, "threads of the load client")->capture_default_str();
+    cmd->add_option("--skus", s.skus, "distinct SKUs (one lane each)")->capture_default_str();
+    cmd->callback([&s] {
+        try {
+            (void)run_gateway(s);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "gateway scenario failed: %s\n", e.what());
+            throw CLI::RuntimeError{1};
+        }
+    });
+}
+
+}  // namespace cascade::bench

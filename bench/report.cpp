@@ -1,0 +1,54 @@
+#include "report.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace cascade::bench {
+
+void latency_recorder::merge(const latency_recorder& other) {
+    samples_.insert(samples_.end(), other.samples_.begin(), other.samples_.end());
+    sorted_ = false;
+}
+
+std::chrono::nanoseconds latency_recorder::percentile(double q) {
+    if (samples_.empty()) {
+        return {};
+    }
+    if (!sorted_) {
+        std::sort(samples_.begin(), samples_.end());
+        sorted_ = true;
+    }
+    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples_.size())));
+    return samples_[std::clamp<std::size_t>(rank, 1, samples_.size()) - 1];
+}
+
+double peak_rss_mib() noexcept {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+std::string format_duration(std::chrono::nanoseconds d) {
+    const auto ns = static_cast<double>(d.count());
+    if (ns >= 1e9) return std::to_string(ns / 1e9).substr(0, 5) + " s";
+    if (ns >= 1e6) return std::to_string(ns / 1e6).substr(0, 5) + " ms";
+    if (ns >= 1e3) return std::to_string(ns / 1e3).substr(0, 5) + " us";
+    return std::to_string(d.count()) + " ns";
+}
+
+std::string format_rate(double per_second) {
+    if (per_second >= 1e6) return std::to_string(per_second / 1e6).substr(0, 5) + " M/s";
+    if (per_second >= 1e3) return std::to_string(per_second / 1e3).substr(0, 5) + " k/s";
+    return std::to_string(per_second).substr(0, 6) + " /s";
+}
+
+void print_row(std::string_view label, std::string_view value) {
+    std::printf("  %-34.*s %.*s\n", static_cast<int>(label.size()), label.data(), static_cast<int>(value.size()),
+                value.data());
+}
+
+}  // namespace cascade::bench

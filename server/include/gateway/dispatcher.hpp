@@ -1,0 +1,51 @@
+#pragma once
+// The one path by which the gateway submits to the bus, so that every cascade it starts also
+// feeds the hub (the live feed). Shared by WebSocket sessions and HTTP routes.
+
+#include "gateway/hub.hpp"
+
+#include "cascade/bus.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+namespace gateway {
+
+/// The answer to a submission that waits for its outcome.
+struct submission {
+    cascade::admission admission = cascade::admission::accepted;
+    std::optional<cascade::outcome> outcome;  ///< set when accepted
+};
+
+class dispatcher {
+public:
+    /// The hub is shared with the bus's callbacks, which may outlive a stopped server.
+    dispatcher(cascade::bus& bus, std::shared_ptr<hub> feed) noexcept : bus_{bus}, hub_{std::move(feed)} {}
+
+    /// try_submit, with every resulting event also offered to the hub before `observer` sees it.
+    /// Refuses with shutting_down once stop_accepting() was called.
+    [[nodiscard]] cascade::submit_result submit(cascade::any_message msg, cascade::cascade_observer observer);
+
+    /// Submits and completes, on the awaiting coroutine's executor, with the outcome or the refusal.
+    [[nodiscard]] boost::asio::awaitable<submission> submit_and_wait(cascade::any_message msg);
+
+    /// From now on every submission through the gateway is refused with shutting_down.
+    /// (The bus itself is its owner's to shut down.)
+    void stop_accepting() noexcept;
+    [[nodiscard]] bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
+
+    [[nodiscard]] const cascade::message_registry& registry() const noexcept { return bus_.registry(); }
+    [[nodiscard]] cascade::bus& bus() noexcept { return bus_; }
+    [[nodiscard]] const cascade::bus& bus() const noexcept { return bus_; }
+    [[nodiscard]] hub& feed() noexcept { return *hub_; }
+
+private:
+    cascade::bus& bus_;
+    std::shared_ptr<hub> hub_;
+    std::atomic<bool> accepting_{true};
+};
+
+}  // namespace gateway

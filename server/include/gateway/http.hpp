@@ -1,0 +1,60 @@
+#pragma once
+// HTTP routing, apart from the socket: a request in, a reply out. The gateway's own routes
+// (/messages, /health, /metrics) plus an optional hook for a domain's routes (the book's).
+
+#include "gateway/dispatcher.hpp"
+#include "gateway/metrics.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace gateway {
+
+/// One HTTP request as routing sees it.
+struct http_call {
+    std::string method;  ///< "GET", "POST", ...
+    std::string target;  ///< path and query, e.g. "/allocations/o1"
+    std::string body;
+};
+
+/// One HTTP reply.
+struct http_reply {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+
+/// A JSON reply.
+[[nodiscard]] http_reply json_reply(unsigned status, const nlohmann::json& body);
+/// {"code","message"} with the HTTP status that the error code calls for.
+[[nodiscard]] http_reply error_reply(unsigned status, protocol::error_code code, std::string_view message);
+
+/// A domain's routes: std::nullopt means "not mine" (the router answers 404).
+using routes = std::function<boost::asio::awaitable<std::optional<http_reply>>(const http_call&, dispatcher&)>;
+
+class http_router {
+public:
+    http_router(dispatcher& gateway, gateway_metrics& metrics, routes extra) noexcept
+        : gateway_{gateway}, metrics_{metrics}, extra_{std::move(extra)} {}
+
+    /// Answers one request; never throws (a failure becomes a 500 with code "internal").
+    [[nodiscard]] boost::asio::awaitable<http_reply> handle(http_call call);
+
+private:
+    [[nodiscard]] boost::asio::awaitable<http_reply> post_message(const http_call& call);
+    [[nodiscard]] http_reply health() const;
+    [[nodiscard]] http_reply metrics() const;
+
+    dispatcher& gateway_;
+    gateway_metrics& metrics_;
+    routes extra_;
+};
+
+/// The JSON answer to a finished cascade: {"status","result","events":[...],"errors":[...]}.
+[[nodiscard]] nlohmann::json outcome_json(const cascade::outcome& outcome);
+
+}  // namespace gateway

@@ -1,0 +1,48 @@
+#pragma once
+// The gateway's own counters, and the Prometheus text exposition of them with the bus's.
+
+#include "gateway/protocol.hpp"
+
+#include "cascade/metrics.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace gateway {
+
+/// Counters updated from any thread (relaxed atomics: they are statistics, not synchronisation).
+class gateway_metrics {
+public:
+    using counter = std::atomic<std::uint64_t>;
+
+    counter connections_opened{};   ///< WebSocket sessions that completed the handshake
+    counter connections_closed{};   ///< of those, the ones that ended
+    counter http_requests{};        ///< HTTP requests answered (upgrades excluded)
+    counter frames_in{};
+    counter frames_out{};
+    counter bytes_in{};
+    counter bytes_out{};
+    counter slow_consumers{};       ///< sessions disconnected with 4008
+
+    /// Counts one error frame (or HTTP error) of `code`.
+    void count_error(protocol::error_code code) noexcept {
+        errors_[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
+    }
+    [[nodiscard]] std::uint64_t errors(protocol::error_code code) const noexcept {
+        return errors_[static_cast<std::size_t>(code)].load(std::memory_order_relaxed);
+    }
+
+    static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
+    [[nodiscard]] static std::uint64_t read(const counter& c) noexcept { return c.load(std::memory_order_relaxed); }
+
+private:
+    std::array<counter, protocol::all_error_codes.size()> errors_{};
+};
+
+/// The Prometheus text format (version 0.0.4) of the bus's and the gateway's counters,
+/// plus this process's peak resident memory.
+[[nodiscard]] std::string format_prometheus(const cascade::metrics_snapshot& bus, const gateway_metrics& gateway);
+
+}  // namespace gateway

@@ -1,0 +1,40 @@
+#pragma once
+// The knobs of the gateway, with the defaults protocol v1 announces.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace gateway {
+
+/// Per-connection limits of a WebSocket session.
+struct session_limits {
+    /// Largest incoming message; a bigger one closes the connection with 1009.
+    std::size_t max_frame_bytes = 64 * 1024;
+    /// Submits accepted and not yet done; the next one is refused with `overloaded`.
+    std::size_t max_in_flight = 256;
+    /// Outgoing frames queued and not yet written; past either bound the client is a slow consumer.
+    std::size_t max_queued_frames = 16'384;
+    std::size_t max_queued_bytes = 8 * 1024 * 1024;
+    /// Bytes a session buffers below the WebSocket layer so that small frames share one send().
+    std::size_t write_coalesce_bytes = 256 * 1024;
+    /// SO_SNDBUF of each WebSocket socket; 0 keeps the system's (auto-tuned) default. A small one
+    /// bounds what the kernel holds for a client that stopped reading.
+    std::size_t socket_send_buffer = 0;
+    /// How long a slow consumer gets to take its disconnect frame and close before the socket is cut.
+    std::chrono::milliseconds close_grace{5'000};
+};
+
+struct server_options {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 8080;  ///< 0 picks a free port; read it back with server::port()
+    std::size_t threads = 1;    ///< I/O threads; the bus has its own pool
+    session_limits limits;
+    /// Largest HTTP request body.
+    std::size_t max_http_body_bytes = 1024 * 1024;
+    /// How long an HTTP connection may take to send one request.
+    std::chrono::seconds http_timeout{30};
+};
+
+}  // namespace gateway

@@ -1,0 +1,140 @@
+#pragma once
+// Protocol v1 of the gateway: parsing the frames a client sends and formatting the frames the
+// server sends. One JSON object per text frame; see server/PROTOCOL.md. No networking here.
+
+#include "cascade/envelope.hpp"
+#include "cascade/outcome.hpp"
+#include "cascade/registry.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace gateway::protocol {
+
+/// The version announced in the welcome frame.
+inline constexpr int version = 1;
+
+/// Close codes of our own (RFC 6455 reserves 4000–4999 for applications).
+inline constexpr std::uint16_t close_slow_consumer = 4008;
+
+/// Stable error codes of the error frame; the wire strings never change.
+enum class error_code : std::uint8_t {
+    bad_request,      ///< not JSON, not an object, a missing or mistyped field
+    unknown_message,  ///< no message type of that name
+    invalid_data,     ///< the message's own fields do not decode
+    duplicate_id,     ///< the id is already in flight on this connection
+    overloaded,       ///< too many submits in flight; retryable
+    shutting_down,    ///< the server is draining; retryable
+    internal,         ///< a bug or an unexpected failure on the server
+};
+
+inline constexpr std::array all_error_codes{
+    error_code::bad_request,  error_code::unknown_message, error_code::invalid_data, error_code::duplicate_id,
+    error_code::overloaded,   error_code::shutting_down,   error_code::internal,
+};
+
+[[nodiscard]] constexpr std::string_view to_string(error_code code) noexcept {
+    switch (code) {
+        case error_code::bad_request: return "bad_request";
+        case error_code::unknown_message: return "unknown_message";
+        case error_code::invalid_data: return "invalid_data";
+        case error_code::duplicate_id: return "duplicate_id";
+        case error_code::overloaded: return "overloaded";
+        case error_code::shutting_down: return "shutting_down";
+        case error_code::internal: return "internal";
+    }
+    return "internal";
+}
+
+/// Whether the same request may succeed if the client simply sends it again later.
+[[nodiscard]] constexpr bool retryable(error_code code) noexcept {
+    return code == error_code::overloaded || code == error_code::shutting_down;
+}
+
+/// The error code that a registry decode failure maps to.
+[[nodiscard]] constexpr error_code from_decode(cascade::decode_errc code) noexcept {
+    return code == cascade::decode_errc::unknown_message ? error_code::unknown_message : error_code::invalid_data;
+}
+
+// ---- requests (client to server) ----
+
+struct submit_request {
+    std::string id;
+    std::string name;
+    nlohmann::json data;  ///< always an object
+};
+
+struct subscribe_request {
+    std::string id;
+    std::vector<std::string> names;       ///< empty: any name
+    std::vector<std::string> aggregates;  ///< empty: any aggregate
+};
+
+struct unsubscribe_request {
+    std::string id;
+    std::string sub;  ///< the id of the subscribe request
+};
+
+struct ping_request {
+    std::string id;
+};
+
+/// A frame that could not be understood; `re` is set when the frame had a usable id.
+struct request_error {
+    error_code code = error_code::bad_request;
+    std::string message;
+    std::optional<std::string> re;
+};
+
+using request = std::variant<submit_request, subscribe_request, unsubscribe_request, ping_request>;
+using parse_result = std::variant<request, request_error>;
+
+/// Parses one text frame. Never throws for bad input: every problem becomes a request_error
+/// whose message names the offending field.
+[[nodiscard]] parse_result parse_request(std::string_view text);
+
+/// The id of any request.
+[[nodiscard]] const std::string& id_of(const request& req) noexcept;
+
+// ---- frames (server to client) ----
+
+/// The limits announced in the welcome frame.
+struct announced_limits {
+    std::size_t max_frame_bytes{};
+    std::size_t max_in_flight{};
+    std::size_t max_queued_frames{};
+    std::size_t max_queued_bytes{};
+};
+
+[[nodiscard]] std::string welcome_frame(std::string_view session, const announced_limits& limits);
+[[nodiscard]] std::string ack_frame(std::string_view re, cascade::message_id id);
+/// One resulting event of the submit `re`, the n-th (from 1).
+[[nodiscard]] std::string event_frame(std::string_view re, std::uint64_t n, const cascade::envelope& event);
+[[nodiscard]] std::string done_frame(std::string_view re, const cascade::outcome& outcome);
+/// `re` empty means the frame had no usable id, so the error carries none.
+[[nodiscard]] std::string error_frame(std::string_view re, error_code code, std::string_view message);
+[[nodiscard]] std::string subscribed_frame(std::string_view re);
+[[nodiscard]] std::string unsubscribed_frame(std::string_view re, std::string_view sub);
+[[nodiscard]] std::string pong_frame(std::string_view re);
+[[nodiscard]] std::string disconnect_frame(std::uint16_t code, std::string_view reason);
+
+/// The event object of the wire form, serialised once so that every subscriber shares it.
+[[nodiscard]] std::string event_body(const cascade::envelope& event);
+/// A feed frame for subscription `sub` around an already serialised event object.
+[[nodiscard]] std::string feed_event_frame(std::string_view sub, std::string_view event_body);
+
+/// {"handler","code","message"} of one handler error.
+[[nodiscard]] nlohmann::json error_json(const cascade::handler_error& error);
+
+/// Serialises JSON for the wire; invalid UTF-8 in strings is replaced rather than thrown on.
+[[nodiscard]] std::string dump(const nlohmann::json& value);
+[[nodiscard]] std::string dump(const nlohmann::ordered_json& value);
+
+}  // namespace gateway::protocol

@@ -1,0 +1,101 @@
+#pragma once
+// One WebSocket connection speaking protocol v1. Beast allows one outstanding read and one
+// outstanding write per stream, so a session is a reader coroutine and a writer coroutine on the
+// connection's strand. The bus's threads never touch the socket: they queue frames on the
+// session's `connection`, whose bound turns a client that stops reading into a 4008 close.
+
+#include "gateway/coalescing_stream.hpp"
+#include "gateway/connection.hpp"
+#include "gateway/dispatcher.hpp"
+#include "gateway/metrics.hpp"
+#include "gateway/options.hpp"
+#include "gateway/protocol.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace gateway {
+
+/// What a session needs from its server; everything outlives the session.
+struct session_env {
+    dispatcher& gateway;
+    gateway_metrics& metrics;
+    const session_limits& limits;
+};
+
+/// The WebSocket stream of a session. Compression is compiled out (permessage-deflate off), and
+/// the coalescing layer lets many small frames share one send().
+using ws_stream = boost::beast::websocket::stream<coalescing_stream<boost::beast::tcp_stream>, false>;
+
+class ws_session final : public std::enable_shared_from_this<ws_session>, private connection_waker {
+public:
+    /// `stream` must run on its own strand; `id` names the session in the welcome frame and the logs.
+    ws_session(boost::beast::tcp_stream stream, std::string id, session_env env);
+    ~ws_session();
+
+    ws_session(const ws_session&) = delete;
+    ws_session& operator=(const ws_session&) = delete;
+
+    /// Accepts the upgrade and runs the session until the connection is over.
+    [[nodiscard]] boost::asio::awaitable<void> run(boost::beast::http::request<boost::beast::http::string_body> upgrade);
+
+    /// Thread-safe. New submits get shutting_down; once every accepted cascade has sent its `done`
+    /// the session closes with 1012.
+    void drain();
+    /// Thread-safe. Cuts the connection now (the drain deadline passed).
+    void abort();
+    /// Thread-safe. From now on the bus's threads find the connection closed and never touch this
+    /// session's strand; called before the io_context that runs it is destroyed.
+    void detach() noexcept;
+
+    [[nodiscard]] const std::string& id() const noexcept { return id_; }
+
+private:
+    using bell_type = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+
+    void configure();
+    [[nodiscard]] boost::asio::awaitable<void> read_loop();
+    [[nodiscard]] boost::asio::awaitable<void> write_loop();
+    [[nodiscard]] boost::asio::awaitable<void> close_with(std::uint16_t code, std::string_view reason);
+
+    void handle_frame(std::string_view text);
+    void handle(protocol::submit_request& request);
+    void handle(protocol::subscribe_request& request);
+    void handle(protocol::unsubscribe_request& request);
+    void handle(protocol::ping_request& request);
+    void reject(std::string_view re, protocol::error_code code, std::string_view message);
+    void reply(std::string frame);
+
+    void note_read_end(const boost::system::error_code& ec);
+    void note_reason(std::string reason);
+    void on_overflow();
+    void cut(std::string_view why);
+    void finish();
+
+    // connection_waker: called under the connection's lock, from any thread.
+    void wake() noexcept override;
+    void overflowed() noexcept override;
+
+    ws_stream ws_;
+    ws_stream::executor_type strand_;  ///< copied once: drain() and the bus threads post here
+    std::string id_;
+    std::string remote_;
+    session_env env_;
+    std::shared_ptr<connection> conn_;
+    bell_type bell_;                   ///< rung when the writer has something to do
+    boost::asio::steady_timer grace_;  ///< a slow consumer's time to take its disconnect
+    bool opened_ = false;
+    bool draining_ = false;
+    std::string close_reason_;
+};
+
+}  // namespace gateway

@@ -1,0 +1,110 @@
+// The book's routes (chapter 4's Flask app, chapter 12's read model) over the gateway.
+#include "gateway/app_domain.hpp"
+
+#include <allocation/bootstrap.hpp>
+
+#include <charconv>
+#include <string_view>
+
+namespace gateway {
+namespace {
+
+using json = nlohmann::json;
+namespace net = boost::asio;
+
+http_reply message_reply(unsigned status, std::string_view message) {
+    return json_reply(status, {{"message", message}});
+}
+
+/// Decodes the body as the message `name` and submits it; a reply when that fails, else the outcome.
+net::awaitable<std::variant<http_reply, cascade::outcome>> submit_body(dispatcher& gateway, std::string_view name,
+                                                                        const std::string& body) {
+    const json data = json::parse(body, nullptr, false);
+    if (data.is_discarded() || !data.is_object()) {
+        co_return message_reply(400, "body must be a JSON object");
+    }
+    std::optional<cascade::any_message> msg;
+    try {
+        msg.emplace(gateway.registry().decode(name, data));
+    } catch (const cascade::decode_error& e) {
+        co_return message_reply(400, e.what());
+    }
+    auto result = co_await gateway.submit_and_wait(std::move(*msg));
+    if (!result.outcome) {
+        co_return message_reply(503, result.admission == cascade::admission::overloaded ? "overloaded, try again"
+                                                                                       : "shutting down");
+    }
+    co_return std::move(*result.outcome);
+}
+
+/// The command's failure message ("Invalid sku X"), as the book's API returns it.
+std::string failure_message(const cascade::outcome& outcome) {
+    return outcome.errors.empty() ? std::string{"failed"} : outcome.errors.front().message;
+}
+
+net::awaitable<http_reply> add_batch(dispatcher& gateway, const http_call& call) {
+    auto submitted = co_await submit_body(gateway, "BatchCreated", call.body);
+    if (auto* reply = std::get_if<http_reply>(&submitted)) {
+        co_return std::move(*reply);
+    }
+    const auto& outcome = std::get<cascade::outcome>(submitted);
+    if (outcome.status == cascade::cascade_status::failed) {
+        co_return message_reply(400, failure_message(outcome));
+    }
+    co_return message_reply(201, "OK");
+}
+
+net::awaitable<http_reply> allocate(dispatcher& gateway, const http_call& call) {
+    auto submitted = co_await submit_body(gateway, "AllocationRequired", call.body);
+    if (auto* reply = std::get_if<http_reply>(&submitted)) {
+        co_return std::move(*reply);
+    }
+    const auto& outcome = std::get<cascade::outcome>(submitted);
+    if (outcome.status == cascade::cascade_status::failed) {
+        co_return message_reply(400, failure_message(outcome));
+    }
+    co_return json_reply(202, {{"batchref", outcome.result}});
+}
+
+http_reply allocations(const allocation::application& app, std::string_view orderid) {
+    if (orderid.empty()) {
+        return message_reply(404, "not found");
+    }
+    auto view = app.allocations(orderid);
+    if (!view) {
+        return message_reply(404, "not found");
+    }
+    return json_reply(200, *view);
+}
+
+}  // namespace
+
+app_domain load_allocation_domain(cascade::bus& bus, const domain_options& options) {
+    auto app = allocation::bootstrap(
+        bus, {.store = options.store == store_choice::memory ? allocation::store_kind::memory
+                                                             : allocation::store_kind::sqlite,
+              .db_path = options.db_path,
+              .notifications_path = options.notifications_path,
+              .notifier = nullptr});
+    routes book = [app](const http_call& call, dispatcher& gateway) -> net::awaitable<std::optional<http_reply>> {
+        const std::string_view target{call.target};
+        const auto path = target.substr(0, target.find('?'));
+        constexpr std::string_view allocations_prefix = "/allocations/";
+        if (path == "/add_batch" && call.method == "POST") {
+            co_return co_await add_batch(gateway, call);
+        }
+        if (path == "/allocate" && call.method == "POST") {
+            co_return co_await allocate(gateway, call);
+        }
+        if (path.starts_with(allocations_prefix) && call.method == "GET") {
+            co_return allocations(*app, path.substr(allocations_prefix.size()));
+        }
+        co_return std::nullopt;
+    };
+    std::string description = options.store == store_choice::memory
+                                  ? std::string{"allocation domain, in-memory store"}
+                                  : "allocation domain, SQLite store " + options.db_path.string();
+    return {.state = std::move(app), .http_routes = std::move(book), .description = std::move(description)};
+}
+
+}  // namespace gateway

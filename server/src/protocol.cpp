@@ -1,0 +1,256 @@
+#include "gateway/protocol.hpp"
+
+#include <utility>
+
+namespace gateway::protocol {
+namespace {
+
+using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+request_error bad_request(std::string message, std::optional<std::string> re = std::nullopt) {
+    return {.code = error_code::bad_request, .message = std::move(message), .re = std::move(re)};
+}
+
+/// The id of a frame, or the reason it has none that can be used.
+std::variant<std::string, request_error> read_id(const json& frame) {
+    const auto it = frame.find("id");
+    if (it == frame.end()) {
+        return bad_request("id: missing");
+    }
+    if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
+        return bad_request("id: must be a non-empty string");
+    }
+    return it->get<std::string>();
+}
+
+/// A required string field; `std::nullopt` when it is missing or mistyped (error filled in).
+std::optional<std::string> read_string(const json& frame, const char* field, const std::string& id,
+                                       request_error& error) {
+    const auto it = frame.find(field);
+    if (it == frame.end()) {
+        error = bad_request(std::string{field} + ": missing", id);
+        return std::nullopt;
+    }
+    if (!it->is_string()) {
+        error = bad_request(std::string{field} + ": must be a string", id);
+        return std::nullopt;
+    }
+    return it->get<std::string>();
+}
+
+/// An optional array of strings (absent or null means "any").
+std::optional<std::vector<std::string>> read_string_list(const json& frame, const char* field,
+                                                         const std::string& id, request_error& error) {
+    const auto it = frame.find(field);
+    std::vector<std::string> values;
+    if (it == frame.end() || it->is_null()) {
+        return values;
+    }
+    if (!it->is_array()) {
+        error = bad_request(std::string{field} + ": must be an array of strings", id);
+        return std::nullopt;
+    }
+    values.reserve(it->size());
+    for (const auto& value : *it) {
+        if (!value.is_string()) {
+            error = bad_request(std::string{field} + ": must be an array of strings", id);
+            return std::nullopt;
+        }
+        values.push_back(value.get<std::string>());
+    }
+    return values;
+}
+
+parse_result parse_submit(const json& frame, std::string id) {
+    request_error error;
+    auto name = read_string(frame, "name", id, error);
+    if (!name) {
+        return error;
+    }
+    const auto data = frame.find("data");
+    if (data == frame.end()) {
+        return bad_request("data: missing", id);
+    }
+    if (!data->is_object()) {
+        return bad_request("data: must be an object", id);
+    }
+    return request{submit_request{.id = std::move(id), .name = std::move(*name), .data = *data}};
+}
+
+parse_result parse_subscribe(const json& frame, std::string id) {
+    request_error error;
+    auto names = read_string_list(frame, "names", id, error);
+    if (!names) {
+        return error;
+    }
+    auto aggregates = read_string_list(frame, "aggregates", id, error);
+    if (!aggregates) {
+        return error;
+    }
+    return request{subscribe_request{.id = std::move(id), .names = std::move(*names), .aggregates = std::move(*aggregates)}};
+}
+
+parse_result parse_unsubscribe(const json& frame, std::string id) {
+    request_error error;
+    auto sub = read_string(frame, "sub", id, error);
+    if (!sub) {
+        return error;
+    }
+    return request{unsubscribe_request{.id = std::move(id), .sub = std::move(*sub)}};
+}
+
+/// The common head of every server frame: {"type": type, "re": re}, in that order for readers.
+ordered_json reply(std::string_view type, std::string_view re) {
+    ordered_json frame;
+    frame["type"] = type;
+    frame["re"] = re;
+    return frame;
+}
+
+}  // namespace
+
+parse_result parse_request(std::string_view text) {
+    // allow_exceptions=false: a parse failure yields a "discarded" value instead of throwing.
+    const json frame = json::parse(text, nullptr, false);
+    if (frame.is_discarded()) {
+        return bad_request("frame is not valid JSON");
+    }
+    if (!frame.is_object()) {
+        return bad_request("frame must be a JSON object");
+    }
+    const auto type = frame.find("type");
+    if (type == frame.end()) {
+        return bad_request("type: missing");
+    }
+    if (!type->is_string()) {
+        return bad_request("type: must be a string");
+    }
+    auto id = read_id(frame);
+    if (auto* error = std::get_if<request_error>(&id)) {
+        return std::move(*error);
+    }
+    auto& request_id = std::get<std::string>(id);
+    const auto& kind = type->get_ref<const std::string&>();
+    if (kind == "submit") {
+        return parse_submit(frame, std::move(request_id));
+    }
+    if (kind == "subscribe") {
+        return parse_subscribe(frame, std::move(request_id));
+    }
+    if (kind == "unsubscribe") {
+        return parse_unsubscribe(frame, std::move(request_id));
+    }
+    if (kind == "ping") {
+        return request{ping_request{.id = std::move(request_id)}};
+    }
+    return bad_request("type: unknown frame type '" + kind + "'", std::move(request_id));
+}
+
+const std::string& id_of(const request& req) noexcept {
+    return std::visit([](const auto& r) -> const std::string& { return r.id; }, req);
+}
+
+std::string dump(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string dump(const ordered_json& value) {
+    return value.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+std::string welcome_frame(std::string_view session, const announced_limits& limits) {
+    ordered_json frame;
+    frame["type"] = "welcome";
+    frame["protocol"] = version;
+    frame["session"] = session;
+    frame["limits"] = {{"max_frame_bytes", limits.max_frame_bytes},
+                       {"max_in_flight", limits.max_in_flight},
+                       {"max_queued_frames", limits.max_queued_frames},
+                       {"max_queued_bytes", limits.max_queued_bytes}};
+    return dump(frame);
+}
+
+std::string ack_frame(std::string_view re, cascade::message_id id) {
+    auto frame = reply("ack", re);
+    frame["message_id"] = std::to_string(id);  // a string, like every id on the wire
+    return dump(frame);
+}
+
+std::string event_frame(std::string_view re, std::uint64_t n, const cascade::envelope& event) {
+    // The event object is spliced in already serialised: one dump per event, not two.
+    std::string frame = R"({"type":"event","re":)";
+    frame += dump(json(re));
+    frame += R"(,"n":)";
+    frame += std::to_string(n);
+    frame += R"(,"event":)";
+    frame += event_body(event);
+    frame += '}';
+    return frame;
+}
+
+nlohmann::json error_json(const cascade::handler_error& error) {
+    return {{"handler", error.handler}, {"code", error.code}, {"message", error.message}};
+}
+
+std::string done_frame(std::string_view re, const cascade::outcome& outcome) {
+    auto frame = reply("done", re);
+    frame["status"] = cascade::to_string(outcome.status);
+    frame["result"] = outcome.result;
+    frame["events"] = outcome.events.size();
+    auto errors = ordered_json::array();
+    for (const auto& error : outcome.errors) {
+        errors.push_back({{"handler", error.handler}, {"code", error.code}, {"message", error.message}});
+    }
+    frame["errors"] = std::move(errors);
+    return dump(frame);
+}
+
+std::string error_frame(std::string_view re, error_code code, std::string_view message) {
+    ordered_json frame;
+    frame["type"] = "error";
+    if (!re.empty()) {
+        frame["re"] = re;
+    }
+    frame["code"] = to_string(code);
+    frame["message"] = message;
+    frame["retryable"] = retryable(code);
+    return dump(frame);
+}
+
+std::string subscribed_frame(std::string_view re) {
+    return dump(reply("subscribed", re));
+}
+
+std::string unsubscribed_frame(std::string_view re, std::string_view sub) {
+    auto frame = reply("unsubscribed", re);
+    frame["sub"] = sub;
+    return dump(frame);
+}
+
+std::string pong_frame(std::string_view re) {
+    return dump(reply("pong", re));
+}
+
+std::string disconnect_frame(std::uint16_t code, std::string_view reason) {
+    ordered_json frame;
+    frame["type"] = "disconnect";
+    frame["code"] = code;
+    frame["reason"] = reason;
+    return dump(frame);
+}
+
+std::string event_body(const cascade::envelope& event) {
+    return dump(cascade::to_json(event));
+}
+
+std::string feed_event_frame(std::string_view sub, std::string_view event_body) {
+    std::string frame = R"({"type":"event","sub":)";
+    frame += dump(json(sub));
+    frame += R"(,"event":)";
+    frame += event_body;
+    frame += '}';
+    return frame;
+}
+
+}  // namespace gateway::protocol

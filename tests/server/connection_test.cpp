@@ -1,0 +1,180 @@
+// The thread-safe half of a session (the bounded outgoing queue, the ids in flight) and the hub.
+#include "gateway/connection.hpp"
+#include "gateway/hub.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <thread>
+
+using gateway::connection;
+
+namespace {
+
+class counting_waker final : public gateway::connection_waker {
+public:
+    void wake() noexcept override { ++wakes; }
+    void overflowed() noexcept override { ++overflows; }
+    std::atomic<int> wakes{0};
+    std::atomic<int> overflows{0};
+};
+
+struct feed_event {
+    static constexpr std::string_view name = "FeedEvent";
+    static constexpr cascade::message_kind kind = cascade::message_kind::event;
+    std::string key;
+    [[nodiscard]] std::string_view aggregate() const noexcept { return key; }
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(feed_event, key)
+
+cascade::envelope envelope_of(std::string key) {
+    return {.id = 1, .causation_id = 0, .correlation_id = 1, .depth = 0, .timestamp = {}, .aggregate = key,
+            .message = cascade::any_message{feed_event{std::move(key)}}};
+}
+
+}  // namespace
+
+TEST_CASE("frames queue in order and the writer takes them all at once", "[server][connection]") {
+    connection conn{{.max_frames = 10, .max_bytes = 1000}, "bye"};
+    CHECK(conn.send("a"));
+    CHECK(conn.send("b"));
+    std::vector<std::string> batch;
+    CHECK(conn.take(batch) == connection::queue_state::open);
+    CHECK(batch == std::vector<std::string>{"a", "b"});
+    conn.written(2, 2);
+    CHECK(conn.quiescent());
+}
+
+TEST_CASE("a waiting writer is woken once per idle period", "[server][connection]") {
+    counting_waker waker;
+    connection conn{{}, "bye"};
+    conn.attach(&waker);
+    std::vector<std::string> batch;
+    CHECK(conn.take(batch) == connection::queue_state::open);  // empty: the writer waits
+    CHECK(conn.send("a"));
+    CHECK(conn.send("b"));
+    CHECK(waker.wakes == 1);
+    CHECK(conn.take(batch) == connection::queue_state::open);
+    conn.kick();  // the writer is busy: no wake-up needed
+    CHECK(waker.wakes == 1);
+    conn.attach(nullptr);
+}
+
+TEST_CASE("passing a bound drops the queue and leaves only the disconnect frame", "[server][connection]") {
+    counting_waker waker;
+    connection conn{{.max_frames = 3, .max_bytes = 1000}, "bye"};
+    conn.attach(&waker);
+    CHECK(conn.send("1"));
+    CHECK(conn.send("2"));
+    CHECK(conn.send("3"));
+    CHECK_FALSE(conn.send("4"));
+    CHECK(waker.overflows == 1);
+    CHECK_FALSE(conn.send("5"));  // nothing more is queued once overflowed
+    CHECK(waker.overflows == 1);
+    std::vector<std::string> batch;
+    CHECK(conn.take(batch) == connection::queue_state::overflowed);
+    CHECK(batch == std::vector<std::string>{"bye"});
+
+    connection by_bytes{{.max_frames = 100, .max_bytes = 10}, "bye"};
+    CHECK(by_bytes.send("12345"));
+    CHECK_FALSE(by_bytes.send("123456"));
+    batch.clear();
+    CHECK(by_bytes.take(batch) == connection::queue_state::overflowed);
+    conn.attach(nullptr);
+}
+
+TEST_CASE("frames the writer holds count against the bound until written", "[server][connection]") {
+    connection conn{{.max_frames = 2, .max_bytes = 1000}, "bye"};
+    CHECK(conn.send("1"));
+    CHECK(conn.send("2"));
+    std::vector<std::string> batch;
+    (void)conn.take(batch);
+    CHECK_FALSE(conn.send("3"));  // still two in the writer's hands
+}
+
+TEST_CASE("submit ids are reserved, capped, and freed with their terminal frame", "[server][connection]") {
+    connection conn{{}, "bye"};
+    CHECK(conn.reserve_submit("c1", 2) == connection::reservation::reserved);
+    CHECK(conn.reserve_submit("c1", 2) == connection::reservation::duplicate);
+    CHECK(conn.reserve_subscription("c1") == connection::reservation::duplicate);
+    CHECK(conn.reserve_submit("c2", 2) == connection::reservation::reserved);
+    CHECK(conn.reserve_submit("c3", 2) == connection::reservation::full);
+    CHECK(conn.reserve_subscription("s1") == connection::reservation::reserved);  // not capped
+    CHECK(conn.is_subscription("s1"));
+    CHECK_FALSE(conn.is_subscription("c1"));
+    CHECK(conn.submits_in_flight() == 2);
+    conn.finish("c1", "done c1");
+    CHECK_FALSE(conn.in_use("c1"));
+    CHECK(conn.submits_in_flight() == 1);
+    conn.release("c2");
+    CHECK(conn.submits_in_flight() == 0);
+    std::vector<std::string> batch;
+    (void)conn.take(batch);
+    CHECK(batch == std::vector<std::string>{"done c1"});
+    conn.close();
+    CHECK(conn.reserve_submit("c4", 2) == connection::reservation::closed);
+    CHECK_FALSE(conn.send("late"));
+    batch.clear();
+    CHECK(conn.take(batch) == connection::queue_state::closed);
+}
+
+TEST_CASE("many threads may send while the writer takes", "[server][connection]") {
+    connection conn{{.max_frames = 1'000'000, .max_bytes = 100'000'000}, "bye"};
+    constexpr int per_thread = 2'000;
+    std::vector<std::thread> senders;
+    for (int t = 0; t < 3; ++t) {
+        senders.emplace_back([&] {
+            for (int i = 0; i < per_thread; ++i) {
+                (void)conn.send("frame");
+            }
+        });
+    }
+    std::size_t taken = 0;
+    std::vector<std::string> batch;
+    while (taken < 3 * per_thread) {
+        batch.clear();
+        (void)conn.take(batch);
+        taken += batch.size();
+        conn.written(batch.size(), batch.size() * 5);
+    }
+    for (auto& s : senders) {
+        s.join();
+    }
+    CHECK(taken == 3 * per_thread);
+    CHECK(conn.quiescent());
+}
+
+TEST_CASE("the hub offers each event to the subscriptions whose filters match", "[server][hub]") {
+    gateway::hub hub;
+    auto a = std::make_shared<connection>(gateway::queue_limits{}, "bye");
+    auto b = std::make_shared<connection>(gateway::queue_limits{}, "bye");
+    hub.add(a, "all", {});
+    hub.add(a, "k2-only", {.names = {}, .aggregates = {"k2"}});
+    hub.add(b, "by-name", {.names = {"Other", "FeedEvent"}, .aggregates = {}});
+    hub.add(b, "none", {.names = {"Other"}, .aggregates = {}});
+    CHECK(hub.size() == 4);
+
+    hub.publish(envelope_of("k1"));
+    hub.publish(envelope_of("k2"));
+    std::vector<std::string> from_a;
+    std::vector<std::string> from_b;
+    (void)a->take(from_a);
+    (void)b->take(from_b);
+    REQUIRE(from_a.size() == 3);
+    CHECK(nlohmann::json::parse(from_a[0])["sub"] == "all");
+    CHECK(nlohmann::json::parse(from_a[1])["sub"] == "all");
+    CHECK(nlohmann::json::parse(from_a[2])["sub"] == "k2-only");
+    CHECK(nlohmann::json::parse(from_a[2])["event"]["aggregate"] == "k2");
+    REQUIRE(from_b.size() == 2);
+    CHECK(nlohmann::json::parse(from_b[0])["sub"] == "by-name");
+
+    hub.remove(*a, "all");
+    hub.remove_all(*b);
+    CHECK(hub.size() == 1);
+    hub.publish(envelope_of("k1"));
+    from_a.clear();
+    (void)a->take(from_a);
+    CHECK(from_a.empty());
+}

@@ -1,0 +1,160 @@
+// Protocol v1 parsing and formatting, without a network.
+#include "gateway/protocol.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace gateway::protocol;
+using json = nlohmann::json;
+
+namespace {
+
+struct test_note {
+    static constexpr std::string_view name = "TestNote";
+    static constexpr cascade::message_kind kind = cascade::message_kind::event;
+    std::string key;
+    [[nodiscard]] std::string_view aggregate() const noexcept { return key; }
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(test_note, key)
+
+request_error expect_error(std::string_view text) {
+    auto parsed = parse_request(text);
+    REQUIRE(std::holds_alternative<request_error>(parsed));
+    return std::get<request_error>(parsed);
+}
+
+request expect_request(std::string_view text) {
+    auto parsed = parse_request(text);
+    REQUIRE(std::holds_alternative<request>(parsed));
+    return std::get<request>(parsed);
+}
+
+}  // namespace
+
+TEST_CASE("a submit frame parses into its id, name and data", "[protocol]") {
+    const auto req = expect_request(R"({"type":"submit","id":"c1","name":"AllocationRequired","data":{"orderid":"o1"}})");
+    const auto& submit = std::get<submit_request>(req);
+    CHECK(submit.id == "c1");
+    CHECK(submit.name == "AllocationRequired");
+    CHECK(submit.data == json{{"orderid", "o1"}});
+}
+
+TEST_CASE("subscribe, unsubscribe and ping parse", "[protocol]") {
+    const auto sub = std::get<subscribe_request>(expect_request(R"({"type":"subscribe","id":"s1","names":["A","B"]})"));
+    CHECK(sub.names == std::vector<std::string>{"A", "B"});
+    CHECK(sub.aggregates.empty());
+    const auto any = std::get<subscribe_request>(expect_request(R"({"type":"subscribe","id":"s2","aggregates":null})"));
+    CHECK(any.names.empty());
+    const auto unsub = std::get<unsubscribe_request>(expect_request(R"({"type":"unsubscribe","id":"u1","sub":"s1"})"));
+    CHECK(unsub.sub == "s1");
+    CHECK(std::get<ping_request>(expect_request(R"({"type":"ping","id":"p1"})")).id == "p1");
+}
+
+TEST_CASE("bad frames are bad_request errors that name the field", "[protocol]") {
+    SECTION("not JSON, no id to answer") {
+        const auto e = expect_error("{nope");
+        CHECK(e.code == error_code::bad_request);
+        CHECK_FALSE(e.re.has_value());
+    }
+    SECTION("not an object") {
+        CHECK(expect_error("[1,2]").message == "frame must be a JSON object");
+        CHECK(expect_error("42").code == error_code::bad_request);
+    }
+    SECTION("deeply nested input does not crash the parser") {
+        CHECK(expect_error(std::string(100'000, '[')).code == error_code::bad_request);
+    }
+    SECTION("type missing or mistyped") {
+        CHECK(expect_error(R"({"id":"x"})").message == "type: missing");
+        CHECK(expect_error(R"({"type":7,"id":"x"})").message == "type: must be a string");
+    }
+    SECTION("id missing, mistyped or empty: no re") {
+        CHECK(expect_error(R"({"type":"ping"})").message == "id: missing");
+        const auto e = expect_error(R"({"type":"ping","id":5})");
+        CHECK(e.message == "id: must be a non-empty string");
+        CHECK_FALSE(e.re.has_value());
+        CHECK(expect_error(R"({"type":"ping","id":""})").message == "id: must be a non-empty string");
+    }
+    SECTION("unknown frame type keeps the id") {
+        const auto e = expect_error(R"({"type":"launch","id":"x1"})");
+        CHECK(e.re == "x1");
+        CHECK(e.message.find("launch") != std::string::npos);
+    }
+    SECTION("submit fields") {
+        CHECK(expect_error(R"({"type":"submit","id":"c1","data":{}})").message == "name: missing");
+        CHECK(expect_error(R"({"type":"submit","id":"c1","name":3,"data":{}})").message == "name: must be a string");
+        CHECK(expect_error(R"({"type":"submit","id":"c1","name":"X"})").message == "data: missing");
+        const auto e = expect_error(R"({"type":"submit","id":"c1","name":"X","data":[1]})");
+        CHECK(e.message == "data: must be an object");
+        CHECK(e.re == "c1");
+    }
+    SECTION("subscribe and unsubscribe fields") {
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","names":"A"})").message == "names: must be an array of strings");
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","aggregates":[1]})").message ==
+              "aggregates: must be an array of strings");
+        CHECK(expect_error(R"({"type":"unsubscribe","id":"u1"})").message == "sub: missing");
+    }
+}
+
+TEST_CASE("error codes have stable strings and retryability", "[protocol]") {
+    CHECK(to_string(error_code::bad_request) == "bad_request");
+    CHECK(to_string(error_code::unknown_message) == "unknown_message");
+    CHECK(to_string(error_code::invalid_data) == "invalid_data");
+    CHECK(to_string(error_code::duplicate_id) == "duplicate_id");
+    CHECK(to_string(error_code::overloaded) == "overloaded");
+    CHECK(to_string(error_code::shutting_down) == "shutting_down");
+    CHECK(to_string(error_code::internal) == "internal");
+    CHECK(retryable(error_code::overloaded));
+    CHECK(retryable(error_code::shutting_down));
+    CHECK_FALSE(retryable(error_code::bad_request));
+    CHECK_FALSE(retryable(error_code::internal));
+}
+
+TEST_CASE("server frames have the documented shape", "[protocol]") {
+    CHECK(json::parse(ack_frame("c1", 42)) == json{{"type", "ack"}, {"re", "c1"}, {"message_id", "42"}});
+    CHECK(json::parse(pong_frame("p1")) == json{{"type", "pong"}, {"re", "p1"}});
+    CHECK(json::parse(subscribed_frame("s1")) == json{{"type", "subscribed"}, {"re", "s1"}});
+    CHECK(json::parse(unsubscribed_frame("u1", "s1")) == json{{"type", "unsubscribed"}, {"re", "u1"}, {"sub", "s1"}});
+    CHECK(json::parse(disconnect_frame(4008, "slow consumer")) ==
+          json{{"type", "disconnect"}, {"code", 4008}, {"reason", "slow consumer"}});
+    const auto error = json::parse(error_frame("c1", error_code::overloaded, "full"));
+    CHECK(error == json{{"type", "error"}, {"re", "c1"}, {"code", "overloaded"}, {"message", "full"}, {"retryable", true}});
+    CHECK_FALSE(json::parse(error_frame("", error_code::bad_request, "x")).contains("re"));
+    const auto welcome = json::parse(welcome_frame("abc", {.max_frame_bytes = 1, .max_in_flight = 2, .max_queued_frames = 3, .max_queued_bytes = 4}));
+    CHECK(welcome["type"] == "welcome");
+    CHECK(welcome["protocol"] == 1);
+    CHECK(welcome["session"] == "abc");
+    CHECK(welcome["limits"]["max_in_flight"] == 2);
+    // Frames start with their type, for people reading them.
+    CHECK(ack_frame("c1", 1).starts_with(R"({"type":"ack")"));
+}
+
+TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol]") {
+    cascade::envelope env{.id = 7,
+                          .causation_id = 5,
+                          .correlation_id = 5,
+                          .depth = 1,
+                          .timestamp = {},
+                          .aggregate = "k",
+                          .message = cascade::any_message{test_note{"k"}}};
+    const auto frame = json::parse(event_frame("c\"1", 3, env));
+    CHECK(frame["type"] == "event");
+    CHECK(frame["re"] == "c\"1");
+    CHECK(frame["n"] == 3);
+    CHECK(frame["event"]["name"] == "TestNote");
+    CHECK(frame["event"]["aggregate"] == "k");
+    CHECK(frame["event"]["data"] == json{{"key", "k"}});
+    CHECK(frame["event"]["correlation_id"] == "5");
+
+    const auto feed = json::parse(feed_event_frame("s1", event_body(env)));
+    CHECK(feed["sub"] == "s1");
+    CHECK(feed["event"] == frame["event"]);
+
+    cascade::outcome out{.id = 5, .status = cascade::cascade_status::partial, .result = nullptr, .events = {env}, .errors = {}};
+    out.errors.push_back({.handler = "h", .code = "handler_failed", .message = "boom", .handled_id = 7});
+    const auto done = json::parse(done_frame("c1", out));
+    CHECK(done == json{{"type", "done"},
+                       {"re", "c1"},
+                       {"status", "partial"},
+                       {"result", nullptr},
+                       {"events", 1},
+                       {"errors", json::array({{{"handler", "h"}, {"code", "handler_failed"}, {"message", "boom"}}})}});
+}
