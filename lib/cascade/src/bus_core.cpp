@@ -608,7 +608,14 @@ asio::awaitable<void> bus_core::drain(lane_ref l, runner_state& self) {
             } else if (set == nullptr || set->events.empty()) {
                 counters_.local().unhandled.fetch_add(1, std::memory_order_relaxed);
             } else {
-                co_await deliver_event(*set, item, self);
+                for (const auto& handler : set->events) {
+                    // Inline here rather than in a helper coroutine: Asio recycles two frames per
+                    // thread, and the attempt and the handler already take both.
+                    const auto failure = co_await attempt_event_handler(handler, item, 1, self);
+                    if (failure) {
+                        co_await retry_event_handler(handler, item, describe(failure), self);
+                    }
+                }
             }
             finish(item);
         }
@@ -625,34 +632,32 @@ asio::awaitable<void> bus_core::drain(lane_ref l, runner_state& self) {
 
 // ---------------------------------------------------------------- delivery
 
-asio::awaitable<void> bus_core::deliver_event(const handler_set& set, work_item& item, runner_state& self) {
-    for (const auto& handler : set.events) {
-        std::exception_ptr failure;
-        std::vector<any_message> raised;
-        {
-            context ctx{item.message, dependencies, 1};
-            const handler_timer timer;
-            {
-                enter_handler(self);
-                const handler_scope inside{self};
-                try {
-                    co_await handler.on_event(item.message.message.payload(), ctx);
-                    raised = ctx.take_raised();  // a failing event source fails the handler
-                } catch (...) {
-                    failure = std::current_exception();
-                }
-            }
-            auto& count = counters_.local();
-            timer.stop(count);
-            if (!failure) {
-                count.handled.fetch_add(1, std::memory_order_relaxed);
-                collect(std::move(raised), item);
-                continue;
-            }
-            count.failed.fetch_add(1, std::memory_order_relaxed);
+asio::awaitable<std::exception_ptr> bus_core::attempt_event_handler(const handler_entry& handler,
+                                                                    work_item& item, std::uint32_t attempt,
+                                                                    runner_state& self) {
+    context ctx{item.message, dependencies, attempt};
+    std::exception_ptr failure;
+    std::vector<any_message> raised;
+    const handler_timer timer;
+    {
+        enter_handler(self);
+        const handler_scope inside{self};
+        try {
+            co_await handler.on_event(item.message.message.payload(), ctx);
+            raised = ctx.take_raised();  // a failing event source fails the handler
+        } catch (...) {
+            failure = std::current_exception();
         }
-        co_await retry_event_handler(handler, item, describe(failure), self);
     }
+    auto& count = counters_.local();
+    timer.stop(count);
+    if (failure) {
+        count.failed.fetch_add(1, std::memory_order_relaxed);
+        co_return failure;  // what it raised is dropped with ctx
+    }
+    count.handled.fetch_add(1, std::memory_order_relaxed);
+    collect(std::move(raised), item);
+    co_return nullptr;
 }
 
 asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& item, runner_state& self) {
@@ -714,28 +719,10 @@ asio::awaitable<void> bus_core::retry_event_handler(const handler_entry& handler
         }
         ++attempts;
         counters_.local().retried.fetch_add(1, std::memory_order_relaxed);
-        context ctx{item.message, dependencies, attempts};
-        std::exception_ptr failure;
-        std::vector<any_message> raised;
-        const handler_timer timer;
-        {
-            enter_handler(self);
-            const handler_scope inside{self};
-            try {
-                co_await handler.on_event(item.message.message.payload(), ctx);
-                raised = ctx.take_raised();
-            } catch (...) {
-                failure = std::current_exception();
-            }
-        }
-        auto& count = counters_.local();
-        timer.stop(count);
+        const auto failure = co_await attempt_event_handler(handler, item, attempts, self);
         if (!failure) {
-            count.handled.fetch_add(1, std::memory_order_relaxed);
-            collect(std::move(raised), item);
             co_return;
         }
-        count.failed.fetch_add(1, std::memory_order_relaxed);
         last_error = describe(failure);
     }
     if (item.cascade) {

@@ -221,7 +221,9 @@ private:
     void enter_handler(runner_state& self);
 
     // Delivery.
-    boost::asio::awaitable<void> deliver_event(const handler_set& set, work_item& item, runner_state& self);
+    /// One attempt of an event handler: on success its events are collected; else its failure.
+    boost::asio::awaitable<std::exception_ptr> attempt_event_handler(const handler_entry& handler, work_item& item,
+                                                                     std::uint32_t attempt, runner_state& self);
     boost::asio::awaitable<void> run_command(const handler_set* set, work_item& item, runner_state& self);
     boost::asio::awaitable<void> retry_event_handler(const handler_entry& handler, work_item& item,
                                                      std::string first_error, runner_state& self);

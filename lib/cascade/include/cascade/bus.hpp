@@ -116,7 +116,9 @@ public:
     /// Every message type declared or handled, by wire name.
     [[nodiscard]] const message_registry& registry() const noexcept;
 
-    /// The handlers' dependencies; fill it before the first submission.
+    /// The handlers' dependencies; fill it before the first submission. They outlive the bus's
+    /// pool (a handler being torn down may still use them), so an I/O object kept in one must
+    /// run on an executor of its own, not on executor().
     [[nodiscard]] services& dependencies() noexcept;
 
     // Submission.
