@@ -40,12 +40,6 @@ constexpr std::size_t messages_per_turn = 256;
     return std::uniform_real_distribution<double>{0.0, 1.0}(engine);
 }
 
-[[nodiscard]] std::size_t bucket_of(std::chrono::nanoseconds elapsed) noexcept {
-    const auto us = static_cast<std::uint64_t>(elapsed.count() / 1000);
-    const auto& bounds = latency_histogram::bounds_us;
-    return static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), us) - bounds.begin());
-}
-
 /// Marks a runner as inside a handler for the scope's duration (set by bus_core::enter_handler).
 class handler_scope {
 public:
@@ -99,99 +93,6 @@ constexpr message_id id_block = 1024;
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------- cascade_state
-
-cascade_state::cascade_state(message_id id, message_kind root_kind, cascade_observer observer)
-    : root_kind_{root_kind}, observer_{std::move(observer)} {
-    outcome_.id = id;
-}
-
-cascade_state::~cascade_state() {
-    if (!completed_) {
-        outcome_.errors.push_back({.handler = "",
-                                   .code = std::string{error_code::cancelled},
-                                   .message = "cancelled by shutdown before the cascade finished",
-                                   .handled_id = outcome_.id});
-        outcome_.status = root_kind_ == message_kind::command ? cascade_status::failed : cascade_status::partial;
-        outcome_.result = nullptr;
-        complete();
-    }
-}
-
-void cascade_state::record_event(const envelope& env) {
-    const std::scoped_lock lock{mutex_};
-    outcome_.events.push_back(env);
-    if (observer_.on_event) {
-        try {
-            observer_.on_event(env);
-        } catch (...) {
-            // An observer's failure is the observer's: the cascade and its lane go on.
-        }
-    }
-}
-
-void cascade_state::record_error(handler_error error, cascade_status status) {
-    const std::scoped_lock lock{mutex_};
-    outcome_.errors.push_back(std::move(error));
-    outcome_.status = std::max(outcome_.status, status);  // failed outranks partial outranks ok
-}
-
-void cascade_state::set_result(nlohmann::json result) {
-    const std::scoped_lock lock{mutex_};
-    outcome_.result = std::move(result);
-}
-
-void cascade_state::complete() {
-    outcome done;
-    {
-        const std::scoped_lock lock{mutex_};
-        completed_ = true;
-        done = std::move(outcome_);
-    }
-    if (observer_.on_done) {
-        try {
-            observer_.on_done(std::move(done));
-        } catch (...) {
-            // As for on_event: nothing the observer does may stop the runner that finished it.
-        }
-    }
-}
-
-// ---------------------------------------------------------------- counters
-
-void counter_shard::observe_latency(std::chrono::nanoseconds elapsed) noexcept {
-    latency_buckets[bucket_of(elapsed)].fetch_add(1, std::memory_order_relaxed);
-    latency_sum_ns.fetch_add(elapsed.count(), std::memory_order_relaxed);
-}
-
-counter_shard& counters::local() noexcept {
-    static std::atomic<std::size_t> next_thread{0};
-    thread_local const std::size_t index = next_thread.fetch_add(1, std::memory_order_relaxed) % shard_count;
-    return shards_[index];
-}
-
-metrics_snapshot counters::snapshot() const {
-    metrics_snapshot total;
-    auto& histogram = total.handler_latency;
-    std::int64_t latency_sum = 0;
-    for (const auto& shard : shards_) {
-        total.submitted += shard.submitted.load(std::memory_order_relaxed);
-        total.handled += shard.handled.load(std::memory_order_relaxed);
-        total.failed += shard.failed.load(std::memory_order_relaxed);
-        total.retried += shard.retried.load(std::memory_order_relaxed);
-        total.dead_lettered += shard.dead_lettered.load(std::memory_order_relaxed);
-        total.unhandled += shard.unhandled.load(std::memory_order_relaxed);
-        for (std::size_t i = 0; i < histogram.counts.size(); ++i) {
-            const auto n = shard.latency_buckets[i].load(std::memory_order_relaxed);
-            histogram.counts[i] += n;
-            histogram.count += n;
-        }
-        latency_sum += shard.latency_sum_ns.load(std::memory_order_relaxed);
-    }
-    histogram.sum = std::chrono::nanoseconds{latency_sum};
-    return total;
-}
 
 // ---------------------------------------------------------------- bus_core: setup
 
