@@ -15,7 +15,7 @@ bool accepts(const std::vector<std::string>& wanted, std::string_view value) noe
 }  // namespace
 
 bool feed_filter::matches(const cascade::envelope& event) const noexcept {
-    return accepts(names, event.name()) && accepts(aggregates, event.aggregate);
+    return accepts(names, event.name()) && accepts(aggregates, event.aggregate());
 }
 
 void hub::add(std::shared_ptr<connection> conn, std::string id, feed_filter filter) {

@@ -53,7 +53,7 @@ TEST_CASE("a command's result, events and envelopes come back in its outcome", "
         CHECK(env.causation_id == out.id);
         CHECK(env.correlation_id == out.id);
         CHECK(env.depth == 1);
-        CHECK(env.aggregate == "a");
+        CHECK(env.aggregate() == "a");
         CHECK(env.id != out.id);
     }
     CHECK(bus.metrics().unhandled == 3);  // nobody handles Noted: counted, not an error
@@ -74,7 +74,7 @@ TEST_CASE("events cascade through handlers until nothing is left", "[bus]") {
         CHECK(env.depth == i + 1);
         CHECK(env.causation_id == parent);
         CHECK(env.correlation_id == out.id);
-        CHECK(env.aggregate == "k" + std::to_string(4 - i));  // each on its own aggregate's lane
+        CHECK(env.aggregate() == "k" + std::to_string(4 - i));  // each on its own aggregate's lane
         parent = env.id;
     }
     CHECK(bus.metrics().handled == 6);

@@ -102,7 +102,6 @@ TEST_CASE("an envelope's wire form carries its metadata and data", "[envelope]")
                                 .correlation_id = 1,
                                 .depth = 2,
                                 .timestamp = {},
-                                .aggregate = "k",
                                 .message = cascade::any_message{noted{.key = "k", .seq = 1}}};
     const auto j = cascade::to_json(env);
     CHECK(j.at("id") == "7");
@@ -132,7 +131,7 @@ TEST_CASE("services hold replaceable dependencies", "[services]") {
 }
 
 TEST_CASE("a context raises events, refuses commands, and collects its sources", "[context]") {
-    const cascade::envelope env{.id = 1, .aggregate = "k", .message = cascade::any_message{noted{.key = "k"}}};
+    const cascade::envelope env{.id = 1, .message = cascade::any_message{noted{.key = "k"}}};
     const cascade::services services;
     cascade::context ctx{env, services, 1};
     ctx.raise(noted{.key = "a", .seq = 1});

@@ -76,7 +76,7 @@ TEST_CASE("a handler that fails then succeeds is retried with backoff", "[retry]
     CHECK(attempts == 3);
     CHECK(delays->delays() == std::vector<std::chrono::nanoseconds>{10ms, 20ms});
     REQUIRE(out.events.size() == 1);  // only the successful attempt's event survives
-    CHECK(out.events[0].aggregate == "a-attempt-3");
+    CHECK(out.events[0].aggregate() == "a-attempt-3");
     const auto m = bus.metrics();
     CHECK(m.failed == 2);
     CHECK(m.retried == 2);

@@ -30,7 +30,7 @@ struct feed_event {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(feed_event, key)
 
 cascade::envelope envelope_of(std::string key) {
-    return {.id = 1, .causation_id = 0, .correlation_id = 1, .depth = 0, .timestamp = {}, .aggregate = key,
+    return {.id = 1, .causation_id = 0, .correlation_id = 1, .depth = 0, .timestamp = {},
             .message = cascade::any_message{feed_event{std::move(key)}}};
 }
 

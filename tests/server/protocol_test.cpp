@@ -133,7 +133,6 @@ TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol
                           .correlation_id = 5,
                           .depth = 1,
                           .timestamp = {},
-                          .aggregate = "k",
                           .message = cascade::any_message{test_note{"k"}}};
     const auto frame = json::parse(event_frame("c\"1", 3, env));
     CHECK(frame["type"] == "event");

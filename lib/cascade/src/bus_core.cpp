@@ -114,6 +114,19 @@ bus_core::bus_core(bus_options options)
     options_.max_queued = std::max<std::size_t>(1, options_.max_queued);
     runner_slots_ = std::make_unique<runner_state[]>(max_runners);
     pool_.emplace(std::max<std::size_t>(1, options_.threads));
+    // One runner per thread from the start: lanes activated together are then drained in
+    // parallel, not queued behind the first runner (which would stay outside any handler and so
+    // never look stuck enough to justify a second).
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
+        start_runner(*take_runner_slot());
+    }
+}
+
+void bus_core::start_runner(runner_state& slot) {
+    // Posted: co_spawn dispatches, so from a pool thread the new runner would start inline,
+    // nested inside the caller's handler.
+    asio::post(pool_->get_executor(),
+               [this, &slot] { asio::co_spawn(pool_->get_executor(), run(slot), asio::detached); });
 }
 
 bus_core::~bus_core() {
@@ -176,7 +189,7 @@ void bus_core::release_slots(std::size_t n) noexcept {
     // reads the other, which only sequential consistency makes safe against a missed wake-up.
     const auto before = in_flight_.fetch_sub(n, std::memory_order_seq_cst);
     if (room_waiter_count_.load(std::memory_order_seq_cst) != 0) {
-        wake_room_waiters(false);
+        wake_room_waiters(wake::at_low_water);
     }
     if (before == n) {
         notify_if_idle();
@@ -249,14 +262,12 @@ submit_result bus_core::try_submit(any_message msg, cascade_observer observer) {
         cascade = std::make_shared<cascade_state>(id, msg.kind(), std::move(observer));
     }
     counters_.local().submitted.fetch_add(1, std::memory_order_relaxed);
-    std::string key{msg.aggregate()};
     enqueue(work_item{
         .message = envelope{.id = id,
                             .causation_id = 0,
                             .correlation_id = id,
                             .depth = 0,
                             .timestamp = coarse_now(),
-                            .aggregate = std::move(key),
                             .message = std::move(msg)},
         .cascade = std::move(cascade),
     });
@@ -284,18 +295,18 @@ asio::awaitable<void> bus_core::wait_for_room() {
     }
 }
 
-void bus_core::wake_room_waiters(bool closing) {
-    // Everyone is woken once a quarter of the queue is free; above that, one waiter per release.
-    // Waking all at every release would make producers thrash (wake, submit one, sleep again);
-    // waking none above the mark could deadlock when the waiters are themselves handlers.
+void bus_core::wake_room_waiters(wake how) {
+    // Waiters are woken together once a quarter of the queue is free: waking one per release
+    // makes producers thrash (wake, submit a few, sleep again), at a cost per message.
     const auto in_flight = in_flight_.load(std::memory_order_seq_cst);
     const auto low_water = options_.max_queued - options_.max_queued / 4;
+    const bool closing = how == wake::all_closing;
     std::vector<std::shared_ptr<room_waiter>> woken;
     {
         const std::scoped_lock lock{room_mutex_};
         if (closing || in_flight <= low_water) {
             woken.swap(room_waiters_);
-        } else if (in_flight < options_.max_queued && !room_waiters_.empty()) {
+        } else if (how == wake::one && in_flight < options_.max_queued && !room_waiters_.empty()) {
             woken.push_back(std::move(room_waiters_.front()));
             room_waiters_.erase(room_waiters_.begin());
         }
@@ -304,6 +315,19 @@ void bus_core::wake_room_waiters(bool closing) {
     for (auto& waiter : woken) {
         waiter->channel.try_send(closing ? asio::error::operation_aborted : boost::system::error_code{});
     }
+}
+
+void bus_core::wake_a_waiter_if_stalled(const runner_state& self) {
+    // The low-water mark alone can hang: when the waiters are handlers, their own messages hold
+    // slots, and once no runner is draining no release may ever come. So a runner that stops
+    // draining (it enters a handler or parks) and sees no other runner draining wakes one waiter
+    // if there is room. Each runner writes its state before reading the others', so of two that
+    // stop together at least one sees the other stopped.
+    if (room_waiter_count_.load(std::memory_order_seq_cst) == 0 ||
+        in_flight_.load(std::memory_order_seq_cst) >= options_.max_queued || another_runner_draining(self)) {
+        return;
+    }
+    wake_room_waiters(wake::one);
 }
 
 // ---------------------------------------------------------------- lanes
@@ -319,7 +343,7 @@ shard& bus_core::shard_for(std::size_t hash) noexcept {
 }
 
 void bus_core::enqueue(work_item item) {
-    const hashed_key key{item.message.aggregate};
+    const hashed_key key{item.message.aggregate()};
     auto& s = shard_for(key.hash);
     lane_ref activated;
     {
@@ -390,11 +414,23 @@ void bus_core::activate(lane_ref l) {
 bool bus_core::all_runners_inside_handlers() const noexcept {
     const auto used = runner_slots_used_.load(std::memory_order_seq_cst);
     for (std::size_t i = 0; i < used; ++i) {
-        if (runner_slots_[i].state.load(std::memory_order_seq_cst) == runner_state::outside_handler) {
+        const auto state = runner_slots_[i].state.load(std::memory_order_seq_cst);
+        if (state == runner_state::outside_handler || state == runner_state::parked) {
             return false;
         }
     }
     return true;
+}
+
+bool bus_core::another_runner_draining(const runner_state& self) const noexcept {
+    const auto used = runner_slots_used_.load(std::memory_order_seq_cst);
+    for (std::size_t i = 0; i < used; ++i) {
+        if (&runner_slots_[i] != &self &&
+            runner_slots_[i].state.load(std::memory_order_seq_cst) == runner_state::outside_handler) {
+            return true;
+        }
+    }
+    return false;
 }
 
 runner_state* bus_core::take_runner_slot() noexcept {
@@ -431,10 +467,7 @@ void bus_core::spawn_runner_if_all_busy() {
         fresh = take_runner_slot();
     }
     if (fresh != nullptr) {
-        // Posted: co_spawn dispatches, so from a pool thread the new runner would start inline,
-        // nested inside this one's handler.
-        asio::post(pool_->get_executor(),
-                   [this, fresh] { asio::co_spawn(pool_->get_executor(), run(*fresh), asio::detached); });
+        start_runner(*fresh);
     }
 }
 
@@ -445,6 +478,7 @@ void bus_core::enter_handler(runner_state& self) {
     if (pending_count_.load(std::memory_order_seq_cst) != 0) {
         spawn_runner_if_all_busy();
     }
+    wake_a_waiter_if_stalled(self);
 }
 
 lane_ref bus_core::pop_pending() noexcept {
@@ -462,6 +496,8 @@ asio::awaitable<lane_ref> bus_core::next_lane(runner_state& self) {
     if (const lane_ref l = pop_pending()) {
         co_return l;
     }
+    self.state.store(runner_state::parked, std::memory_order_seq_cst);
+    wake_a_waiter_if_stalled(self);
     // Park until a lane is handed over, or leave when enough runners are parked already.
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(lane_ref)>(
         [this, &self](auto handler) {
@@ -488,6 +524,7 @@ asio::awaitable<lane_ref> bus_core::next_lane(runner_state& self) {
 asio::awaitable<void> bus_core::run(runner_state& self) {
     try {
         while (const lane_ref l = co_await next_lane(self)) {
+            self.state.store(runner_state::outside_handler, std::memory_order_seq_cst);
             co_await drain(l, self);
         }
     } catch (...) {
@@ -638,14 +675,12 @@ asio::awaitable<void> bus_core::retry_event_handler(const handler_entry& handler
 
 void bus_core::collect(std::vector<any_message> events, const work_item& parent) {
     for (auto& raised : events) {
-        std::string key{raised.aggregate()};
         work_item child{
             .message = envelope{.id = next_id(),
                                 .causation_id = parent.message.id,
                                 .correlation_id = parent.message.correlation_id,
                                 .depth = parent.message.depth + 1,
                                 .timestamp = coarse_now(),
-                                .aggregate = std::move(key),
                                 .message = std::move(raised)},
             .cascade = parent.cascade,
         };
@@ -693,7 +728,7 @@ bool bus_core::wait_idle(std::chrono::nanoseconds timeout) {
 void bus_core::stop_accepting() noexcept {
     frozen_.store(true, std::memory_order_release);
     accepting_.store(false, std::memory_order_seq_cst);
-    wake_room_waiters(true);
+    wake_room_waiters(wake::all_closing);
 }
 
 bool bus_core::shutdown(std::chrono::nanoseconds deadline) {

@@ -153,9 +153,10 @@ private:
 };
 
 /// A runner's slot. `state` is written twice per handler by its runner and read, without a
-/// lock, by whoever decides whether a new runner is needed: one cache line per slot.
+/// lock, by whoever decides whether a new runner is needed or whether anyone is still draining:
+/// one cache line per slot.
 struct alignas(64) runner_state {
-    enum : std::uint8_t { free, outside_handler, inside_handler };
+    enum : std::uint8_t { free, outside_handler, inside_handler, parked };
     std::atomic<std::uint8_t> state{free};
 };
 
@@ -212,7 +213,9 @@ private:
     void sweep_all_warm_lanes();
     void activate(lane_ref l);
     void spawn_runner_if_all_busy();
+    void start_runner(runner_state& slot);
     [[nodiscard]] bool all_runners_inside_handlers() const noexcept;
+    [[nodiscard]] bool another_runner_draining(const runner_state& self) const noexcept;
     [[nodiscard]] runner_state* take_runner_slot() noexcept;  // runners_mutex_ held
     boost::asio::awaitable<void> run(runner_state& self);
     [[nodiscard]] boost::asio::awaitable<lane_ref> next_lane(runner_state& self);
@@ -232,7 +235,9 @@ private:
     void record_dead_letter(const work_item& item, const handler_entry& handler, std::string error,
                             std::uint32_t attempts);
     void cancel_everything();
-    void wake_room_waiters(bool closing);
+    enum class wake : std::uint8_t { at_low_water, one, all_closing };
+    void wake_room_waiters(wake how);
+    void wake_a_waiter_if_stalled(const runner_state& self);
 
     std::uint64_t generation_;  // distinct per bus in this process
     bus_options options_;

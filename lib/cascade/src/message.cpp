@@ -20,7 +20,7 @@ nlohmann::json to_json(const envelope& env) {
     return {
         {"id", std::to_string(env.id)},
         {"name", env.name()},
-        {"aggregate", env.aggregate},
+        {"aggregate", env.aggregate()},
         {"causation_id", env.causation_id == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(env.causation_id))},
         {"correlation_id", std::to_string(env.correlation_id)},
         {"depth", env.depth},

@@ -5,7 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <string>
+#include <string_view>
 
 namespace cascade {
 
@@ -18,10 +18,11 @@ struct envelope {
     message_id correlation_id{};  ///< the submitted message that started the cascade
     std::uint32_t depth{};        ///< 0 for the submitted message, parent's depth + 1 after
     std::chrono::system_clock::time_point timestamp{};
-    std::string aggregate;
     any_message message;
 
     [[nodiscard]] std::string_view name() const noexcept { return message.name(); }
+    /// The key of the message's lane; a view into the message, valid as long as the envelope.
+    [[nodiscard]] std::string_view aggregate() const noexcept { return message.aggregate(); }
 };
 
 /// The wire form: {"id","name","aggregate","causation_id","correlation_id","depth","timestamp","data"};
