@@ -11,6 +11,7 @@ packages=(
   libsqlitecpp-dev libsqlite3-dev  # SQLite store
   libspdlog-dev libfmt-dev  # logging
   libcli11-dev              # command-line flags
+  libjemalloc-dev           # the allocator of cascade-server and cascade-bench
 )
 
 missing=()
