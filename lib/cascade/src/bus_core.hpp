@@ -2,16 +2,19 @@
 // The bus's machinery. Internal: include only from lib/cascade/src.
 //
 // Scheduling (DESIGN.md §4 explains why a strand alone cannot keep per-aggregate order):
-// - Each active aggregate has a lane: a FIFO inbox in a sharded map. A lane exists only while it
-//   has work; the runner that finds its inbox empty erases it under the shard lock, so idle
-//   aggregates cost nothing.
+// - Each active aggregate has a lane: a FIFO inbox in a sharded map. A drained lane stays warm
+//   for the aggregate's next message; warm lanes are swept when a shard holds too many and all
+//   of them when the bus goes idle, so idle aggregates cost nothing.
 // - Runners are coroutines on the thread pool. A runner owns one lane at a time and awaits its
 //   handlers one after another, which keeps a handler's whole execution, across every co_await,
 //   before the next one of that aggregate. Other lanes run on other runners meanwhile.
 // - Runners are reused rather than spawned per activation (a co_spawn costs 1-3 µs): a lane that
-//   becomes active goes to an idle runner, or to the pending queue that busy runners drain.
-//   A new runner is spawned only when every runner is inside a handler — the only case where
-//   none may come back soon (its handler may be waiting on I/O or a timer).
+//   becomes active goes to a parked runner, or to the pending queue that busy runners drain.
+//   The bus starts one runner per thread; another is spawned only when every runner is inside a
+//   handler, the only case where none may come back soon (its handler may await I/O or a timer).
+//
+// Files: bus_core.cpp (setup, admission, lifecycle), lanes.cpp (lanes and runners),
+// delivery.cpp (handlers, retries, collection of raised events).
 
 #include "cascade/bus.hpp"
 
@@ -258,6 +261,9 @@ private:
     std::mutex runners_mutex_;
     std::deque<lane_ref> pending_;
     std::vector<lane_handler> idle_;
+    /// Runners alive at once. Each is a coroutine frame; all of them inside suspended handlers is
+    /// the only case where a newly active lane waits for one to come back.
+    static constexpr std::size_t max_runners = 4096;
     std::unique_ptr<runner_state[]> runner_slots_;        // max_runners slots
     std::atomic<std::size_t> runner_slots_used_{0};       // high-water mark of slots ever taken
     alignas(64) std::atomic<std::size_t> pending_count_{0};  // pending_.size(), for lock-free peeks
