@@ -49,7 +49,7 @@ struct gateway_settings {
     std::string url;  ///< empty: start the server in-process
     std::string store = "memory";
     std::size_t server_threads = 1;
-    std::size_t bus_threads = 2;
+    std::size_t bus_threads = 0;  // as cascade-server: the cores the I/O threads leave, at least 1
     std::size_t client_threads = 1;
     std::size_t skus = 5'000;  // many lanes, and few order lines per product
 };
@@ -317,7 +317,10 @@ struct local_server {
     gateway::server server;
 };
 
-int run_gateway(const gateway_settings& s) {
+int run_gateway(gateway_settings s) {
+    if (s.bus_threads == 0) {
+        s.bus_threads = gateway::default_bus_threads(s.server_threads);
+    }
     spdlog::set_level(spdlog::level::warn);
     const auto db = std::filesystem::temp_directory_path() / ("cascade-bench-" + std::to_string(::getpid()) + ".db");
     std::unique_ptr<local_server> local;
@@ -425,7 +428,9 @@ void add_gateway_scenario(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::IsMember({"memory", "sqlite"}));
     cmd->add_option("--server-threads", s.server_threads, "I/O threads of the in-process server")->capture_default_str();
-    cmd->add_option("--bus-threads", s.bus_threads, "bus threads of the in-process server")->capture_default_str();
+    cmd->add_option("--bus-threads", s.bus_threads,
+                    "bus threads of the in-process server; 0: the cores its I/O threads leave, at least 1")
+        ->capture_default_str();
     cmd->add_option("--client-threads", s.client_threads, "threads of the load client")->capture_default_str();
     cmd->add_option("--skus", s.skus, "distinct SKUs (one lane each)")->capture_default_str();
     cmd->callback([&s] {

@@ -12,14 +12,13 @@
 #include <exception>
 #include <map>
 #include <string>
-#include <thread>
 
 namespace {
 
 struct cli_options {
     std::string listen = "127.0.0.1:8080";
     std::size_t threads = 1;
-    std::size_t bus_threads = std::max(1U, std::thread::hardware_concurrency());
+    std::size_t bus_threads = 0;  // the cores the I/O threads leave
     std::string store = "sqlite";
     std::string db = "allocation.db";
     std::string notifications = "notifications.log";
@@ -46,9 +45,10 @@ void add_flags(CLI::App& app, cli_options& cli) {
     app.add_option("--listen", cli.listen, "HOST:PORT to serve HTTP and WebSocket (/ws) on; port 0 picks one")
         ->capture_default_str();
     app.add_option("--threads", cli.threads, "I/O threads of the gateway")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--bus-threads", cli.bus_threads, "threads of the bus that run the handlers")
+    app.add_option("--bus-threads", cli.bus_threads,
+                   "threads of the bus that run the handlers; 0: the cores the I/O threads leave, at least 1")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--store", cli.store, "where the allocation domain keeps its data")
         ->capture_default_str()
         ->check(CLI::IsMember({"sqlite", "memory"}));
@@ -91,13 +91,14 @@ int run(const cli_options& cli) {
     options.threads = cli.threads;
     options.limits = cli.limits;
 
-    cascade::bus bus{{.threads = cli.bus_threads}};
+    const auto bus_threads = cli.bus_threads != 0 ? cli.bus_threads : gateway::default_bus_threads(cli.threads);
+    cascade::bus bus{{.threads = bus_threads}};
     const auto domain = gateway::load_allocation_domain(
         bus, {.store = cli.store == "memory" ? gateway::store_choice::memory : gateway::store_choice::sqlite,
               .db_path = cli.db,
               .notifications_path = cli.notifications});
-    spdlog::info("cascade-server starting: {}, {} bus thread{}", domain.description, cli.bus_threads,
-                 cli.bus_threads == 1 ? "" : "s");
+    spdlog::info("cascade-server starting: {}, {} bus thread{}", domain.description, bus_threads,
+                 bus_threads == 1 ? "" : "s");
 
     gateway::server server{bus, options, domain.http_routes};
     server.start();
