@@ -10,8 +10,8 @@
 #include <boost/asio/use_future.hpp>
 
 #include <algorithm>
-#include <future>
 #include <cstdio>
+#include <future>
 #include <mutex>
 
 namespace cascade::bench {

@@ -2,12 +2,11 @@
 // against cascade-server in-process (the allocation domain) or any protocol-v1 server by URL.
 // It reports submits and streamed events per second, submit-to-done latency, and the server's
 // peak memory (read from its /metrics).
-#include "report.hpp"
-#include "scenarios.hpp"
-
 #include "gateway/app_domain.hpp"
 #include "gateway/coalescing_stream.hpp"
 #include "gateway/server.hpp"
+#include "report.hpp"
+#include "scenarios.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -79,11 +78,11 @@ target parse_url(const std::string& url) {
 using client_stream = websocket::stream<gateway::coalescing_stream<beast::tcp_stream>, false>;
 
 struct connection_stats {
-    std::uint64_t done = 0;      ///< terminal frames inside the measured window
-    std::uint64_t events = 0;    ///< event frames inside the measured window
-    std::uint64_t failed = 0;    ///< done with status failed
-    std::uint64_t refused = 0;   ///< error frames
-    latency_recorder latency;    ///< submit to done, every submit
+    std::uint64_t done = 0;     ///< terminal frames inside the measured window
+    std::uint64_t events = 0;   ///< event frames inside the measured window
+    std::uint64_t failed = 0;   ///< done with status failed
+    std::uint64_t refused = 0;  ///< error frames
+    latency_recorder latency;   ///< submit to done, every submit
 };
 
 struct shared_run {
@@ -277,7 +276,8 @@ double server_peak_mib(const tcp::endpoint& endpoint) {
         const auto& body = response.body();
         const auto at = body.find(metric);
         if (at == std::string::npos) {
-            std::fprintf(stderr, "no peak memory in /metrics (HTTP %u, %zu bytes)\n", response.result_int(), body.size());
+            std::fprintf(stderr, "no peak memory in /metrics (HTTP %u, %zu bytes)\n", response.result_int(),
+                         body.size());
             return -1;
         }
         return std::stod(body.substr(at + metric.size())) / (1024.0 * 1024.0);
@@ -367,7 +367,8 @@ int run_gateway(gateway_settings s) {
         net::co_spawn(net::make_strand(ioc), drive(endpoint, where, i, s, run, stats[i]), record_failure);
     }
     const auto started = clock::now();
-    net::steady_timer window{ioc, std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s.seconds))};
+    net::steady_timer window{ioc,
+                             std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s.seconds))};
     double elapsed = 0;
     window.async_wait([&](const boost::system::error_code&) {
         elapsed = std::chrono::duration<double>(clock::now() - started).count();
@@ -400,8 +401,9 @@ int run_gateway(gateway_settings s) {
     print_row("latency p99.9", format_duration(total.latency.percentile(0.999)));
     print_row("failed / refused", std::to_string(total.failed) + " / " + std::to_string(total.refused));
     const double server_mib = server_peak_mib(endpoint);
-    print_row(local ? "peak memory (server and client, one process)" : "server peak memory",
-              server_mib < 0 ? std::string{"n/a (no /metrics)"} : std::to_string(static_cast<int>(server_mib)) + " MiB");
+    print_row(
+        local ? "peak memory (server and client, one process)" : "server peak memory",
+        server_mib < 0 ? std::string{"n/a (no /metrics)"} : std::to_string(static_cast<int>(server_mib)) + " MiB");
     local.reset();
     std::error_code ignored;
     for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -427,7 +429,8 @@ void add_gateway_scenario(CLI::App& app) {
     cmd->add_option("--store", s.store, "store of the in-process server")
         ->capture_default_str()
         ->check(CLI::IsMember({"memory", "sqlite"}));
-    cmd->add_option("--server-threads", s.server_threads, "I/O threads of the in-process server")->capture_default_str();
+    cmd->add_option("--server-threads", s.server_threads, "I/O threads of the in-process server")
+        ->capture_default_str();
     cmd->add_option("--bus-threads", s.bus_threads,
                     "bus threads of the in-process server; 0: the cores its I/O threads leave, at least 1")
         ->capture_default_str();

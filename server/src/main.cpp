@@ -2,9 +2,9 @@
 #include "gateway/app_domain.hpp"
 #include "gateway/server.hpp"
 
+#include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -44,7 +44,9 @@ void parse_listen(const std::string& listen, gateway::server_options& options) {
 void add_flags(CLI::App& app, cli_options& cli) {
     app.add_option("--listen", cli.listen, "HOST:PORT to serve HTTP and WebSocket (/ws) on; port 0 picks one")
         ->capture_default_str();
-    app.add_option("--threads", cli.threads, "I/O threads of the gateway")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--threads", cli.threads, "I/O threads of the gateway")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--bus-threads", cli.bus_threads,
                    "threads of the bus that run the handlers; 0: the cores the I/O threads leave, at least 1")
         ->capture_default_str()
@@ -58,10 +60,12 @@ void add_flags(CLI::App& app, cli_options& cli) {
     app.add_option("--log-level", cli.log_level, "trace, debug, info, warn, error, critical or off")
         ->capture_default_str()
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-    app.add_option("--drain-timeout", cli.drain_seconds, "seconds that SIGINT/SIGTERM give cascades and sessions to finish")
+    app.add_option("--drain-timeout", cli.drain_seconds,
+                   "seconds that SIGINT/SIGTERM give cascades and sessions to finish")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    app.add_option("--max-frame", cli.limits.max_frame_bytes, "largest incoming WebSocket message, in bytes (over: close 1009)")
+    app.add_option("--max-frame", cli.limits.max_frame_bytes,
+                   "largest incoming WebSocket message, in bytes (over: close 1009)")
         ->capture_default_str();
     app.add_option("--max-in-flight", cli.limits.max_in_flight, "submits in flight per connection (over: overloaded)")
         ->capture_default_str();
@@ -105,9 +109,11 @@ int run(const cli_options& cli) {
 
     const int signal = wait_for_signal();
     spdlog::info("{} received: draining (deadline {} s)", signal == SIGINT ? "SIGINT" : "SIGTERM", cli.drain_seconds);
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(cli.drain_seconds));
-    const auto remaining = [&] { return std::max(std::chrono::nanoseconds{0}, deadline - std::chrono::steady_clock::now()); };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                 std::chrono::duration<double>(cli.drain_seconds));
+    const auto remaining = [&] {
+        return std::max(std::chrono::nanoseconds{0}, deadline - std::chrono::steady_clock::now());
+    };
 
     // New submits are refused from here on; accepted cascades run to their end (or are cancelled
     // at 80% of the deadline), each sends its `done`, and the sessions close with 1012.

@@ -136,7 +136,8 @@ TEST_CASE("a context raises events, refuses commands, and collects its sources",
     cascade::context ctx{env, services, 1};
     ctx.raise(noted{.key = "a", .seq = 1});
     CHECK_THROWS_AS(ctx.raise(cascade::any_message{double_it{}}), std::invalid_argument);
-    ctx.add_event_source([] { return std::vector<cascade::any_message>{cascade::any_message{noted{.key = "b", .seq = 2}}}; });
+    ctx.add_event_source(
+        [] { return std::vector<cascade::any_message>{cascade::any_message{noted{.key = "b", .seq = 2}}}; });
     const auto raised = ctx.take_raised();
     REQUIRE(raised.size() == 2);
     CHECK(raised[0].get_if<noted>()->key == "a");

@@ -36,8 +36,8 @@ constexpr retry_policy exact_policy{
 }  // namespace
 
 TEST_CASE("backoff grows exponentially up to its cap", "[retry]") {
-    const retry_policy policy{.max_attempts = 10, .initial_backoff = 10ms, .multiplier = 3.0, .max_backoff = 200ms,
-                              .jitter = 0.0};
+    const retry_policy policy{
+        .max_attempts = 10, .initial_backoff = 10ms, .multiplier = 3.0, .max_backoff = 200ms, .jitter = 0.0};
     CHECK(policy.backoff(1, 0.5) == 10ms);
     CHECK(policy.backoff(2, 0.5) == 30ms);
     CHECK(policy.backoff(3, 0.5) == 90ms);
@@ -46,8 +46,8 @@ TEST_CASE("backoff grows exponentially up to its cap", "[retry]") {
 }
 
 TEST_CASE("jitter takes away at most its fraction of the backoff", "[retry]") {
-    const retry_policy policy{.max_attempts = 3, .initial_backoff = 100ms, .multiplier = 2.0, .max_backoff = 1s,
-                              .jitter = 0.25};
+    const retry_policy policy{
+        .max_attempts = 3, .initial_backoff = 100ms, .multiplier = 2.0, .max_backoff = 1s, .jitter = 0.25};
     CHECK(policy.backoff(1, 0.0) == 100ms);
     CHECK(policy.backoff(1, 1.0) == 75ms);
     CHECK(policy.backoff(2, 0.5) == 175ms);

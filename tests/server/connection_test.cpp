@@ -1,9 +1,9 @@
 // The thread-safe half of a session (the bounded outgoing queue, the ids in flight) and the hub.
 #include "gateway/connection.hpp"
+
 #include "gateway/hub.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -30,7 +30,11 @@ struct feed_event {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(feed_event, key)
 
 cascade::envelope envelope_of(std::string key) {
-    return {.id = 1, .causation_id = 0, .correlation_id = 1, .depth = 0, .timestamp = {},
+    return {.id = 1,
+            .causation_id = 0,
+            .correlation_id = 1,
+            .depth = 0,
+            .timestamp = {},
             .message = cascade::any_message{feed_event{std::move(key)}}};
 }
 

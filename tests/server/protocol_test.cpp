@@ -31,7 +31,8 @@ request expect_request(std::string_view text) {
 }  // namespace
 
 TEST_CASE("a submit frame parses into its id, name and data", "[protocol]") {
-    const auto req = expect_request(R"({"type":"submit","id":"c1","name":"AllocationRequired","data":{"orderid":"o1"}})");
+    const auto req =
+        expect_request(R"({"type":"submit","id":"c1","name":"AllocationRequired","data":{"orderid":"o1"}})");
     const auto& submit = std::get<submit_request>(req);
     CHECK(submit.id == "c1");
     CHECK(submit.name == "AllocationRequired");
@@ -87,7 +88,8 @@ TEST_CASE("bad frames are bad_request errors that name the field", "[protocol]")
         CHECK(e.re == "c1");
     }
     SECTION("subscribe and unsubscribe fields") {
-        CHECK(expect_error(R"({"type":"subscribe","id":"s1","names":"A"})").message == "names: must be an array of strings");
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","names":"A"})").message ==
+              "names: must be an array of strings");
         CHECK(expect_error(R"({"type":"subscribe","id":"s1","aggregates":[1]})").message ==
               "aggregates: must be an array of strings");
         CHECK(expect_error(R"({"type":"unsubscribe","id":"u1"})").message == "sub: missing");
@@ -116,9 +118,11 @@ TEST_CASE("server frames have the documented shape", "[protocol]") {
     CHECK(json::parse(disconnect_frame(4008, "slow consumer")) ==
           json{{"type", "disconnect"}, {"code", 4008}, {"reason", "slow consumer"}});
     const auto error = json::parse(error_frame("c1", error_code::overloaded, "full"));
-    CHECK(error == json{{"type", "error"}, {"re", "c1"}, {"code", "overloaded"}, {"message", "full"}, {"retryable", true}});
+    CHECK(error ==
+          json{{"type", "error"}, {"re", "c1"}, {"code", "overloaded"}, {"message", "full"}, {"retryable", true}});
     CHECK_FALSE(json::parse(error_frame("", error_code::bad_request, "x")).contains("re"));
-    const auto welcome = json::parse(welcome_frame("abc", {.max_frame_bytes = 1, .max_in_flight = 2, .max_queued_frames = 3, .max_queued_bytes = 4}));
+    const auto welcome = json::parse(welcome_frame(
+        "abc", {.max_frame_bytes = 1, .max_in_flight = 2, .max_queued_frames = 3, .max_queued_bytes = 4}));
     CHECK(welcome["type"] == "welcome");
     CHECK(welcome["protocol"] == 1);
     CHECK(welcome["session"] == "abc");
@@ -147,7 +151,8 @@ TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol
     CHECK(feed["sub"] == "s1");
     CHECK(feed["event"] == frame["event"]);
 
-    cascade::outcome out{.id = 5, .status = cascade::cascade_status::partial, .result = nullptr, .events = {env}, .errors = {}};
+    cascade::outcome out{
+        .id = 5, .status = cascade::cascade_status::partial, .result = nullptr, .events = {env}, .errors = {}};
     out.errors.push_back({.handler = "h", .code = "handler_failed", .message = "boom", .handled_id = 7});
     const auto done = json::parse(done_frame("c1", out));
     CHECK(done == json{{"type", "done"},

@@ -1,4 +1,5 @@
 #include "bus_core.hpp"
+
 #include "coarse_clock.hpp"
 
 #include <boost/asio/as_tuple.hpp>

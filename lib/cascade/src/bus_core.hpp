@@ -251,9 +251,9 @@ private:
     std::atomic<bool> accepting_{true};
 
     alignas(64) std::atomic<message_id> next_id_block_{0};  // ids are handed to threads in blocks
-    alignas(64) std::atomic<std::size_t> in_flight_{0};      // messages queued or running
+    alignas(64) std::atomic<std::size_t> in_flight_{0};     // messages queued or running
     alignas(64) std::atomic<std::size_t> active_lanes_{0};  // scheduled lanes
-    std::atomic<std::size_t> resident_lanes_{0};           // lanes in memory, scheduled or warm
+    std::atomic<std::size_t> resident_lanes_{0};            // lanes in memory, scheduled or warm
     std::unique_ptr<shard[]> shards_;
     counters counters_;
 
@@ -264,8 +264,8 @@ private:
     /// Runners alive at once. Each is a coroutine frame; all of them inside suspended handlers is
     /// the only case where a newly active lane waits for one to come back.
     static constexpr std::size_t max_runners = 4096;
-    std::unique_ptr<runner_state[]> runner_slots_;        // max_runners slots
-    std::atomic<std::size_t> runner_slots_used_{0};       // high-water mark of slots ever taken
+    std::unique_ptr<runner_state[]> runner_slots_;           // max_runners slots
+    std::atomic<std::size_t> runner_slots_used_{0};          // high-water mark of slots ever taken
     alignas(64) std::atomic<std::size_t> pending_count_{0};  // pending_.size(), for lock-free peeks
     std::atomic<std::size_t> idle_count_{0};                 // idle_.size(), for lock-free peeks
 

@@ -110,9 +110,8 @@ asio::awaitable<void> bus_core::drain(lane_ref l, runner_state& self) {
 
 // ---------------------------------------------------------------- delivery
 
-asio::awaitable<std::exception_ptr> bus_core::attempt_event_handler(const handler_entry& handler,
-                                                                    work_item& item, std::uint32_t attempt,
-                                                                    runner_state& self) {
+asio::awaitable<std::exception_ptr> bus_core::attempt_event_handler(const handler_entry& handler, work_item& item,
+                                                                    std::uint32_t attempt, runner_state& self) {
     context ctx{item.message, dependencies, attempt};
     std::exception_ptr failure;
     std::vector<any_message> raised;

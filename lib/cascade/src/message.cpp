@@ -1,5 +1,6 @@
-#include "cascade/envelope.hpp"
 #include "cascade/message.hpp"
+
+#include "cascade/envelope.hpp"
 #include "cascade/outcome.hpp"
 
 #include <atomic>
@@ -15,13 +16,13 @@ std::size_t next_message_type_index() noexcept {
 }  // namespace detail
 
 nlohmann::json to_json(const envelope& env) {
-    const auto millis =
-        std::chrono::duration_cast<std::chrono::milliseconds>(env.timestamp.time_since_epoch()).count();
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(env.timestamp.time_since_epoch()).count();
     return {
         {"id", std::to_string(env.id)},
         {"name", env.name()},
         {"aggregate", env.aggregate()},
-        {"causation_id", env.causation_id == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(env.causation_id))},
+        {"causation_id",
+         env.causation_id == 0 ? nlohmann::json(nullptr) : nlohmann::json(std::to_string(env.causation_id))},
         {"correlation_id", std::to_string(env.correlation_id)},
         {"depth", env.depth},
         {"timestamp_ms", millis},
