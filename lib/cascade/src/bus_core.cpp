@@ -6,6 +6,9 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <iterator>
+
 namespace cascade::detail {
 
 namespace asio = boost::asio;
@@ -41,7 +44,12 @@ bus_core::bus_core(bus_options options)
     // parallel, not queued behind the first runner (which would stay outside any handler and so
     // never look stuck enough to justify a second).
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
-        start_runner(*take_runner_slot());
+        runner_state* slot = nullptr;
+        {
+            const std::scoped_lock lock{runners_mutex_};
+            slot = take_runner_slot();
+        }
+        start_runner(*slot);
     }
 }
 
@@ -207,9 +215,14 @@ void bus_core::wake_room_waiters(wake how) {
         const std::scoped_lock lock{room_mutex_};
         if (closing || in_flight <= low_water) {
             woken.swap(room_waiters_);
-        } else if (how == wake::one && in_flight < options_.max_queued && !room_waiters_.empty()) {
-            woken.push_back(std::move(room_waiters_.front()));
-            room_waiters_.erase(room_waiters_.begin());
+        } else if (how == wake::one_per_free_slot && in_flight < options_.max_queued) {
+            // One per free slot, not just one: a woken waiter may not submit (it gave up, or it
+            // submits to a lane already scheduled), and then nothing would check again.
+            const auto n = std::min(options_.max_queued - in_flight, room_waiters_.size());
+            const auto first = room_waiters_.begin();
+            woken.assign(std::make_move_iterator(first),
+                         std::make_move_iterator(first + static_cast<std::ptrdiff_t>(n)));
+            room_waiters_.erase(first, first + static_cast<std::ptrdiff_t>(n));
         }
         room_waiter_count_.store(room_waiters_.size(), std::memory_order_seq_cst);
     }
@@ -218,17 +231,18 @@ void bus_core::wake_room_waiters(wake how) {
     }
 }
 
-void bus_core::wake_a_waiter_if_stalled(const runner_state& self) {
+void bus_core::wake_waiters_if_stalled(const runner_state& self) {
     // The low-water mark alone can hang: when the waiters are handlers, their own messages hold
     // slots, and once no runner is draining no release may ever come. So a runner that stops
     // draining (it enters a handler or parks) and sees no other runner draining wakes one waiter
-    // if there is room. Each runner writes its state before reading the others', so of two that
-    // stop together at least one sees the other stopped.
+    // per free slot. Each runner writes its state before reading the others', so of two that
+    // stop together at least one sees the other stopped. With one thread this wakes waiters at
+    // each handler entry, as often as before the low-water mark; with more, only when all stall.
     if (room_waiter_count_.load(std::memory_order_seq_cst) == 0 ||
         in_flight_.load(std::memory_order_seq_cst) >= options_.max_queued || another_runner_draining(self)) {
         return;
     }
-    wake_room_waiters(wake::one);
+    wake_room_waiters(wake::one_per_free_slot);
 }
 
 // ---------------------------------------------------------------- lifecycle

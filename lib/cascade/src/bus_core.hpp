@@ -238,9 +238,9 @@ private:
     void record_dead_letter(const work_item& item, const handler_entry& handler, std::string error,
                             std::uint32_t attempts);
     void cancel_everything();
-    enum class wake : std::uint8_t { at_low_water, one, all_closing };
+    enum class wake : std::uint8_t { at_low_water, one_per_free_slot, all_closing };
     void wake_room_waiters(wake how);
-    void wake_a_waiter_if_stalled(const runner_state& self);
+    void wake_waiters_if_stalled(const runner_state& self);
 
     std::uint64_t generation_;  // distinct per bus in this process
     bus_options options_;

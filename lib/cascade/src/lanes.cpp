@@ -186,7 +186,7 @@ void bus_core::enter_handler(runner_state& self) {
     if (pending_count_.load(std::memory_order_seq_cst) != 0) {
         spawn_runner_if_all_busy();
     }
-    wake_a_waiter_if_stalled(self);
+    wake_waiters_if_stalled(self);
 }
 
 lane_ref bus_core::pop_pending() noexcept {
@@ -205,7 +205,7 @@ asio::awaitable<lane_ref> bus_core::next_lane(runner_state& self) {
         co_return l;
     }
     self.state.store(runner_state::parked, std::memory_order_seq_cst);
-    wake_a_waiter_if_stalled(self);
+    wake_waiters_if_stalled(self);
     // Park until a lane is handed over, or leave when enough runners are parked already.
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(lane_ref)>(
         [this, &self](auto handler) {
