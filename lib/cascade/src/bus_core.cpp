@@ -152,7 +152,11 @@ void bus_core::notify_if_idle() {
 }
 
 submit_result bus_core::try_submit(any_message msg, cascade_observer observer) {
-    frozen_.store(true, std::memory_order_release);
+    // Written once: a store on every submission would keep invalidating the cache line that
+    // every runner reads the handler table from.
+    if (!frozen_.load(std::memory_order_relaxed)) {
+        frozen_.store(true, std::memory_order_release);
+    }
     if (!accepting()) {
         return {.status = admission::shutting_down, .id = 0};
     }
