@@ -25,7 +25,9 @@ TEST_CASE("draining refuses new submits, finishes accepted cascades, then closes
     CHECK(refused["re"] == "late");
     CHECK(refused["code"] == "shutting_down");
     CHECK(refused["retryable"] == true);
-    CHECK(f.server.sessions() == 1);
+    // The busy session lives on. The idle one's close frame can reach its client before the
+    // server has finished tearing that session down, so it may still be counted here.
+    CHECK(f.server.sessions() >= 1);
 
     // The accepted cascade finishes and sends everything, then the session closes.
     f.hold_gate->open();
