@@ -163,20 +163,20 @@ struct throughput_result {
     return all;
 }
 
-/// "3.41 M/s (3.02-3.60 M/s over 3 runs)": the median, then the range.
-[[nodiscard]] std::string median_and_range(std::vector<double> rates) {
-    std::sort(rates.begin(), rates.end());
-    const auto median = rates[rates.size() / 2];
-    if (rates.size() == 1) {
-        return format_rate(median);
-    }
-    return format_rate(median) + " (" + format_rate(rates.front()) + " to " + format_rate(rates.back()) + " over " +
-           std::to_string(rates.size()) + " runs)";
-}
-
 [[nodiscard]] double median_of(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     return values[values.size() / 2];
+}
+
+/// "3.41 M/s (3.02 M/s to 3.60 M/s over 3 runs)": the median, then the range.
+[[nodiscard]] std::string median_and_range(const std::vector<double>& rates) {
+    const auto median = format_rate(median_of(rates));
+    if (rates.size() == 1) {
+        return median;
+    }
+    const auto [low, high] = std::minmax_element(rates.begin(), rates.end());
+    return median + " (" + format_rate(*low) + " to " + format_rate(*high) + " over " + std::to_string(rates.size()) +
+           " runs)";
 }
 
 int run_bus(const bus_settings& s) {

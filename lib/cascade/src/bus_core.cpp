@@ -18,6 +18,8 @@ namespace {
 /// Ids are taken from the shared counter a block at a time, so that threads do not contend on it.
 constexpr message_id id_block = 1024;
 
+std::atomic<std::uint64_t> bus_generations{0};
+
 }  // namespace
 
 // ---------------------------------------------------------------- setup
@@ -27,23 +29,20 @@ struct bus_core::room_waiter {
     asio::experimental::concurrent_channel<void(boost::system::error_code)> channel;
 };
 
-namespace {
-std::atomic<std::uint64_t> bus_generations{0};
-}  // namespace
-
 bus_core::bus_core(bus_options options)
     : generation_{bus_generations.fetch_add(1, std::memory_order_relaxed) + 1},
       options_{std::move(options)},
       delays_{options_.delays ? options_.delays : std::make_shared<steady_delay_timer>()},
       shards_{std::make_unique<shard[]>(std::max<std::size_t>(1, options_.shards))} {
+    options_.threads = std::max<std::size_t>(1, options_.threads);
     options_.shards = std::max<std::size_t>(1, options_.shards);
     options_.max_queued = std::max<std::size_t>(1, options_.max_queued);
     runner_slots_ = std::make_unique<runner_state[]>(max_runners);
-    pool_.emplace(std::max<std::size_t>(1, options_.threads));
+    pool_.emplace(options_.threads);
     // One runner per thread from the start: lanes activated together are then drained in
     // parallel, not queued behind the first runner (which would stay outside any handler and so
     // never look stuck enough to justify a second).
-    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.threads); ++i) {
+    for (std::size_t i = 0; i < options_.threads; ++i) {
         runner_state* slot = nullptr;
         {
             const std::scoped_lock lock{runners_mutex_};
@@ -112,7 +111,8 @@ void bus_core::release_slots(std::size_t n) noexcept {
     // seq_cst on both sides (here and in wait_for_room): each side writes one variable and then
     // reads the other, which only sequential consistency makes safe against a missed wake-up.
     const auto before = in_flight_.fetch_sub(n, std::memory_order_seq_cst);
-    if (room_waiter_count_.load(std::memory_order_seq_cst) != 0) {
+    // Above the mark a release wakes nobody, so it does not take the waiters' lock either.
+    if (before - n <= low_water() && room_waiter_count_.load(std::memory_order_seq_cst) != 0) {
         wake_room_waiters(wake::at_low_water);
     }
     if (before == n) {
@@ -212,12 +212,11 @@ void bus_core::wake_room_waiters(wake how) {
     // Waiters are woken together once a quarter of the queue is free: waking one per release
     // makes producers thrash (wake, submit a few, sleep again), at a cost per message.
     const auto in_flight = in_flight_.load(std::memory_order_seq_cst);
-    const auto low_water = options_.max_queued - options_.max_queued / 4;
     const bool closing = how == wake::all_closing;
     std::vector<std::shared_ptr<room_waiter>> woken;
     {
         const std::scoped_lock lock{room_mutex_};
-        if (closing || in_flight <= low_water) {
+        if (closing || in_flight <= low_water()) {
             woken.swap(room_waiters_);
         } else if (how == wake::one_per_free_slot && in_flight < options_.max_queued) {
             // One per free slot, not just one: a woken waiter may not submit (it gave up, or it

@@ -217,12 +217,15 @@ private:
     void activate(lane_ref l);
     void spawn_runner_if_all_busy();
     void start_runner(runner_state& slot);
+    template <class Predicate>  // (const runner_state&, state) -> bool
+    [[nodiscard]] bool any_runner(Predicate matches) const noexcept;
     [[nodiscard]] bool all_runners_inside_handlers() const noexcept;
     [[nodiscard]] bool another_runner_draining(const runner_state& self) const noexcept;
     [[nodiscard]] runner_state* take_runner_slot() noexcept;  // runners_mutex_ held
     boost::asio::awaitable<void> run(runner_state& self);
     [[nodiscard]] boost::asio::awaitable<lane_ref> next_lane(runner_state& self);
     [[nodiscard]] lane_ref pop_pending() noexcept;
+    [[nodiscard]] lane_ref pop_pending_locked() noexcept;  // runners_mutex_ held
     boost::asio::awaitable<void> drain(lane_ref l, runner_state& self);
     void enter_handler(runner_state& self);
 
@@ -238,6 +241,8 @@ private:
     void record_dead_letter(const work_item& item, const handler_entry& handler, std::string error,
                             std::uint32_t attempts);
     void cancel_everything();
+    /// Room waiters are woken together once the queue has drained to this many messages.
+    [[nodiscard]] std::size_t low_water() const noexcept { return options_.max_queued - options_.max_queued / 4; }
     enum class wake : std::uint8_t { at_low_water, one_per_free_slot, all_closing };
     void wake_room_waiters(wake how);
     void wake_waiters_if_stalled(const runner_state& self);

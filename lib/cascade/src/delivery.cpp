@@ -34,13 +34,16 @@ constexpr std::size_t messages_per_turn = 256;
     return std::uniform_real_distribution<double>{0.0, 1.0}(engine);
 }
 
-/// Marks a runner as inside a handler for the scope's duration (set by bus_core::enter_handler).
+/// Marks a runner as inside a handler until it leaves, at the latest with the scope
+/// (bus_core::enter_handler marks it inside).
 class handler_scope {
 public:
     explicit handler_scope(runner_state& self) noexcept : self_{&self} {}
-    ~handler_scope() { self_->state.store(runner_state::outside_handler, std::memory_order_relaxed); }
+    ~handler_scope() { leave(); }
     handler_scope(const handler_scope&) = delete;
     handler_scope& operator=(const handler_scope&) = delete;
+
+    void leave() noexcept { self_->state.store(runner_state::outside_handler, std::memory_order_relaxed); }
 
 private:
     runner_state* self_;
@@ -55,21 +58,27 @@ constexpr std::uint32_t latency_sample_every = 8;
     return ++runs % latency_sample_every == 0;
 }
 
-/// A stopwatch that reads the clock only for sampled runs.
-class handler_timer {
+/// One run of a handler: the runner is inside it until end(), which times the run (only sampled
+/// runs read the clock) and counts it as handled or failed.
+class handler_run {
 public:
-    handler_timer() noexcept : sampled_{sample_latency()} {
+    explicit handler_run(runner_state& self) noexcept : inside_{self}, sampled_{sample_latency()} {
         if (sampled_) {
             started_ = std::chrono::steady_clock::now();
         }
     }
-    void stop(counter_shard& count) const noexcept {
+
+    /// `count` is the shard of the thread the run ended on.
+    void end(counter_shard& count, bool failed) noexcept {
+        inside_.leave();
         if (sampled_) {
             count.observe_latency(std::chrono::steady_clock::now() - started_);
         }
+        (failed ? count.failed : count.handled).fetch_add(1, std::memory_order_relaxed);
     }
 
 private:
+    handler_scope inside_;
     bool sampled_;
     std::chrono::steady_clock::time_point started_{};
 };
@@ -115,24 +124,18 @@ asio::awaitable<std::exception_ptr> bus_core::attempt_event_handler(const handle
     context ctx{item.message, dependencies, attempt};
     std::exception_ptr failure;
     std::vector<any_message> raised;
-    const handler_timer timer;
-    {
-        enter_handler(self);
-        const handler_scope inside{self};
-        try {
-            co_await handler.on_event(item.message.message.payload(), ctx);
-            raised = ctx.take_raised();  // a failing event source fails the handler
-        } catch (...) {
-            failure = std::current_exception();
-        }
+    enter_handler(self);
+    handler_run run{self};
+    try {
+        co_await handler.on_event(item.message.message.payload(), ctx);
+        raised = ctx.take_raised();  // a failing event source fails the handler
+    } catch (...) {
+        failure = std::current_exception();
     }
-    auto& count = counters_.local();
-    timer.stop(count);
+    run.end(counters_.local(), failure != nullptr);
     if (failure) {
-        count.failed.fetch_add(1, std::memory_order_relaxed);
         co_return failure;  // what it raised is dropped with ctx
     }
-    count.handled.fetch_add(1, std::memory_order_relaxed);
     collect(std::move(raised), item);
     co_return nullptr;
 }
@@ -154,21 +157,16 @@ asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& i
     nlohmann::json result;
     std::vector<any_message> raised;
     std::exception_ptr failure;
-    const handler_timer timer;
-    {
-        enter_handler(self);
-        const handler_scope inside{self};
-        try {
-            result = co_await handler.on_command(item.message.message.payload(), ctx);
-            raised = ctx.take_raised();
-        } catch (...) {
-            failure = std::current_exception();
-        }
+    enter_handler(self);
+    handler_run run{self};
+    try {
+        result = co_await handler.on_command(item.message.message.payload(), ctx);
+        raised = ctx.take_raised();
+    } catch (...) {
+        failure = std::current_exception();
     }
-    auto& count = counters_.local();
-    timer.stop(count);
+    run.end(counters_.local(), failure != nullptr);
     if (failure) {
-        count.failed.fetch_add(1, std::memory_order_relaxed);
         if (item.cascade) {
             item.cascade->record_error({.handler = handler.name,
                                         .code = std::string{error_code::command_failed},
@@ -178,7 +176,6 @@ asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& i
         }
         co_return;  // what it raised is dropped with ctx
     }
-    count.handled.fetch_add(1, std::memory_order_relaxed);
     if (item.cascade) {
         item.cascade->set_result(std::move(result));
     }

@@ -11,17 +11,14 @@ namespace asio = boost::asio;
 
 namespace {
 
+/// A shard sweeps its warm lanes once it holds more than this many.
+constexpr std::size_t warm_lanes_per_shard = 256;
 /// Runners parked beyond this many exit instead.
 constexpr std::size_t max_idle_runners = 64;
 
 }  // namespace
 
 // ---------------------------------------------------------------- lanes
-
-namespace {
-/// A shard sweeps its warm lanes once it holds more than this many.
-constexpr std::size_t warm_lanes_per_shard = 256;
-}  // namespace
 
 void bus_core::sweep_warm_lanes(shard& s) {
     const auto swept = std::erase_if(s.lanes, [](const auto& entry) { return !entry.second.scheduled; });
@@ -112,26 +109,27 @@ void bus_core::activate(lane_ref l) {
     spawn_runner_if_all_busy();
 }
 
-bool bus_core::all_runners_inside_handlers() const noexcept {
+template <class Predicate>
+bool bus_core::any_runner(Predicate matches) const noexcept {
     const auto used = runner_slots_used_.load(std::memory_order_seq_cst);
     for (std::size_t i = 0; i < used; ++i) {
-        const auto state = runner_slots_[i].state.load(std::memory_order_seq_cst);
-        if (state == runner_state::outside_handler || state == runner_state::parked) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool bus_core::another_runner_draining(const runner_state& self) const noexcept {
-    const auto used = runner_slots_used_.load(std::memory_order_seq_cst);
-    for (std::size_t i = 0; i < used; ++i) {
-        if (&runner_slots_[i] != &self &&
-            runner_slots_[i].state.load(std::memory_order_seq_cst) == runner_state::outside_handler) {
+        if (matches(runner_slots_[i], runner_slots_[i].state.load(std::memory_order_seq_cst))) {
             return true;
         }
     }
     return false;
+}
+
+bool bus_core::all_runners_inside_handlers() const noexcept {
+    return !any_runner([](const runner_state&, std::uint8_t state) {
+        return state == runner_state::outside_handler || state == runner_state::parked;
+    });
+}
+
+bool bus_core::another_runner_draining(const runner_state& self) const noexcept {
+    return any_runner([&self](const runner_state& runner, std::uint8_t state) {
+        return &runner != &self && state == runner_state::outside_handler;
+    });
 }
 
 runner_state* bus_core::take_runner_slot() noexcept {
@@ -189,8 +187,7 @@ void bus_core::enter_handler(runner_state& self) {
     wake_waiters_if_stalled(self);
 }
 
-lane_ref bus_core::pop_pending() noexcept {
-    const std::scoped_lock lock{runners_mutex_};
+lane_ref bus_core::pop_pending_locked() noexcept {
     if (pending_.empty()) {
         return {};
     }
@@ -198,6 +195,11 @@ lane_ref bus_core::pop_pending() noexcept {
     pending_.pop_front();
     pending_count_.fetch_sub(1, std::memory_order_relaxed);
     return l;
+}
+
+lane_ref bus_core::pop_pending() noexcept {
+    const std::scoped_lock lock{runners_mutex_};
+    return pop_pending_locked();
 }
 
 asio::awaitable<lane_ref> bus_core::next_lane(runner_state& self) {
@@ -210,16 +212,13 @@ asio::awaitable<lane_ref> bus_core::next_lane(runner_state& self) {
     co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(lane_ref)>(
         [this, &self](auto handler) {
             std::unique_lock lock{runners_mutex_};
-            lane_ref handed;
-            if (!pending_.empty()) {
-                handed = pending_.front();
-                pending_.pop_front();
-                pending_count_.fetch_sub(1, std::memory_order_relaxed);
-            } else if (idle_.size() < max_idle_runners) {
-                idle_.emplace_back(std::move(handler));
-                idle_count_.fetch_add(1, std::memory_order_seq_cst);
-                return;
-            } else {
+            const lane_ref handed = pop_pending_locked();
+            if (!handed) {
+                if (idle_.size() < max_idle_runners) {
+                    idle_.emplace_back(std::move(handler));
+                    idle_count_.fetch_add(1, std::memory_order_seq_cst);
+                    return;  // parked until activate() hands it a lane
+                }
                 self.state.store(runner_state::free, std::memory_order_seq_cst);  // leaves: the null lane ends its loop
             }
             lock.unlock();
