@@ -175,15 +175,18 @@ net::awaitable<void> ws_session::write_loop() {
             continue;
         }
         std::size_t bytes = 0;
+        ws_.next_layer().cork();
         for (const auto& frame : batch) {
             auto [ec, n] = co_await ws_.async_write(net::buffer(frame), with_error);
             if (ec) {
+                ws_.next_layer().uncork();
                 note_reason("write failed: " + ec.message());
                 cut("write failed");
                 co_return;
             }
             bytes += n;
         }
+        ws_.next_layer().uncork();
         gateway_metrics::add(env_.metrics.frames_out, batch.size());
         gateway_metrics::add(env_.metrics.bytes_out, bytes);
         conn_->written(batch.size(), bytes);

@@ -146,6 +146,8 @@ TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol
     CHECK(frame["event"]["aggregate"] == "k");
     CHECK(frame["event"]["data"] == json{{"key", "k"}});
     CHECK(frame["event"]["correlation_id"] == "5");
+    // Written directly, the wire form still says exactly what cascade::to_json says.
+    CHECK(frame["event"] == cascade::to_json(env));
 
     const auto feed = json::parse(feed_event_frame("s1", event_body(env)));
     CHECK(feed["sub"] == "s1");
@@ -161,4 +163,27 @@ TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol
                        {"result", nullptr},
                        {"events", 1},
                        {"errors", json::array({{{"handler", "h"}, {"code", "handler_failed"}, {"message", "boom"}}})}});
+}
+
+TEST_CASE("strings that need escaping survive the directly written frames", "[protocol]") {
+    const std::string awkward = "tab\t quote\" backslash\\ newline\n \xc3\xa9t\xc3\xa9 \x01";
+    cascade::envelope env{.id = 1,
+                          .causation_id = 0,
+                          .correlation_id = 1,
+                          .depth = 0,
+                          .timestamp = {},
+                          .message = cascade::any_message{test_note{awkward}}};
+    const auto event = json::parse(event_frame(awkward, 1, env));
+    CHECK(event["re"] == awkward);
+    CHECK(event["event"]["aggregate"] == awkward);
+    CHECK(event["event"]["causation_id"] == nullptr);
+    CHECK(json::parse(ack_frame(awkward, 1))["re"] == awkward);
+    CHECK(json::parse(unsubscribed_frame("u", awkward))["sub"] == awkward);
+
+    // Invalid UTF-8 (a handler's own message, say) is replaced, never sent as is.
+    cascade::outcome out{
+        .id = 1, .status = cascade::cascade_status::failed, .result = nullptr, .events = {}, .errors = {}};
+    out.errors.push_back({.handler = "h", .code = "c", .message = "bad \xff byte", .handled_id = 1});
+    const auto done = json::parse(done_frame("c1", out));
+    CHECK(done["errors"][0]["message"] == "bad \xef\xbf\xbd byte");
 }

@@ -42,6 +42,13 @@ public:
     /// Bytes buffered beyond which writes wait for the socket.
     void write_limit(std::size_t bytes) noexcept { state_->limit = bytes; }
 
+    /// Holds writes in the buffer until uncork(), so that a batch of frames leaves in one send().
+    void cork() noexcept { state_->corked = true; }
+    void uncork() {
+        state_->corked = false;
+        state_->schedule_flush();
+    }
+
     template <class MutableBufferSequence, class ReadToken>
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
         return state_->next.async_read_some(buffers, std::forward<ReadToken>(token));
@@ -93,11 +100,12 @@ private:
             const auto old = pending.size();
             pending.resize(old + n);
             boost::asio::buffer_copy(boost::asio::buffer(pending.data() + old, n), buffers);
-            flush();
             if (pending.size() <= limit) {
                 complete(std::move(handler), error_code{}, n);
+                schedule_flush();
             } else {
                 parked.push_back({write_handler{std::move(handler)}, n});
+                flush();  // corked or not: the writer waits for the socket now
             }
         }
 
@@ -108,6 +116,19 @@ private:
             } else {
                 flush_waiters.emplace_back(std::move(handler));
             }
+        }
+
+        // The flush runs after whatever is queued on the executor now, so the frames written in
+        // this turn of the event loop (acks, events, done frames of many submits) share a send().
+        void schedule_flush() {
+            if (flush_scheduled || flushing || corked) {
+                return;
+            }
+            flush_scheduled = true;
+            boost::asio::post(next.get_executor(), [self = this->shared_from_this()] {
+                self->flush_scheduled = false;
+                self->flush();
+            });
         }
 
         void flush() {
@@ -160,6 +181,8 @@ private:
         std::string sending;  ///< on the wire now
         std::size_t limit = 256 * 1024;
         bool flushing = false;
+        bool flush_scheduled = false;
+        bool corked = false;
         error_code failed;
         std::vector<parked_write> parked;
         std::vector<flush_handler> flush_waiters;
