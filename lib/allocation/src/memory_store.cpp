@@ -89,7 +89,7 @@ private:
     }
 
     memory_store* owner_;
-    std::map<std::string, product_ptr, std::less<>> loaded_;
+    string_map<product_ptr> loaded_;
 };
 
 std::unique_ptr<store_session> memory_store::open_session() {

@@ -3,6 +3,7 @@
 // its commit swaps them in under one mutex, checking that nobody committed the product meanwhile.
 
 #include "allocation/store.hpp"
+#include "allocation/string_map.hpp"
 
 #include <map>
 #include <memory>
@@ -19,7 +20,7 @@ public:
 
 private:
     mutable std::mutex mutex_;
-    std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> orders_;
+    string_map<std::map<std::string, std::string, std::less<>>> orders_;  ///< rows of an order by SKU
 };
 
 class memory_store final : public store {
@@ -35,7 +36,7 @@ private:
     class session;
 
     std::mutex mutex_;
-    std::map<std::string, product_ptr, std::less<>> products_;
+    string_map<product_ptr> products_;
     memory_allocations_view view_;
 };
 
