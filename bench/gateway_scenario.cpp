@@ -1,12 +1,14 @@
 // The gateway scenario: C WebSocket connections with W submits in flight on each, for a while,
 // against cascade-server in-process (the allocation domain) or any protocol-v1 server by URL.
 // It reports submits and streamed events per second, submit-to-done latency, and the server's
-// peak memory (read from its /metrics).
+// peak memory (read from its /metrics). A baseline run then applies the same load to canned
+// replies (transport_baseline.hpp), to show what Beast and loopback TCP alone cost.
 #include "gateway/app_domain.hpp"
 #include "gateway/coalescing_stream.hpp"
 #include "gateway/server.hpp"
 #include "report.hpp"
 #include "scenarios.hpp"
+#include "transport_baseline.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/system_executor.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -51,6 +54,7 @@ struct gateway_settings {
     std::size_t bus_threads = 0;  // as cascade-server: the cores the I/O threads leave, at least 1
     std::size_t client_threads = 1;
     std::size_t skus = 5'000;  // many lanes, and few order lines per product
+    bool baseline = true;      ///< also run the load against transport_baseline
 };
 
 struct target {
@@ -218,9 +222,17 @@ net::awaitable<void> drive(tcp::endpoint endpoint, target where, std::size_t ind
 
     auto send_one = [&]() -> net::awaitable<void> {
         const auto id = seq++;
-        frame = submit_frame(id, "AllocationRequired",
-                             {{"orderid", order_prefix + std::to_string(id)}, {"sku", run.skus[pick(rng)]}, {"qty", 1}})
-                    .dump();
+        // Spelled out rather than built as a document: the load client's own CPU time is taken
+        // from the server it measures, and every part of this frame is plain ASCII.
+        const auto text = std::to_string(id);
+        frame = R"({"type":"submit","id":")";
+        frame += text;
+        frame += R"(","name":"AllocationRequired","data":{"orderid":")";
+        frame += order_prefix;
+        frame += text;
+        frame += R"(","sku":")";
+        frame += run.skus[pick(rng)];
+        frame += R"(","qty":1}})";
         pending.emplace(id, clock::now());
         co_await ws.async_write(net::buffer(frame), net::use_awaitable);
     };
@@ -317,33 +329,19 @@ struct local_server {
     gateway::server server;
 };
 
-int run_gateway(gateway_settings s) {
-    if (s.bus_threads == 0) {
-        s.bus_threads = gateway::default_bus_threads(s.server_threads);
-    }
-    spdlog::set_level(spdlog::level::warn);
-    const auto db = std::filesystem::temp_directory_path() / ("cascade-bench-" + std::to_string(::getpid()) + ".db");
-    std::unique_ptr<local_server> local;
-    std::string url = s.url;
-    if (url.empty()) {
-        local = std::make_unique<local_server>(s, db);
-        url = "ws://127.0.0.1:" + std::to_string(local->server.port()) + "/ws";
-    }
-    const auto where = parse_url(url);
+/// What one load run measured.
+struct load_figures {
+    connection_stats total;
+    double elapsed = 0;  ///< seconds of the measured window
+};
 
+/// Sets the batches up, then drives the load against `url` for the configured time.
+load_figures apply_load(const gateway_settings& s, const std::string& url) {
+    const auto where = parse_url(url);
     shared_run run;
     run.nonce = std::to_string(std::random_device{}());
     for (std::size_t i = 0; i < s.skus; ++i) {
         run.skus.push_back("SKU-" + run.nonce + "-" + std::to_string(i));
-    }
-
-    std::printf("gateway: %zu connections x %zu submits in flight, %.1f s, AllocationRequired over %zu SKUs\n",
-                s.connections, s.inflight, s.seconds, s.skus);
-    if (local) {
-        std::printf("  server in-process at %s: %s store, %zu I/O thread(s), %zu bus thread(s); client %zu thread(s)\n",
-                    url.c_str(), s.store.c_str(), s.server_threads, s.bus_threads, s.client_threads);
-    } else {
-        std::printf("  server at %s; client %zu thread(s)\n", url.c_str(), s.client_threads);
     }
 
     net::io_context ioc{static_cast<int>(s.client_threads)};
@@ -369,9 +367,9 @@ int run_gateway(gateway_settings s) {
     const auto started = clock::now();
     net::steady_timer window{ioc,
                              std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s.seconds))};
-    double elapsed = 0;
+    load_figures figures;
     window.async_wait([&](const boost::system::error_code&) {
-        elapsed = std::chrono::duration<double>(clock::now() - started).count();
+        figures.elapsed = std::chrono::duration<double>(clock::now() - started).count();
         run.stopping = true;
     });
     std::vector<std::thread> extra;
@@ -385,22 +383,52 @@ int run_gateway(gateway_settings s) {
     if (failure) {
         std::rethrow_exception(failure);
     }
-
-    connection_stats total;
     for (auto& c : stats) {
-        total.done += c.done;
-        total.events += c.events;
-        total.failed += c.failed;
-        total.refused += c.refused;
-        total.latency.merge(c.latency);
+        figures.total.done += c.done;
+        figures.total.events += c.events;
+        figures.total.failed += c.failed;
+        figures.total.refused += c.refused;
+        figures.total.latency.merge(c.latency);
     }
-    print_row("submits done", format_rate(static_cast<double>(total.done) / elapsed));
-    print_row("streamed events", format_rate(static_cast<double>(total.events) / elapsed));
+    return figures;
+}
+
+void print_figures(load_figures& f) {
+    auto& total = f.total;
+    print_row("submits done", format_rate(static_cast<double>(total.done) / f.elapsed));
+    print_row("streamed events", format_rate(static_cast<double>(total.events) / f.elapsed));
     print_row("latency p50 (submit to done)", format_duration(total.latency.percentile(0.50)));
     print_row("latency p99", format_duration(total.latency.percentile(0.99)));
     print_row("latency p99.9", format_duration(total.latency.percentile(0.999)));
     print_row("failed / refused", std::to_string(total.failed) + " / " + std::to_string(total.refused));
-    const double server_mib = server_peak_mib(endpoint);
+}
+
+int run_gateway(gateway_settings s) {
+    if (s.bus_threads == 0) {
+        s.bus_threads = gateway::default_bus_threads(s.server_threads);
+    }
+    spdlog::set_level(spdlog::level::warn);
+    const auto db = std::filesystem::temp_directory_path() / ("cascade-bench-" + std::to_string(::getpid()) + ".db");
+    std::unique_ptr<local_server> local;
+    std::string url = s.url;
+    if (url.empty()) {
+        local = std::make_unique<local_server>(s, db);
+        url = "ws://127.0.0.1:" + std::to_string(local->server.port()) + "/ws";
+    }
+
+    std::printf("gateway: %zu connections x %zu submits in flight, %.1f s, AllocationRequired over %zu SKUs\n",
+                s.connections, s.inflight, s.seconds, s.skus);
+    if (local) {
+        std::printf("  server in-process at %s: %s store, %zu I/O thread(s), %zu bus thread(s); client %zu thread(s)\n",
+                    url.c_str(), s.store.c_str(), s.server_threads, s.bus_threads, s.client_threads);
+    } else {
+        std::printf("  server at %s; client %zu thread(s)\n", url.c_str(), s.client_threads);
+    }
+    auto figures = apply_load(s, url);
+    print_figures(figures);
+    const auto where = parse_url(url);
+    const auto metrics_endpoint = *tcp::resolver{net::system_executor{}}.resolve(where.host, where.port).begin();
+    const double server_mib = server_peak_mib(metrics_endpoint);
     print_row(
         local ? "peak memory (server and client, one process)" : "server peak memory",
         server_mib < 0 ? std::string{"n/a (no /metrics)"} : std::to_string(static_cast<int>(server_mib)) + " MiB");
@@ -408,6 +436,14 @@ int run_gateway(gateway_settings s) {
     std::error_code ignored;
     for (const char* suffix : {"", "-wal", "-shm"}) {
         std::filesystem::remove(db.string() + suffix, ignored);
+    }
+
+    if (s.baseline) {
+        const transport_baseline baseline{s.server_threads};
+        std::printf("baseline: the same load against canned replies (%zu I/O thread(s); no bus, no domain, no JSON)\n",
+                    s.server_threads);
+        auto floor = apply_load(s, "ws://127.0.0.1:" + std::to_string(baseline.port()) + "/ws");
+        print_figures(floor);
     }
     return 0;
 }
@@ -436,6 +472,7 @@ void add_gateway_scenario(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--client-threads", s.client_threads, "threads of the load client")->capture_default_str();
     cmd->add_option("--skus", s.skus, "distinct SKUs (one lane each)")->capture_default_str();
+    cmd->add_flag("!--no-baseline", s.baseline, "skip the run against canned replies (the transport alone)");
     cmd->callback([&s] {
         try {
             (void)run_gateway(s);

@@ -1,0 +1,144 @@
+#include "transport_baseline.hpp"
+
+#include "gateway/coalescing_stream.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace cascade::bench {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto with_error = net::as_tuple(net::deferred);
+
+/// The value of the frame's "id" string. The load client writes ids as plain digits, so a scan
+/// is enough here; this server only ever talks to that client.
+std::string_view request_id(std::string_view frame) {
+    constexpr std::string_view key = R"("id":")";
+    const auto at = frame.find(key);
+    if (at == std::string_view::npos) {
+        return {};
+    }
+    const auto start = at + key.size();
+    const auto end = frame.find('"', start);
+    return end == std::string_view::npos ? std::string_view{} : frame.substr(start, end - start);
+}
+
+/// The three frames of one submit, shaped and sized like cascade-server's for AllocationRequired.
+struct canned_reply {
+    std::string ack;
+    std::string event;
+    std::string done;
+
+    void fill(std::string_view re, std::uint64_t serial) {
+        const std::string id{re};
+        const auto message = std::to_string(serial);
+        ack = R"({"type":"ack","re":")" + id + R"(","message_id":")" + message + R"("})";
+        event = R"({"type":"event","re":")" + id + R"(","n":1,"event":{"id":")" + message +
+                R"(1","name":"Allocated","aggregate":"SKU-1234567890-1234","causation_id":")" + message +
+                R"(","correlation_id":")" + message +
+                R"(","depth":1,"timestamp_ms":1795840877496,"data":{"orderid":"o-1234567890-12-)" + id +
+                R"(","sku":"SKU-1234567890-1234","qty":1,"batchref":"batch-SKU-1234567890-1234"}}})";
+        done = R"({"type":"done","re":")" + id +
+               R"(","status":"ok","result":"batch-SKU-1234567890-1234","events":1,"errors":[]})";
+    }
+};
+
+using stream_type = websocket::stream<gateway::coalescing_stream<beast::tcp_stream>, false>;
+
+net::awaitable<void> serve(tcp::socket socket) {
+    socket.set_option(tcp::no_delay{true});
+    stream_type ws{beast::tcp_stream{std::move(socket)}};
+    ws.text(true);
+    if (auto [ec] = co_await ws.async_accept(with_error); ec) {
+        co_return;
+    }
+    const std::string welcome = R"({"type":"welcome","protocol":1,"session":"baseline","limits":{}})";
+    if (auto [ec, n] = co_await ws.async_write(net::buffer(welcome), with_error); ec) {
+        co_return;
+    }
+    beast::flat_buffer buffer;
+    canned_reply reply;
+    std::uint64_t serial = 0;
+    for (;;) {
+        if (auto [ec, n] = co_await ws.async_read(buffer, with_error); ec) {
+            co_return;
+        }
+        reply.fill(request_id({static_cast<const char*>(buffer.cdata().data()), buffer.size()}), ++serial);
+        buffer.consume(buffer.size());
+        // As cascade-server's writer does: the frames of a batch leave in one send().
+        ws.next_layer().cork();
+        for (const auto* frame : {&reply.ack, &reply.event, &reply.done}) {
+            if (auto [ec, n] = co_await ws.async_write(net::buffer(*frame), with_error); ec) {
+                co_return;
+            }
+        }
+        ws.next_layer().uncork();
+    }
+}
+
+net::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(acceptor.get_executor()), with_error);
+        if (ec) {
+            co_return;
+        }
+        net::co_spawn(socket.get_executor(), serve(std::move(socket)), net::detached);
+    }
+}
+
+}  // namespace
+
+struct transport_baseline::impl {
+    explicit impl(std::size_t threads)
+        : ioc{static_cast<int>(threads)}, acceptor{ioc, {net::ip::make_address("127.0.0.1"), 0}} {
+        net::co_spawn(ioc, accept_loop(acceptor), net::detached);
+        for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) {
+            workers.emplace_back([this] { ioc.run(); });
+        }
+    }
+
+    ~impl() {
+        ioc.stop();
+        for (auto& t : workers) {
+            t.join();
+        }
+    }
+
+    impl(const impl&) = delete;
+    impl& operator=(const impl&) = delete;
+
+    net::io_context ioc;
+    tcp::acceptor acceptor;
+    std::vector<std::thread> workers;
+};
+
+transport_baseline::transport_baseline(std::size_t threads) : impl_{std::make_unique<impl>(threads)} {}
+
+transport_baseline::~transport_baseline() = default;
+
+std::uint16_t transport_baseline::port() const noexcept {
+    return impl_->acceptor.local_endpoint().port();
+}
+
+}  // namespace cascade::bench
