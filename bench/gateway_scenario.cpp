@@ -166,6 +166,7 @@ std::uint64_t parse_seq(std::string_view re) {
 }
 
 net::awaitable<void> open(client_stream& ws, const tcp::endpoint& endpoint, const target& where) {
+    ws.next_layer().flush_when_reading();
     auto& tcp_layer = beast::get_lowest_layer(ws);
     co_await tcp_layer.async_connect(endpoint, net::use_awaitable);
     tcp_layer.socket().set_option(tcp::no_delay{true});

@@ -49,8 +49,17 @@ public:
         state_->schedule_flush();
     }
 
+    /// For a peer that answers what it reads (a load client): writes wait in the buffer until the
+    /// stream next reads from the socket, so the answers to everything already received leave in
+    /// one send(). Only for a stream that always reads again after writing.
+    void flush_when_reading() noexcept { state_->flush_on_read = true; }
+
     template <class MutableBufferSequence, class ReadToken>
     auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+        // Beast reads from the socket only once it has used up what it buffered.
+        if (state_->flush_on_read) {
+            state_->flush();
+        }
         return state_->next.async_read_some(buffers, std::forward<ReadToken>(token));
     }
 
@@ -67,8 +76,7 @@ public:
     template <class Token>
     auto async_flush(Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::beast::error_code)>(
-            [](auto handler, const std::shared_ptr<state>& s) { s->wait_flushed(std::move(handler)); }, token,
-            state_);
+            [](auto handler, const std::shared_ptr<state>& s) { s->wait_flushed(std::move(handler)); }, token, state_);
     }
 
     /// Tears the next layer down once what is buffered (the close frame) has been sent.
@@ -115,13 +123,14 @@ private:
                 complete(std::move(handler), failed);
             } else {
                 flush_waiters.emplace_back(std::move(handler));
+                flush();  // corked or waiting for a read: someone needs the bytes out now
             }
         }
 
         // The flush runs after whatever is queued on the executor now, so the frames written in
         // this turn of the event loop (acks, events, done frames of many submits) share a send().
         void schedule_flush() {
-            if (flush_scheduled || flushing || corked) {
+            if (flush_scheduled || flushing || corked || flush_on_read) {
                 return;
             }
             flush_scheduled = true;
@@ -137,10 +146,9 @@ private:
             }
             flushing = true;
             std::swap(pending, sending);
-            boost::asio::async_write(next, boost::asio::buffer(sending),
-                                     [self = this->shared_from_this()](error_code ec, std::size_t) {
-                                         self->flushed(ec);
-                                     });
+            boost::asio::async_write(
+                next, boost::asio::buffer(sending),
+                [self = this->shared_from_this()](error_code ec, std::size_t) { self->flushed(ec); });
         }
 
         void flushed(error_code ec) {
@@ -183,6 +191,7 @@ private:
         bool flushing = false;
         bool flush_scheduled = false;
         bool corked = false;
+        bool flush_on_read = false;
         error_code failed;
         std::vector<parked_write> parked;
         std::vector<flush_handler> flush_waiters;
