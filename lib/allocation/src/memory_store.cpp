@@ -63,9 +63,11 @@ public:
                 throw concurrency_error{tracked->current.sku()};
             }
         }
-        for (const tracked_product* tracked : products) {
-            auto stored = std::make_shared<const product>(without_events(tracked->current));
-            owner_->products_.insert_or_assign(tracked->current.sku(), std::move(stored));
+        for (tracked_product* tracked : products) {
+            // Kept, not copied: the unit of work is over, and its events were taken before.
+            std::string sku = tracked->current.sku();
+            owner_->products_.insert_or_assign(std::move(sku),
+                                               std::make_shared<const product>(std::move(tracked->current)));
         }
     }
 
@@ -81,11 +83,6 @@ private:
         // The version check of the book, plus identity: any commit in between replaced the pointer.
         return stored != owner_->products_.end() && loaded != loaded_.end() && stored->second == loaded->second &&
                stored->second->version_number() == *tracked.stored_version;
-    }
-
-    /// The stored copy carries no events: they belong to the unit that recorded them.
-    [[nodiscard]] static product without_events(const product& p) {
-        return product{p.sku(), p.batches(), p.version_number()};
     }
 
     memory_store* owner_;

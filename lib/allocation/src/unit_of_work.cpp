@@ -21,6 +21,13 @@ void unit_of_work::commit() {
         throw std::logic_error{"the unit of work has already ended"};
     }
     const auto seen = products_.seen();
+    // The events first: the store may take the products themselves. A failed commit drops them
+    // with the rest of the unit, as before.
+    event_buffer events;
+    for (tracked_product* tracked : seen) {
+        auto recorded = tracked->current.take_events();
+        events.insert(events.end(), std::make_move_iterator(recorded.begin()), std::make_move_iterator(recorded.end()));
+    }
     try {
         session_->commit(seen);
     } catch (...) {
@@ -29,11 +36,8 @@ void unit_of_work::commit() {
     }
     session_.reset();
     products_.close();
-    for (tracked_product* tracked : seen) {
-        auto events = tracked->current.take_events();
-        committed_events_->insert(committed_events_->end(), std::make_move_iterator(events.begin()),
-                                  std::make_move_iterator(events.end()));
-    }
+    committed_events_->insert(committed_events_->end(), std::make_move_iterator(events.begin()),
+                              std::make_move_iterator(events.end()));
 }
 
 void unit_of_work::rollback() noexcept {

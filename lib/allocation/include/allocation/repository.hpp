@@ -36,8 +36,8 @@ public:
     /// Everything seen so far, by SKU.
     [[nodiscard]] std::vector<tracked_product*> seen();
 
-    /// Called by the unit of work when its transaction ends: seen products stay readable,
-    /// loading new ones is a std::logic_error.
+    /// Called by the unit of work when its transaction ends: loading new products is a
+    /// std::logic_error from then on, and after a commit the seen ones are the store's.
     void close() noexcept { session_ = nullptr; }
 
 private:

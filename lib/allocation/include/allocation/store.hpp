@@ -23,7 +23,8 @@ public:
     /// The stored product of `sku`, or std::nullopt.
     [[nodiscard]] virtual std::optional<product> load(std::string_view sku) = 0;
 
-    /// Writes the products and commits, all or nothing. concurrency_error when one was changed
+    /// Writes the products and commits, all or nothing; it may move from them once it succeeds
+    /// (their events were taken before). concurrency_error when one was changed
     /// by someone else since it was loaded (or was added by someone else meanwhile).
     virtual void commit(std::span<tracked_product* const> products) = 0;
 

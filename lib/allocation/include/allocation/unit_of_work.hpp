@@ -32,8 +32,9 @@ public:
     [[nodiscard]] repository& products() noexcept { return products_; }
 
     /// Stores every product seen, all or nothing, and takes their new events for collection.
-    /// Ends the unit: a second commit is a std::logic_error. Throws concurrency_error (and
-    /// whatever the store throws) after rolling back.
+    /// Ends the unit: a second commit is a std::logic_error, and the products seen belong to
+    /// the store now (the memory store keeps them rather than copies). Throws concurrency_error
+    /// (and whatever the store throws) after rolling back.
     void commit();
 
     /// Drops the changes and ends the unit; harmless when already ended.
