@@ -1,9 +1,11 @@
 #pragma once
 // A stream layer under the WebSocket stream that turns many small frame writes into few send()
-// calls. A write is copied into a buffer and completes at once; the buffer is flushed in the
-// background, one async_write at a time, and frames written meanwhile gather behind it. So a
-// lone frame leaves immediately and, under load, hundreds share one system call.
-// Backpressure is kept: past `write_limit` bytes, writes complete only as the socket drains.
+// calls. A write is copied into a buffer and completes at once; the buffer is flushed by a posted
+// handler, one async_write at a time, and frames written meanwhile gather behind it. So a lone
+// frame leaves after one turn of the event loop and, under load, many share one system call.
+// cork() holds a batch back until uncork(); flush_when_reading() holds writes until the next
+// read from the socket. Backpressure is kept: past `write_limit` bytes, writes wait for the
+// socket, corked or not.
 //
 // All operations must run on the next layer's executor (a strand). Whoever drops the stream
 // while a flush may be pending must close the socket first (the session does, at its end).
@@ -136,7 +138,9 @@ private:
             flush_scheduled = true;
             boost::asio::post(next.get_executor(), [self = this->shared_from_this()] {
                 self->flush_scheduled = false;
-                self->flush();
+                if (!self->corked) {  // corked meanwhile: the batch's uncork flushes it all
+                    self->flush();
+                }
             });
         }
 
@@ -157,7 +161,7 @@ private:
             if (ec) {
                 failed = ec;
                 pending.clear();
-            } else {
+            } else if (!corked || !parked.empty() || !flush_waiters.empty()) {
                 flush();  // whatever gathered while this flush was on the wire
             }
             if (failed || pending.size() <= limit) {
