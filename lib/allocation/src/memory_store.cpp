@@ -2,7 +2,9 @@
 
 #include "allocation/errors.hpp"
 
+#include <algorithm>
 #include <ranges>
+#include <vector>
 
 namespace allocation {
 
@@ -51,7 +53,11 @@ public:
         if (it == owner_->products_.end()) {
             return std::nullopt;
         }
-        loaded_.insert_or_assign(std::string{sku}, it->second);
+        if (const auto seen = find_loaded(sku); seen != loaded_.end()) {
+            *seen = it->second;
+        } else {
+            loaded_.push_back(it->second);
+        }
         return *it->second;
     }
 
@@ -74,19 +80,23 @@ public:
     void rollback() noexcept override {}  // nothing was shared before commit
 
 private:
-    [[nodiscard]] bool unchanged_since_loaded(const tracked_product& tracked) const {
+    [[nodiscard]] bool unchanged_since_loaded(const tracked_product& tracked) {
         const auto stored = owner_->products_.find(tracked.current.sku());
         if (!tracked.stored_version) {
             return stored == owner_->products_.end();  // added: nobody else may have added it
         }
-        const auto loaded = loaded_.find(tracked.current.sku());
+        const auto loaded = find_loaded(tracked.current.sku());
         // The version check of the book, plus identity: any commit in between replaced the pointer.
-        return stored != owner_->products_.end() && loaded != loaded_.end() && stored->second == loaded->second &&
+        return stored != owner_->products_.end() && loaded != loaded_.end() && stored->second == *loaded &&
                stored->second->version_number() == *tracked.stored_version;
     }
 
+    [[nodiscard]] std::vector<product_ptr>::iterator find_loaded(std::string_view sku) {
+        return std::ranges::find_if(loaded_, [sku](const product_ptr& p) { return p->sku() == sku; });
+    }
+
     memory_store* owner_;
-    string_map<product_ptr> loaded_;
+    std::vector<product_ptr> loaded_;  ///< a unit of work loads a product or two: no map needed
 };
 
 std::unique_ptr<store_session> memory_store::open_session() {
