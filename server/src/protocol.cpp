@@ -64,7 +64,7 @@ std::optional<std::vector<std::string>> read_string_list(const json& frame, cons
     return values;
 }
 
-parse_result parse_submit(const json& frame, std::string id) {
+parse_result parse_submit(json& frame, std::string id) {
     request_error error;
     auto name = read_string(frame, "name", id, error);
     if (!name) {
@@ -77,7 +77,8 @@ parse_result parse_submit(const json& frame, std::string id) {
     if (!data->is_object()) {
         return bad_request("data: must be an object", id);
     }
-    return request{submit_request{.id = std::move(id), .name = std::move(*name), .data = *data}};
+    // The frame is ours: its data moves into the request instead of being copied.
+    return request{submit_request{.id = std::move(id), .name = std::move(*name), .data = std::move(*data)}};
 }
 
 parse_result parse_subscribe(const json& frame, std::string id) {
@@ -136,7 +137,7 @@ std::string reply_head(std::string_view type, std::string_view re) {
 
 parse_result parse_request(std::string_view text) {
     // allow_exceptions=false: a parse failure yields a "discarded" value instead of throwing.
-    const json frame = json::parse(text, nullptr, false);
+    json frame = json::parse(text, nullptr, false);
     if (frame.is_discarded()) {
         return bad_request("frame is not valid JSON");
     }
