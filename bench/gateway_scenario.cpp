@@ -16,7 +16,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/system_executor.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -342,9 +341,14 @@ struct load_figures {
     double elapsed = 0;  ///< seconds of the measured window
 };
 
-/// Sets the batches up, then drives the load against `url` for the configured time.
-load_figures apply_load(const gateway_settings& s, const std::string& url) {
-    const auto where = parse_url(url);
+/// The server's address, looked up once.
+tcp::endpoint resolve(const target& where) {
+    net::io_context ioc;
+    return *tcp::resolver{ioc}.resolve(where.host, where.port).begin();
+}
+
+/// Sets the batches up, then drives the load against the server for the configured time.
+load_figures apply_load(const gateway_settings& s, const target& where, const tcp::endpoint& endpoint) {
     shared_run run;
     run.nonce = std::to_string(std::random_device{}());
     for (std::size_t i = 0; i < s.skus; ++i) {
@@ -352,7 +356,6 @@ load_figures apply_load(const gateway_settings& s, const std::string& url) {
     }
 
     net::io_context ioc{static_cast<int>(s.client_threads)};
-    const auto endpoint = *tcp::resolver{ioc}.resolve(where.host, where.port).begin();
     std::exception_ptr failure;
     auto record_failure = [&failure](std::exception_ptr e) {
         if (e && !failure) {
@@ -431,11 +434,11 @@ int run_gateway(gateway_settings s) {
     } else {
         std::printf("  server at %s; client %zu thread(s)\n", url.c_str(), s.client_threads);
     }
-    auto figures = apply_load(s, url);
-    print_figures(figures);
     const auto where = parse_url(url);
-    const auto metrics_endpoint = *tcp::resolver{net::system_executor{}}.resolve(where.host, where.port).begin();
-    const double server_mib = server_peak_mib(metrics_endpoint);
+    const auto endpoint = resolve(where);
+    auto figures = apply_load(s, where, endpoint);
+    print_figures(figures);
+    const double server_mib = server_peak_mib(endpoint);
     print_row(
         local ? "peak memory (server and client, one process)" : "server peak memory",
         server_mib < 0 ? std::string{"n/a (no /metrics)"} : std::to_string(static_cast<int>(server_mib)) + " MiB");
@@ -450,7 +453,8 @@ int run_gateway(gateway_settings s) {
         const transport_baseline baseline{s.server_threads};
         std::printf("baseline: the same load against canned replies (%zu I/O thread(s); no bus, no domain, no JSON)\n",
                     s.server_threads);
-        auto floor = apply_load(s, "ws://127.0.0.1:" + std::to_string(baseline.port()) + "/ws");
+        const target canned{.host = "127.0.0.1", .port = std::to_string(baseline.port()), .path = "/ws"};
+        auto floor = apply_load(s, canned, resolve(canned));
         print_figures(floor);
     }
     return 0;

@@ -34,7 +34,7 @@ json outcome_json(const cascade::outcome& outcome) {
     }
     auto errors = json::array();
     for (const auto& error : outcome.errors) {
-        errors.push_back(protocol::error_json(error));
+        errors.push_back(cascade::to_json(error));
     }
     return {{"status", cascade::to_string(outcome.status)},
             {"result", outcome.result},

@@ -218,10 +218,6 @@ std::string event_frame(std::string_view re, std::uint64_t n, const cascade::env
     return frame;
 }
 
-nlohmann::json error_json(const cascade::handler_error& error) {
-    return {{"handler", error.handler}, {"code", error.code}, {"message", error.message}};
-}
-
 std::string done_frame(std::string_view re, const cascade::outcome& outcome) {
     auto frame = reply_head("done", re);
     frame += R"(,"status":")";

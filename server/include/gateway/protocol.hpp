@@ -130,9 +130,6 @@ struct announced_limits {
 /// A feed frame for subscription `sub` around an already serialised event object.
 [[nodiscard]] std::string feed_event_frame(std::string_view sub, std::string_view event_body);
 
-/// {"handler","code","message"} of one handler error.
-[[nodiscard]] nlohmann::json error_json(const cascade::handler_error& error);
-
 /// Serialises JSON for the wire; invalid UTF-8 in strings is replaced rather than thrown on.
 [[nodiscard]] std::string dump(const nlohmann::json& value);
 [[nodiscard]] std::string dump(const nlohmann::ordered_json& value);
