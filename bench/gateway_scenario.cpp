@@ -5,6 +5,7 @@
 // replies (transport_baseline.hpp), to show what Beast and loopback TCP alone cost.
 #include "gateway/app_domain.hpp"
 #include "gateway/coalescing_stream.hpp"
+#include "gateway/io_pool.hpp"
 #include "gateway/server.hpp"
 #include "report.hpp"
 #include "scenarios.hpp"
@@ -15,7 +16,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -27,8 +27,8 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <random>
-#include <thread>
 #include <unordered_map>
 
 namespace cascade::bench {
@@ -355,41 +355,40 @@ load_figures apply_load(const gateway_settings& s, const target& where, const tc
         run.skus.push_back("SKU-" + run.nonce + "-" + std::to_string(i));
     }
 
-    net::io_context ioc{static_cast<int>(s.client_threads)};
+    std::mutex failure_mutex;
     std::exception_ptr failure;
-    auto record_failure = [&failure](std::exception_ptr e) {
+    auto record_failure = [&](std::exception_ptr e) {
+        const std::scoped_lock lock{failure_mutex};
         if (e && !failure) {
             failure = e;
         }
     };
 
-    net::co_spawn(ioc, set_up(endpoint, where, run), record_failure);
-    ioc.run();
+    {
+        net::io_context setup;
+        net::co_spawn(setup, set_up(endpoint, where, run), record_failure);
+        setup.run();
+    }
     if (failure) {
         std::rethrow_exception(failure);
     }
-    ioc.restart();
 
+    // Threaded as cascade-server is: a context per thread, connections round robin, no strands.
+    gateway::io_pool pool{s.client_threads};
     std::vector<connection_stats> stats(s.connections);
     for (std::size_t i = 0; i < s.connections; ++i) {
-        net::co_spawn(net::make_strand(ioc), drive(endpoint, where, i, s, run, stats[i]), record_failure);
+        net::co_spawn(pool.next(), drive(endpoint, where, i, s, run, stats[i]), record_failure);
     }
     const auto started = clock::now();
-    net::steady_timer window{ioc,
+    net::steady_timer window{pool.first(),
                              std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s.seconds))};
     load_figures figures;
     window.async_wait([&](const boost::system::error_code&) {
         figures.elapsed = std::chrono::duration<double>(clock::now() - started).count();
         run.stopping = true;
     });
-    std::vector<std::thread> extra;
-    for (std::size_t t = 1; t < s.client_threads; ++t) {
-        extra.emplace_back([&ioc] { ioc.run(); });
-    }
-    ioc.run();
-    for (auto& t : extra) {
-        t.join();
-    }
+    pool.start();
+    pool.join_when_idle();
     if (failure) {
         std::rethrow_exception(failure);
     }

@@ -1,24 +1,19 @@
 #include "transport_baseline.hpp"
 
 #include "gateway/coalescing_stream.hpp"
+#include "gateway/io_pool.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include <algorithm>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <vector>
 
 namespace cascade::bench {
 
@@ -104,9 +99,9 @@ net::awaitable<void> serve(tcp::socket socket) {
     beast::get_lowest_layer(ws).close();
 }
 
-net::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+net::awaitable<void> accept_loop(tcp::acceptor& acceptor, gateway::io_pool& pool) {
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(acceptor.get_executor()), with_error);
+        auto [ec, socket] = co_await acceptor.async_accept(pool.next(), with_error);
         if (ec) {
             co_return;
         }
@@ -117,27 +112,20 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
 }  // namespace
 
 struct transport_baseline::impl {
+    // The same threading as cascade-server: a context per I/O thread, connections round robin.
     explicit impl(std::size_t threads)
-        : ioc{static_cast<int>(threads)}, acceptor{ioc, {net::ip::make_address("127.0.0.1"), 0}} {
-        net::co_spawn(ioc, accept_loop(acceptor), net::detached);
-        for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) {
-            workers.emplace_back([this] { ioc.run(); });
-        }
+        : pool{threads}, acceptor{pool.first(), {net::ip::make_address("127.0.0.1"), 0}} {
+        net::co_spawn(acceptor.get_executor(), accept_loop(acceptor, pool), net::detached);
+        pool.start();
     }
 
-    ~impl() {
-        ioc.stop();
-        for (auto& t : workers) {
-            t.join();
-        }
-    }
+    ~impl() { pool.stop(); }
 
     impl(const impl&) = delete;
     impl& operator=(const impl&) = delete;
 
-    net::io_context ioc;
+    gateway::io_pool pool;
     tcp::acceptor acceptor;
-    std::vector<std::thread> workers;
 };
 
 transport_baseline::transport_baseline(std::size_t threads) : impl_{std::make_unique<impl>(threads)} {}

@@ -1,16 +1,14 @@
 #include "gateway/server.hpp"
 
+#include "gateway/io_pool.hpp"
 #include "gateway/session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
@@ -25,7 +23,6 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <thread>
 #include <vector>
 
 namespace gateway {
@@ -77,9 +74,8 @@ struct server::impl {
           gateway{bus, feed},
           router{gateway, metrics, std::move(extra)},
           nonce{std::random_device{}()},
-          ioc{static_cast<int>(std::max<std::size_t>(1, options.threads))},
-          accept_strand{net::make_strand(ioc)},
-          acceptor{accept_strand} {}
+          pool{options.threads},
+          acceptor{pool.first()} {}
 
     net::awaitable<void> accept_loop();
     net::awaitable<void> serve(tcp::socket socket, std::uint64_t serial);
@@ -89,8 +85,8 @@ struct server::impl {
     void close_acceptor();
     void notify_idle();
 
-    // Everything a session or a handler refers to is declared before the io_context, so that it
-    // is destroyed after the coroutines that the io_context still holds.
+    // Everything a session or a handler refers to is declared before the pool, so that it is
+    // destroyed after the coroutines that the pool's contexts still hold.
     server_options options;
     std::shared_ptr<hub> feed = std::make_shared<hub>();
     gateway_metrics metrics;
@@ -105,25 +101,21 @@ struct server::impl {
     std::uint32_t nonce;  ///< makes session ids differ across restarts
     bool stopped = false;
 
-    net::io_context ioc;
-    net::strand<net::io_context::executor_type> accept_strand;
-    tcp::acceptor acceptor;
+    io_pool pool;
+    tcp::acceptor acceptor;  ///< on the pool's first context; connections go round robin
     tcp::endpoint bound;
-    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-    std::vector<std::thread> threads;
-
 };
 
 net::awaitable<void> server::impl::accept_loop() {
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), with_error);
+        auto [ec, socket] = co_await acceptor.async_accept(pool.next(), with_error);
         if (ec) {
             if (ec == net::error::operation_aborted || !acceptor.is_open()) {
                 co_return;
             }
             // Out of descriptors or similar: say so and let the condition pass before retrying.
             spdlog::error("accept failed: {}", ec.message());
-            net::steady_timer pause{accept_strand, std::chrono::milliseconds{100}};
+            net::steady_timer pause{acceptor.get_executor(), std::chrono::milliseconds{100}};
             (void)co_await pause.async_wait(with_error);
             continue;
         }
@@ -218,7 +210,7 @@ net::awaitable<void> server::impl::upgrade(beast::tcp_stream stream, http::reque
 }
 
 void server::impl::close_acceptor() {
-    net::post(accept_strand, [this] {
+    net::post(acceptor.get_executor(), [this] {
         beast::error_code ignored;
         acceptor.close(ignored);
     });
@@ -245,21 +237,10 @@ void server::start() {
     s.acceptor.bind(endpoint);
     s.acceptor.listen(net::socket_base::max_listen_connections);
     s.bound = s.acceptor.local_endpoint();
-    s.work.emplace(s.ioc.get_executor());
-    net::co_spawn(s.accept_strand, s.accept_loop(), [](std::exception_ptr e) { log_failure("accept loop", e); });
-    const auto threads = std::max<std::size_t>(1, s.options.threads);
-    for (std::size_t i = 0; i < threads; ++i) {
-        s.threads.emplace_back([&s] {
-            for (;;) {
-                try {
-                    s.ioc.run();
-                    return;
-                } catch (const std::exception& e) {
-                    spdlog::error("I/O thread: {}", e.what());  // a handler threw; keep serving
-                }
-            }
-        });
-    }
+    net::co_spawn(s.acceptor.get_executor(), s.accept_loop(),
+                  [](std::exception_ptr e) { log_failure("accept loop", e); });
+    s.pool.start();
+    const auto threads = s.pool.size();
     spdlog::info("listening on {} (HTTP and WebSocket at ws://{}/ws, {} I/O thread{})", listen_address(),
                  listen_address(), threads, threads == 1 ? "" : "s");
 }
@@ -324,13 +305,8 @@ void server::stop() {
     for (const auto& session : sessions) {
         session->abort();
     }
-    s.work.reset();
-    s.ioc.stop();
-    for (auto& thread : s.threads) {
-        thread.join();
-    }
-    s.threads.clear();
-    // The io_context is about to destroy the sessions' coroutines; from now on the bus's threads
+    s.pool.stop();
+    // The pool's contexts are about to destroy the sessions' coroutines; from now on the bus's threads
     // must find their connections closed rather than ring a bell on a dead io_context.
     for (const auto& session : sessions) {
         session->detach();

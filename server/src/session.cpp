@@ -77,14 +77,14 @@ std::string describe_close(const websocket::close_reason& reason) {
 
 ws_session::ws_session(beast::tcp_stream stream, std::string id, session_env env)
     : ws_{std::move(stream)},
-      strand_{ws_.get_executor()},
+      executor_{ws_.get_executor()},
       id_{std::move(id)},
       env_{env},
       conn_{std::make_shared<connection>(
           queue_limits{.max_frames = env.limits.max_queued_frames, .max_bytes = env.limits.max_queued_bytes},
           protocol::disconnect_frame(protocol::close_slow_consumer, "slow consumer"))},
-      bell_{strand_, 1},
-      grace_{strand_} {
+      bell_{executor_, 1},
+      grace_{executor_} {
     beast::error_code ec;
     const auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
     remote_ = ec ? std::string{"?"} : remote.address().to_string() + ":" + std::to_string(remote.port());
@@ -92,7 +92,7 @@ ws_session::ws_session(beast::tcp_stream stream, std::string id, session_env env
 }
 
 ws_session::~ws_session() {
-    // After this no bus thread reaches our bell or strand: they only see a closed connection.
+    // After this no bus thread reaches our bell or executor: they only see a closed connection.
     detach();
 }
 
@@ -366,7 +366,7 @@ void ws_session::finish() {
 }
 
 void ws_session::drain() {
-    net::post(strand_, [weak = weak_from_this()] {
+    net::post(executor_, [weak = weak_from_this()] {
         if (auto self = weak.lock()) {
             self->draining_ = true;
             self->conn_->kick();
@@ -375,7 +375,7 @@ void ws_session::drain() {
 }
 
 void ws_session::abort() {
-    net::post(strand_, [weak = weak_from_this()] {
+    net::post(executor_, [weak = weak_from_this()] {
         if (auto self = weak.lock()) {
             self->note_reason("server stopped");
             self->cut("server stopped");
@@ -393,7 +393,7 @@ void ws_session::wake() noexcept {
 }
 
 void ws_session::overflowed() noexcept {
-    net::post(strand_, [weak = weak_from_this()] {
+    net::post(executor_, [weak = weak_from_this()] {
         if (auto self = weak.lock()) {
             self->on_overflow();
         }

@@ -7,8 +7,9 @@
 // read from the socket. Backpressure is kept: past `write_limit` bytes, writes wait for the
 // socket, corked or not.
 //
-// All operations must run on the next layer's executor (a strand). Whoever drops the stream
-// while a flush may be pending must close the socket first (the session does, at its end).
+// All operations must run on the next layer's executor, one at a time (one thread, or a strand).
+// Whoever drops the stream while a flush may be pending must close the socket first (the session
+// does, at its end).
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>

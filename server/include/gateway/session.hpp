@@ -1,8 +1,9 @@
 #pragma once
 // One WebSocket connection speaking protocol v1. Beast allows one outstanding read and one
 // outstanding write per stream, so a session is a reader coroutine and a writer coroutine on the
-// connection's strand. The bus's threads never touch the socket: they queue frames on the
-// session's `connection`, whose bound turns a client that stops reading into a 4008 close.
+// connection's executor, which one thread runs. The bus's threads never touch the socket: they
+// queue frames on the session's `connection`, whose bound turns a client that stops reading into
+// a 4008 close.
 
 #include "gateway/coalescing_stream.hpp"
 #include "gateway/connection.hpp"
@@ -38,7 +39,8 @@ using ws_stream = boost::beast::websocket::stream<coalescing_stream<boost::beast
 
 class ws_session final : public std::enable_shared_from_this<ws_session>, private connection_waker {
 public:
-    /// `stream` must run on its own strand; `id` names the session in the welcome frame and the logs.
+    /// `stream`'s executor must run one handler at a time (one thread, or a strand); `id` names
+    /// the session in the welcome frame and the logs.
     ws_session(boost::beast::tcp_stream stream, std::string id, session_env env);
     ~ws_session();
 
@@ -54,7 +56,7 @@ public:
     /// Thread-safe. Cuts the connection now (the drain deadline passed).
     void abort();
     /// Thread-safe. From now on the bus's threads find the connection closed and never touch this
-    /// session's strand; called before the io_context that runs it is destroyed.
+    /// session's executor; called before the io_context that runs it is destroyed.
     void detach() noexcept;
 
     [[nodiscard]] const std::string& id() const noexcept { return id_; }
@@ -86,7 +88,7 @@ private:
     void overflowed() noexcept override;
 
     ws_stream ws_;
-    ws_stream::executor_type strand_;  ///< copied once: drain() and the bus threads post here
+    ws_stream::executor_type executor_;  ///< copied once: drain() and the bus threads post here
     std::string id_;
     std::string remote_;
     session_env env_;

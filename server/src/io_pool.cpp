@@ -1,0 +1,63 @@
+#include "gateway/io_pool.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+
+namespace gateway {
+
+io_pool::io_pool(std::size_t threads) {
+    const auto count = std::max<std::size_t>(1, threads);
+    contexts_.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        contexts_.push_back(std::make_unique<boost::asio::io_context>(1));  // one thread runs it
+    }
+}
+
+io_pool::~io_pool() {
+    stop();
+}
+
+io_pool::executor_type io_pool::next() noexcept {
+    auto& context = *contexts_[next_];
+    next_ = (next_ + 1) % contexts_.size();
+    return context.get_executor();
+}
+
+void io_pool::start() {
+    for (const auto& context : contexts_) {
+        guards_.emplace_back(context->get_executor());
+        threads_.emplace_back([&io = *context] {
+            for (;;) {
+                try {
+                    io.run();
+                    return;
+                } catch (const std::exception& e) {
+                    spdlog::error("I/O thread: {}", e.what());  // a handler threw; keep serving
+                }
+            }
+        });
+    }
+}
+
+void io_pool::join_when_idle() {
+    guards_.clear();
+    for (auto& thread : threads_) {
+        thread.join();
+    }
+    threads_.clear();
+}
+
+void io_pool::stop() {
+    guards_.clear();
+    for (const auto& context : contexts_) {
+        context->stop();
+    }
+    for (auto& thread : threads_) {
+        thread.join();
+    }
+    threads_.clear();
+}
+
+}  // namespace gateway
