@@ -10,6 +10,7 @@
 #include <boost/beast/websocket/error.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -36,7 +37,16 @@ public:
         : conn_{std::move(conn)}, id_{std::move(id)} {}
 
     void acknowledge(cascade::message_id message) {
-        std::call_once(acked_, [&] { (void)conn_->send(protocol::ack_frame(id_, message)); });
+        // Not std::call_once: glibc's ends every first call with a futex wake-up system call,
+        // one per submit. The mutex is almost never contended, and the flag skips it after the ack.
+        if (acked_.load(std::memory_order_acquire)) {
+            return;
+        }
+        const std::scoped_lock lock{ack_mutex_};
+        if (!acked_.load(std::memory_order_relaxed)) {
+            (void)conn_->send(protocol::ack_frame(id_, message));
+            acked_.store(true, std::memory_order_release);
+        }
     }
 
     void on_event(const cascade::envelope& event) {
@@ -58,7 +68,8 @@ public:
 private:
     std::shared_ptr<connection> conn_;
     std::string id_;
-    std::once_flag acked_;
+    std::mutex ack_mutex_;
+    std::atomic<bool> acked_{false};
     std::uint64_t events_ = 0;
 };
 
