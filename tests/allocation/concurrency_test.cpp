@@ -85,7 +85,7 @@ TEMPLATE_TEST_CASE("1,000 concurrent allocations over 10 SKUs add up", "[allocat
         int lines_of_sku = 0;
         for (const batch& b : stored->batches()) {
             CHECK(b.allocated_quantity() <= b.purchased_quantity());  // never over-allocated
-            for (const order_line& line : b.allocations()) {
+            for (const order_line& line : b.allocations().lines()) {
                 CHECK(stored_lines.insert(line.orderid).second);  // allocated exactly once
                 CHECK(seen.allocated.at(line.orderid) == b.reference());
                 ++lines_of_sku;

@@ -49,7 +49,7 @@ TEMPLATE_TEST_CASE("a committed unit of work stores products, batches and alloca
     CHECK(stored->batches()[0].reference() == "batch1");  // the order they were added in
     CHECK(stored->batches()[0].eta() == someday);
     CHECK(stored->batches()[1].eta() == std::nullopt);
-    CHECK(stored->batches()[1].allocations() == std::vector<order_line>{{"o1", "HIPSTER-WORKBENCH", 10}});
+    CHECK(stored->batches()[1].allocations().lines() == std::vector<order_line>{{"o1", "HIPSTER-WORKBENCH", 10}});
     CHECK(stored->find_batch("batch1")->allocated_quantity() == 0);
     CHECK_FALSE(stored_product(*storage, "NOTHING").has_value());
 }
@@ -132,8 +132,8 @@ TEMPLATE_TEST_CASE("a commit changes only what changed, line by line", "[allocat
     }
     const auto stored = stored_product(*storage, "LAMP");
     CHECK(stored->find_batch("b1")->purchased_quantity() == 4);
-    CHECK(stored->find_batch("b1")->allocations() == std::vector<order_line>{{"o1", "LAMP", 3}});
-    CHECK(stored->find_batch("b2")->allocations() ==
+    CHECK(stored->find_batch("b1")->allocations().lines() == std::vector<order_line>{{"o1", "LAMP", 3}});
+    CHECK(stored->find_batch("b2")->allocations().lines() ==
           std::vector<order_line>{{"o3", "LAMP", 3}, {"o2", "LAMP", 3}});
     CHECK(stored->version_number() == 5);
 }
@@ -176,7 +176,7 @@ TEST_CASE("the memory store refuses a commit over a concurrent one", "[allocatio
     CHECK_FALSE(second.open());
     const auto stored = stored_product(storage, "CLOCK");
     CHECK(stored->version_number() == 1);
-    CHECK(stored->find_batch("b1")->allocations() == std::vector<order_line>{{"o1", "CLOCK", 1}});
+    CHECK(stored->find_batch("b1")->allocations().lines() == std::vector<order_line>{{"o1", "CLOCK", 1}});
 }
 
 TEST_CASE("SQLite state survives closing and reopening the file", "[allocation][store][sqlite]") {
@@ -194,7 +194,7 @@ TEST_CASE("SQLite state survives closing and reopening the file", "[allocation][
     const auto stored = stored_product(reopened, "TABLE");
     REQUIRE(stored.has_value());
     CHECK(stored->version_number() == 1);
-    CHECK(stored->find_batch("b1")->allocations() == std::vector<order_line>{{"o1", "TABLE", 7}});
+    CHECK(stored->find_batch("b1")->allocations().lines() == std::vector<order_line>{{"o1", "TABLE", 7}});
     CHECK(stored->find_batch("b2")->eta() == someday);
     CHECK(reopened.view().find("o1") == std::vector<allocation_row>{{"TABLE", "b1"}});
 }

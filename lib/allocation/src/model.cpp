@@ -16,17 +16,17 @@ batch::batch(std::string reference, std::string sku, int purchased_quantity, std
       sku_{std::move(sku)},
       purchased_{purchased_quantity},
       eta_{eta},
-      allocations_{std::move(allocations)},
-      allocated_{std::accumulate(allocations_.begin(), allocations_.end(), 0,
-                                 [](int sum, const order_line& line) { return sum + line.qty; })} {}
+      allocated_{std::accumulate(allocations.begin(), allocations.end(), 0,
+                                 [](int sum, const order_line& line) { return sum + line.qty; })} {
+    allocations_ = allocation_list{std::move(allocations)};
+}
 
 bool batch::can_allocate(const order_line& line) const noexcept {
     return line.sku == sku_ && available_quantity() >= line.qty;
 }
 
 const order_line* batch::find_line(std::string_view orderid) const noexcept {
-    const auto it = std::ranges::find(allocations_, orderid, &order_line::orderid);
-    return it == allocations_.end() ? nullptr : &*it;
+    return allocations_.find(orderid);
 }
 
 void batch::allocate(order_line line) {
@@ -38,7 +38,7 @@ order_line batch::deallocate_one() {
     if (allocations_.empty()) {
         throw std::logic_error{"batch " + reference_ + " has no allocation to release"};
     }
-    order_line line = std::move(allocations_.back());
+    order_line line = allocations_.back();  // shared with other copies: copied, not moved
     allocations_.pop_back();
     allocated_ -= line.qty;
     return line;

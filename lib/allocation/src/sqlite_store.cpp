@@ -397,8 +397,8 @@ private:
             const batch* loaded = before != nullptr ? before->find_batch(b.reference()) : nullptr;
             std::size_t kept = 0;
             if (loaded != nullptr) {
-                const auto& was = loaded->allocations();
-                const auto& is = b.allocations();
+                const auto was = loaded->allocations().lines();
+                const auto is = b.allocations().lines();
                 kept = static_cast<std::size_t>(std::mismatch(was.begin(), was.end(), is.begin(), is.end()).first -
                                                 was.begin());
             }
@@ -427,7 +427,7 @@ private:
     }
 
     static void write_new_lines(connection& c, const batch_change& change) {
-        const auto& lines = change.now->allocations();
+        const auto lines = change.now->allocations().lines();
         for (std::size_t position = change.kept; position < lines.size(); ++position) {
             const statement_scope scope{c.insert_allocation};
             scope->bind(1, *change.sku);

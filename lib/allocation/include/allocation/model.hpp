@@ -2,6 +2,9 @@
 // The domain model: order lines, batches of stock, and the product aggregate (one per SKU) that
 // allocates lines to its batches and records what happened as events (the book's chapter 7–9).
 
+#include "allocation/allocation_list.hpp"
+#include "allocation/order_line.hpp"
+
 #include <cascade/message.hpp>
 
 #include <chrono>
@@ -12,15 +15,6 @@
 #include <vector>
 
 namespace allocation {
-
-/// A customer's need for `qty` units of `sku`. An order has at most one line per SKU:
-/// (orderid, sku) identifies the line.
-struct order_line {
-    std::string orderid;
-    std::string sku;
-    int qty{};
-    friend bool operator==(const order_line&, const order_line&) = default;
-};
 
 /// Stock of one SKU, either in the warehouse (no ETA) or arriving on `eta`.
 class batch {
@@ -38,8 +32,8 @@ public:
     [[nodiscard]] int allocated_quantity() const noexcept { return allocated_; }
     /// May be negative right after the purchased quantity shrank.
     [[nodiscard]] int available_quantity() const noexcept { return purchased_ - allocated_; }
-    /// The lines, oldest allocation first.
-    [[nodiscard]] const std::vector<order_line>& allocations() const noexcept { return allocations_; }
+    /// The lines allocated, shared with the copies of this batch.
+    [[nodiscard]] const allocation_list& allocations() const noexcept { return allocations_; }
 
     [[nodiscard]] bool can_allocate(const order_line& line) const noexcept;
     /// The allocated line of `orderid`, or nullptr.
@@ -62,7 +56,7 @@ private:
     std::string sku_;
     int purchased_{};
     std::optional<date> eta_;
-    std::vector<order_line> allocations_;
+    allocation_list allocations_;
     int allocated_{};  ///< sum of the allocations' quantities, kept in step
 };
 

@@ -1,0 +1,111 @@
+#include "allocation/allocation_list.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace allocation {
+
+/// Lines in the order they were appended, shared by every copy that descends from one list.
+/// Only the copy that has seen all of them appends (any other forks a log of its own), so each
+/// copy's lines are a prefix. Copies live on different threads, hence the mutex.
+class allocation_list::log {
+public:
+    log() = default;
+    /// A new log holding the first `count` lines of `source`.
+    log(const log& source, std::size_t count) {
+        const std::scoped_lock lock{source.mutex_};
+        for (std::size_t i = 0; i < count; ++i) {
+            append_locked(source.lines_[i]);
+        }
+    }
+
+    /// Appends when `seen` is every line the log holds; false when the caller must fork.
+    [[nodiscard]] bool try_append(std::size_t seen, order_line& line) {
+        const std::scoped_lock lock{mutex_};
+        if (seen != lines_.size()) {
+            return false;
+        }
+        append_locked(std::move(line));
+        return true;
+    }
+
+    [[nodiscard]] const order_line* find(std::string_view orderid, std::size_t visible) const {
+        const std::scoped_lock lock{mutex_};
+        const auto it = position_.find(orderid);
+        // A line past `visible` was added by another copy, or released by this one.
+        return it == position_.end() || it->second >= visible ? nullptr : &lines_[it->second];
+    }
+
+    [[nodiscard]] const order_line& at(std::size_t i) const {
+        const std::scoped_lock lock{mutex_};
+        return lines_[i];
+    }
+
+    void copy_to(std::vector<order_line>& out, std::size_t count) const {
+        const std::scoped_lock lock{mutex_};
+        out.insert(out.end(), lines_.begin(), lines_.begin() + static_cast<std::ptrdiff_t>(count));
+    }
+
+private:
+    void append_locked(order_line line) {
+        // A deque never moves its elements, so the index's keys and the pointers find() hands
+        // out stay valid while the log grows.
+        const auto& stored = lines_.emplace_back(std::move(line));
+        position_.insert_or_assign(std::string_view{stored.orderid}, lines_.size() - 1);
+    }
+
+    mutable std::mutex mutex_;
+    std::deque<order_line> lines_;
+    std::unordered_map<std::string_view, std::size_t> position_;
+};
+
+allocation_list::allocation_list(std::vector<order_line> lines) : log_{std::make_shared<log>()} {
+    for (auto& line : lines) {
+        push_back(std::move(line));
+    }
+}
+
+const order_line& allocation_list::back() const {
+    return log_->at(size_ - 1);
+}
+
+const order_line* allocation_list::find(std::string_view orderid) const {
+    return log_ ? log_->find(orderid, size_) : nullptr;
+}
+
+std::vector<order_line> allocation_list::lines() const {
+    std::vector<order_line> out;
+    if (log_) {
+        out.reserve(size_);
+        log_->copy_to(out, size_);
+    }
+    return out;
+}
+
+void allocation_list::push_back(order_line line) {
+    if (!log_) {
+        log_ = std::make_shared<log>();
+    }
+    if (!log_->try_append(size_, line)) {
+        // Another copy appended past our lines, or we released some: start a log of our own.
+        log_ = std::make_shared<log>(*log_, size_);
+        (void)log_->try_append(size_, line);
+    }
+    ++size_;
+}
+
+bool operator==(const allocation_list& a, const allocation_list& b) {
+    if (a.size_ != b.size_) {
+        return false;
+    }
+    if (a.log_ == b.log_) {
+        return true;  // one log, same length: the same lines
+    }
+    return a.lines() == b.lines();
+}
+
+}  // namespace allocation

@@ -1,0 +1,112 @@
+// The persistent list of a batch's lines: copies share lines, and each copy changes alone.
+#include <allocation/allocation_list.hpp>
+#include <allocation/model.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace allocation;
+
+namespace {
+
+order_line line(const std::string& orderid, int qty = 1) {
+    return {orderid, "LAMP", qty};
+}
+
+}  // namespace
+
+TEST_CASE("an allocation list keeps its lines oldest first", "[allocation][list]") {
+    allocation_list list{{line("o1"), line("o2")}};
+    list.push_back(line("o3", 3));
+    CHECK(list.size() == 3);
+    CHECK(list.back() == line("o3", 3));
+    CHECK(list.lines() == std::vector{line("o1"), line("o2"), line("o3", 3)});
+    list.pop_back();
+    CHECK(list.lines() == std::vector{line("o1"), line("o2")});
+    CHECK_FALSE(list.empty());
+}
+
+TEST_CASE("an allocation list finds a line by its order", "[allocation][list]") {
+    const allocation_list list{{line("o1", 1), line("o2", 2)}};
+    REQUIRE(list.find("o2") != nullptr);
+    CHECK(list.find("o2")->qty == 2);
+    CHECK(list.find("o1")->qty == 1);
+    CHECK(list.find("o3") == nullptr);
+    CHECK(allocation_list{}.find("o1") == nullptr);
+}
+
+TEST_CASE("copies of an allocation list change independently", "[allocation][list]") {
+    const allocation_list stored{{line("o1"), line("o2")}};
+    allocation_list grown = stored;
+    grown.push_back(line("o3"));
+    allocation_list shrunk = stored;
+    shrunk.pop_back();
+    shrunk.push_back(line("o4"));
+
+    CHECK(stored.lines() == std::vector{line("o1"), line("o2")});
+    CHECK(grown.lines() == std::vector{line("o1"), line("o2"), line("o3")});
+    CHECK(shrunk.lines() == std::vector{line("o1"), line("o4")});
+    CHECK(stored.find("o3") == nullptr);
+    CHECK(shrunk.find("o2") == nullptr);
+}
+
+TEST_CASE("allocation lists compare by their lines, shared or not", "[allocation][list]") {
+    const allocation_list a{{line("o1"), line("o2")}};
+    const allocation_list built_apart{{line("o1"), line("o2")}};
+    allocation_list other_qty{{line("o1"), line("o2", 5)}};
+    allocation_list copy = a;
+    CHECK(a == built_apart);
+    CHECK(a == copy);
+    CHECK_FALSE(a == other_qty);
+    copy.push_back(line("o3"));
+    CHECK_FALSE(a == copy);
+    copy.pop_back();
+    CHECK(a == copy);
+}
+
+TEST_CASE("a list that falls behind its copy forks when it grows", "[allocation][list]") {
+    allocation_list original{{line("o1")}};
+    allocation_list ahead = original;
+    ahead.push_back(line("o2"));     // appends to the log both share
+    original.push_back(line("o3"));  // o2 is not its line: it must not build on it
+    CHECK(original.lines() == std::vector{line("o1"), line("o3")});
+    CHECK(ahead.lines() == std::vector{line("o1"), line("o2")});
+    CHECK(original.find("o2") == nullptr);
+    CHECK(ahead.find("o3") == nullptr);
+    ahead.push_back(line("o4"));
+    CHECK(ahead.lines() == std::vector{line("o1"), line("o2"), line("o4")});
+}
+
+TEST_CASE("a copy keeps its lines when the list it came from is gone", "[allocation][list]") {
+    constexpr int count = 10'000;
+    auto list = std::make_unique<allocation_list>();
+    for (int i = 0; i < count; ++i) {
+        list->push_back(line("o" + std::to_string(i)));
+    }
+    allocation_list older_half = *list;
+    for (int i = 0; i < count / 2; ++i) {
+        older_half.pop_back();
+    }
+    list.reset();
+    CHECK(older_half.size() == count / 2);
+    CHECK(older_half.back().orderid == "o" + std::to_string(count / 2 - 1));
+    CHECK(older_half.find("o0") != nullptr);
+    CHECK(older_half.find("o" + std::to_string(count / 2)) == nullptr);
+}
+
+TEST_CASE("a batch copy allocates without changing the original", "[allocation][list]") {
+    batch original{"b1", "LAMP", 10, std::nullopt, {line("o1", 2)}};
+    batch copy = original;
+    copy.allocate(line("o2", 3));
+    CHECK(original.allocated_quantity() == 2);
+    CHECK(original.allocations().lines() == std::vector{line("o1", 2)});
+    CHECK(copy.allocated_quantity() == 5);
+    CHECK(copy.find_line("o2") != nullptr);
+    CHECK(original.find_line("o2") == nullptr);
+    CHECK(copy.deallocate_one() == line("o2", 3));
+    CHECK(copy == original);
+}
