@@ -21,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -338,7 +339,8 @@ struct local_server {
 /// What one load run measured.
 struct load_figures {
     connection_stats total;
-    double elapsed = 0;  ///< seconds of the measured window
+    double elapsed = 0;      ///< seconds of the measured window
+    double cpu_seconds = 0;  ///< CPU time this process spent in the window, on all its threads
 };
 
 /// The server's address, looked up once.
@@ -380,11 +382,13 @@ load_figures apply_load(const gateway_settings& s, const target& where, const tc
         net::co_spawn(pool.next(), drive(endpoint, where, i, s, run, stats[i]), record_failure);
     }
     const auto started = clock::now();
+    const double cpu_at_start = process_cpu_seconds();
     net::steady_timer window{pool.first(),
                              std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s.seconds))};
     load_figures figures;
     window.async_wait([&](const boost::system::error_code&) {
         figures.elapsed = std::chrono::duration<double>(clock::now() - started).count();
+        figures.cpu_seconds = process_cpu_seconds() - cpu_at_start;
         run.stopping = true;
     });
     pool.start();
@@ -402,7 +406,8 @@ load_figures apply_load(const gateway_settings& s, const target& where, const tc
     return figures;
 }
 
-void print_figures(load_figures& f) {
+/// `process` names what ran in this process during the load (the CPU rows cover all of it).
+void print_figures(load_figures& f, std::string_view process) {
     auto& total = f.total;
     print_row("submits done", format_rate(static_cast<double>(total.done) / f.elapsed));
     print_row("streamed events", format_rate(static_cast<double>(total.events) / f.elapsed));
@@ -410,6 +415,13 @@ void print_figures(load_figures& f) {
     print_row("latency p99", format_duration(total.latency.percentile(0.99)));
     print_row("latency p99.9", format_duration(total.latency.percentile(0.999)));
     print_row("failed / refused", std::to_string(total.failed) + " / " + std::to_string(total.refused));
+    // Where throughput stops: how many of the machine's cores the run kept busy, and what one
+    // submit cost them.
+    const auto per_submit = total.done == 0 ? 0.0 : f.cpu_seconds / static_cast<double>(total.done);
+    print_row(std::string{"CPU per submit ("} + std::string{process} + ")",
+              format_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(per_submit * 1e9)}));
+    print_row(std::string{"cores busy ("} + std::string{process} + ")",
+              fmt::format("{:.2f}", f.cpu_seconds / f.elapsed));
 }
 
 int run_gateway(gateway_settings s) {
@@ -436,7 +448,7 @@ int run_gateway(gateway_settings s) {
     const auto where = parse_url(url);
     const auto endpoint = resolve(where);
     auto figures = apply_load(s, where, endpoint);
-    print_figures(figures);
+    print_figures(figures, local ? "client and server" : "client");
     const double server_mib = server_peak_mib(endpoint);
     print_row(
         local ? "peak memory (server and client, one process)" : "server peak memory",
@@ -454,7 +466,7 @@ int run_gateway(gateway_settings s) {
                     s.server_threads);
         const target canned{.host = "127.0.0.1", .port = std::to_string(baseline.port()), .path = "/ws"};
         auto floor = apply_load(s, canned, resolve(canned));
-        print_figures(floor);
+        print_figures(floor, "client and canned server");
     }
     return 0;
 }

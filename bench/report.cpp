@@ -32,17 +32,36 @@ double peak_rss_mib() noexcept {
     return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+double process_cpu_seconds() noexcept {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 std::string format_duration(std::chrono::nanoseconds d) {
     const auto ns = static_cast<double>(d.count());
-    if (ns >= 1e9) return std::to_string(ns / 1e9).substr(0, 5) + " s";
-    if (ns >= 1e6) return std::to_string(ns / 1e6).substr(0, 5) + " ms";
-    if (ns >= 1e3) return std::to_string(ns / 1e3).substr(0, 5) + " us";
+    if (ns >= 1e9) {
+        return std::to_string(ns / 1e9).substr(0, 5) + " s";
+    }
+    if (ns >= 1e6) {
+        return std::to_string(ns / 1e6).substr(0, 5) + " ms";
+    }
+    if (ns >= 1e3) {
+        return std::to_string(ns / 1e3).substr(0, 5) + " us";
+    }
     return std::to_string(d.count()) + " ns";
 }
 
 std::string format_rate(double per_second) {
-    if (per_second >= 1e6) return std::to_string(per_second / 1e6).substr(0, 5) + " M/s";
-    if (per_second >= 1e3) return std::to_string(per_second / 1e3).substr(0, 5) + " k/s";
+    if (per_second >= 1e6) {
+        return std::to_string(per_second / 1e6).substr(0, 5) + " M/s";
+    }
+    if (per_second >= 1e3) {
+        return std::to_string(per_second / 1e3).substr(0, 5) + " k/s";
+    }
     return std::to_string(per_second).substr(0, 6) + " /s";
 }
 

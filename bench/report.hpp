@@ -27,6 +27,9 @@ private:
 /// Peak resident set size of this process so far, in MiB (getrusage).
 [[nodiscard]] double peak_rss_mib() noexcept;
 
+/// CPU time of every thread of this process so far (user and system), in seconds (getrusage).
+[[nodiscard]] double process_cpu_seconds() noexcept;
+
 /// "1.23 ms", "456 µs" — a duration in the unit that reads best.
 [[nodiscard]] std::string format_duration(std::chrono::nanoseconds d);
 
