@@ -417,11 +417,11 @@ void print_figures(load_figures& f, std::string_view process) {
     print_row("failed / refused", std::to_string(total.failed) + " / " + std::to_string(total.refused));
     // Where throughput stops: how many of the machine's cores the run kept busy, and what one
     // submit cost them.
-    const auto per_submit = total.done == 0 ? 0.0 : f.cpu_seconds / static_cast<double>(total.done);
-    print_row(std::string{"CPU per submit ("} + std::string{process} + ")",
-              format_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(per_submit * 1e9)}));
-    print_row(std::string{"cores busy ("} + std::string{process} + ")",
-              fmt::format("{:.2f}", f.cpu_seconds / f.elapsed));
+    const auto per_submit = std::chrono::duration<double>(f.cpu_seconds / static_cast<double>(total.done));
+    print_row(fmt::format("CPU per submit ({})", process),
+              total.done == 0 ? std::string{"n/a"}
+                              : format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(per_submit)));
+    print_row(fmt::format("cores busy ({})", process), fmt::format("{:.2f}", f.cpu_seconds / f.elapsed));
 }
 
 int run_gateway(gateway_settings s) {

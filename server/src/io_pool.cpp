@@ -3,9 +3,24 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cassert>
 #include <exception>
 
 namespace gateway {
+namespace {
+
+void run(boost::asio::io_context& io) {
+    for (;;) {
+        try {
+            io.run();
+            return;
+        } catch (const std::exception& e) {
+            spdlog::error("I/O thread: {}", e.what());  // a handler threw; keep serving
+        }
+    }
+}
+
+}  // namespace
 
 io_pool::io_pool(std::size_t threads) {
     const auto count = std::max<std::size_t>(1, threads);
@@ -26,18 +41,15 @@ io_pool::executor_type io_pool::next() noexcept {
 }
 
 void io_pool::start() {
-    for (const auto& context : contexts_) {
-        guards_.emplace_back(context->get_executor());
-        threads_.emplace_back([&io = *context] {
-            for (;;) {
-                try {
-                    io.run();
-                    return;
-                } catch (const std::exception& e) {
-                    spdlog::error("I/O thread: {}", e.what());  // a handler threw; keep serving
-                }
-            }
-        });
+    assert(threads_.empty() && "io_pool::start runs once");
+    try {
+        for (const auto& context : contexts_) {
+            guards_.emplace_back(context->get_executor());
+            threads_.emplace_back([&io = *context] { run(io); });
+        }
+    } catch (...) {
+        stop();  // no thread may outlive what its handlers refer to while the caller unwinds
+        throw;
     }
 }
 

@@ -18,10 +18,10 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <random>
 #include <vector>
 

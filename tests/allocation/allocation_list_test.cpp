@@ -98,6 +98,46 @@ TEST_CASE("a copy keeps its lines when the list it came from is gone", "[allocat
     CHECK(older_half.find("o" + std::to_string(count / 2)) == nullptr);
 }
 
+TEST_CASE("an allocation list gives its lines from a position on", "[allocation][list]") {
+    const allocation_list list{{line("o1"), line("o2"), line("o3")}};
+    CHECK(list.lines(1) == std::vector{line("o2"), line("o3")});
+    CHECK(list.lines(3).empty());
+    CHECK(list.lines(7).empty());
+}
+
+TEST_CASE("the common prefix of two lists counts their shared oldest lines", "[allocation][list]") {
+    const allocation_list stored{{line("o1"), line("o2")}};
+    allocation_list grown = stored;
+    grown.push_back(line("o3"));
+    CHECK(stored.common_prefix(grown) == 2);
+    CHECK(grown.common_prefix(stored) == 2);
+
+    allocation_list replaced = stored;
+    replaced.pop_back();
+    replaced.push_back(line("o4"));  // forks: a log of its own
+    CHECK(stored.common_prefix(replaced) == 1);
+
+    const allocation_list built_apart{{line("o1"), line("o2"), line("o5")}};
+    CHECK(built_apart.common_prefix(grown) == 2);
+    CHECK(allocation_list{}.common_prefix(stored) == 0);
+}
+
+TEST_CASE("a list moved from is empty and usable", "[allocation][list]") {
+    allocation_list list{{line("o1"), line("o2")}};
+    allocation_list taken = std::move(list);
+    CHECK(taken.size() == 2);
+    CHECK(list.empty());  // NOLINT(bugprone-use-after-move): the state after a move is the point
+    list.push_back(line("o3"));
+    CHECK(list.lines() == std::vector{line("o3")});
+    CHECK(taken.lines() == std::vector{line("o1"), line("o2")});
+}
+
+TEST_CASE("an allocation list built with two lines of one order finds the older", "[allocation][list]") {
+    const allocation_list list{{line("o1", 1), line("o1", 2)}};
+    REQUIRE(list.find("o1") != nullptr);
+    CHECK(list.find("o1")->qty == 1);
+}
+
 TEST_CASE("a batch copy allocates without changing the original", "[allocation][list]") {
     batch original{"b1", "LAMP", 10, std::nullopt, {line("o1", 2)}};
     batch copy = original;

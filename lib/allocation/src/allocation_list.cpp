@@ -5,18 +5,17 @@
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
-#include <utility>
 
 namespace allocation {
 
 /// Lines in the order they were appended, shared by every copy that descends from one list.
 /// Only the copy that has seen all of them appends (any other forks a log of its own), so each
 /// copy's lines are a prefix. Copies live on different threads, hence the mutex.
-class allocation_list::log {
+class allocation_list::line_log {
 public:
-    log() = default;
+    line_log() = default;
     /// A new log holding the first `count` lines of `source`.
-    log(const log& source, std::size_t count) {
+    line_log(const line_log& source, std::size_t count) {
         const std::scoped_lock lock{source.mutex_};
         for (std::size_t i = 0; i < count; ++i) {
             append_locked(source.lines_[i]);
@@ -45,9 +44,10 @@ public:
         return lines_[i];
     }
 
-    void copy_to(std::vector<order_line>& out, std::size_t count) const {
+    void copy(std::size_t first, std::size_t last, std::vector<order_line>& out) const {
         const std::scoped_lock lock{mutex_};
-        out.insert(out.end(), lines_.begin(), lines_.begin() + static_cast<std::ptrdiff_t>(count));
+        out.insert(out.end(), lines_.begin() + static_cast<std::ptrdiff_t>(first),
+                   lines_.begin() + static_cast<std::ptrdiff_t>(last));
     }
 
 private:
@@ -55,7 +55,7 @@ private:
         // A deque never moves its elements, so the index's keys and the pointers find() hands
         // out stay valid while the log grows.
         const auto& stored = lines_.emplace_back(std::move(line));
-        position_.insert_or_assign(std::string_view{stored.orderid}, lines_.size() - 1);
+        position_.try_emplace(std::string_view{stored.orderid}, lines_.size() - 1);
     }
 
     mutable std::mutex mutex_;
@@ -63,7 +63,7 @@ private:
     std::unordered_map<std::string_view, std::size_t> position_;
 };
 
-allocation_list::allocation_list(std::vector<order_line> lines) : log_{std::make_shared<log>()} {
+allocation_list::allocation_list(std::vector<order_line> lines) {
     for (auto& line : lines) {
         push_back(std::move(line));
     }
@@ -77,22 +77,32 @@ const order_line* allocation_list::find(std::string_view orderid) const {
     return log_ ? log_->find(orderid, size_) : nullptr;
 }
 
-std::vector<order_line> allocation_list::lines() const {
+std::vector<order_line> allocation_list::lines(std::size_t first) const {
     std::vector<order_line> out;
-    if (log_) {
-        out.reserve(size_);
-        log_->copy_to(out, size_);
+    if (log_ && first < size_) {
+        out.reserve(size_ - first);
+        log_->copy(first, size_, out);
     }
     return out;
 }
 
+std::size_t allocation_list::common_prefix(const allocation_list& other) const {
+    if (log_ == other.log_) {
+        return std::min(size_, other.size_);  // one log: the shorter is a prefix of the longer
+    }
+    const auto mine = lines();
+    const auto theirs = other.lines();
+    const auto [end, ignored] = std::ranges::mismatch(mine, theirs);
+    return static_cast<std::size_t>(end - mine.begin());
+}
+
 void allocation_list::push_back(order_line line) {
     if (!log_) {
-        log_ = std::make_shared<log>();
+        log_ = std::make_shared<line_log>();
     }
     if (!log_->try_append(size_, line)) {
         // Another copy appended past our lines, or we released some: start a log of our own.
-        log_ = std::make_shared<log>(*log_, size_);
+        log_ = std::make_shared<line_log>(*log_, size_);
         (void)log_->try_append(size_, line);
     }
     ++size_;

@@ -25,7 +25,7 @@ bool batch::can_allocate(const order_line& line) const noexcept {
     return line.sku == sku_ && available_quantity() >= line.qty;
 }
 
-const order_line* batch::find_line(std::string_view orderid) const noexcept {
+const order_line* batch::find_line(std::string_view orderid) const {
     return allocations_.find(orderid);
 }
 
@@ -56,7 +56,7 @@ batch* product::find_mutable_batch(std::string_view reference) noexcept {
     return const_cast<batch*>(std::as_const(*this).find_batch(reference));
 }
 
-const batch* product::batch_holding(const order_line& line) const noexcept {
+const batch* product::batch_holding(const order_line& line) const {
     const auto it = std::ranges::find_if(batches_, [&](const batch& b) { return b.find_line(line.orderid) != nullptr; });
     return it == batches_.end() ? nullptr : &*it;
 }

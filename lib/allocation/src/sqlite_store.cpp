@@ -6,7 +6,6 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -397,10 +396,7 @@ private:
             const batch* loaded = before != nullptr ? before->find_batch(b.reference()) : nullptr;
             std::size_t kept = 0;
             if (loaded != nullptr) {
-                const auto was = loaded->allocations().lines();
-                const auto is = b.allocations().lines();
-                kept = static_cast<std::size_t>(std::mismatch(was.begin(), was.end(), is.begin(), is.end()).first -
-                                                was.begin());
+                kept = loaded->allocations().common_prefix(b.allocations());
             }
             changes.push_back({&p.sku(), &b, loaded, kept});
         }
@@ -427,14 +423,14 @@ private:
     }
 
     static void write_new_lines(connection& c, const batch_change& change) {
-        const auto lines = change.now->allocations().lines();
-        for (std::size_t position = change.kept; position < lines.size(); ++position) {
+        auto position = change.kept;
+        for (const auto& line : change.now->allocations().lines(change.kept)) {
             const statement_scope scope{c.insert_allocation};
             scope->bind(1, *change.sku);
             scope->bind(2, change.now->reference());
-            scope->bind(3, static_cast<std::int64_t>(position));
-            scope->bind(4, lines[position].orderid);
-            scope->bind(5, lines[position].qty);
+            scope->bind(3, static_cast<std::int64_t>(position++));
+            scope->bind(4, line.orderid);
+            scope->bind(5, line.qty);
             scope->exec();
         }
     }

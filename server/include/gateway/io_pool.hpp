@@ -27,13 +27,15 @@ public:
     io_pool& operator=(const io_pool&) = delete;
 
     [[nodiscard]] std::size_t size() const noexcept { return contexts_.size(); }
-    /// The executor of the next context, round robin: where a new connection goes.
+    /// The executor of the next context, round robin: where a new connection goes. Called from
+    /// one thread at a time (the accept loop).
     [[nodiscard]] executor_type next() noexcept;
     /// The first context's executor, for work that belongs to no connection (an acceptor).
     [[nodiscard]] executor_type first() noexcept { return contexts_.front()->get_executor(); }
 
     /// One thread per context, each running until stop() (or, after join_when_idle(), until its
     /// context runs out of work). A handler that throws is logged and its thread keeps running.
+    /// Called once; when a thread cannot be started, the others are stopped and it throws.
     void start();
     /// Lets each context finish what it has, then joins the threads.
     void join_when_idle();

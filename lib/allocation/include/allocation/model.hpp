@@ -37,7 +37,7 @@ public:
 
     [[nodiscard]] bool can_allocate(const order_line& line) const noexcept;
     /// The allocated line of `orderid`, or nullptr.
-    [[nodiscard]] const order_line* find_line(std::string_view orderid) const noexcept;
+    [[nodiscard]] const order_line* find_line(std::string_view orderid) const;
 
     /// Adds the line; the caller checked can_allocate.
     void allocate(order_line line);
@@ -92,7 +92,7 @@ public:
 
 private:
     [[nodiscard]] batch* find_mutable_batch(std::string_view reference) noexcept;
-    [[nodiscard]] const batch* batch_holding(const order_line& line) const noexcept;
+    [[nodiscard]] const batch* batch_holding(const order_line& line) const;
 
     std::string sku_;
     std::vector<batch> batches_;  ///< in the order they were added
