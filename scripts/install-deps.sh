@@ -7,6 +7,7 @@ packages=(
   build-essential cmake make pkg-config git
   libboost1.81-dev          # Boost.Asio and Boost.Beast (header-only)
   nlohmann-json3-dev        # JSON
+  libsimdjson-dev           # the gateway's frame parser
   catch2                    # tests (2.13)
   libsqlitecpp-dev libsqlite3-dev  # SQLite store
   libspdlog-dev libfmt-dev  # logging

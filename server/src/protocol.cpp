@@ -1,5 +1,7 @@
 #include "gateway/protocol.hpp"
 
+#include "gateway/json_parse.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
@@ -136,11 +138,11 @@ std::string reply_head(std::string_view type, std::string_view re) {
 }  // namespace
 
 parse_result parse_request(std::string_view text) {
-    // allow_exceptions=false: a parse failure yields a "discarded" value instead of throwing.
-    json frame = json::parse(text, nullptr, false);
-    if (frame.is_discarded()) {
+    auto parsed = parse_json(text);
+    if (!parsed) {
         return bad_request("frame is not valid JSON");
     }
+    json& frame = *parsed;
     if (!frame.is_object()) {
         return bad_request("frame must be a JSON object");
     }
