@@ -9,7 +9,8 @@
 namespace gateway {
 namespace {
 
-void run(boost::asio::io_context& io) {
+/// Runs the context until it stops or runs out of work; a handler that throws is logged, not fatal.
+void run_logging_failures(boost::asio::io_context& io) {
     for (;;) {
         try {
             io.run();
@@ -45,7 +46,7 @@ void io_pool::start() {
     try {
         for (const auto& context : contexts_) {
             guards_.emplace_back(context->get_executor());
-            threads_.emplace_back([&io = *context] { run(io); });
+            threads_.emplace_back([&io = *context] { run_logging_failures(io); });
         }
     } catch (...) {
         stop();  // no thread may outlive what its handlers refer to while the caller unwinds
