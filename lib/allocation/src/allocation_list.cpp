@@ -14,6 +14,12 @@ namespace allocation {
 class allocation_list::line_log {
 public:
     line_log() = default;
+    /// A log holding `lines`, oldest first; nobody else sees it yet, so no lock is taken.
+    explicit line_log(std::vector<order_line> lines) {
+        for (auto& line : lines) {
+            append_locked(std::move(line));
+        }
+    }
     /// A new log holding the first `count` lines of `source`.
     line_log(const line_log& source, std::size_t count) {
         const std::scoped_lock lock{source.mutex_};
@@ -63,9 +69,9 @@ private:
     std::unordered_map<std::string_view, std::size_t> position_;
 };
 
-allocation_list::allocation_list(std::vector<order_line> lines) {
-    for (auto& line : lines) {
-        push_back(std::move(line));
+allocation_list::allocation_list(std::vector<order_line> lines) : size_{lines.size()} {
+    if (!lines.empty()) {
+        log_ = std::make_shared<line_log>(std::move(lines));  // one log filled at once, not a push per line
     }
 }
 
