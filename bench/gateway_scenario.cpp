@@ -21,6 +21,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -30,7 +31,6 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
-#include <simdjson.h>
 #include <unordered_map>
 
 namespace cascade::bench {

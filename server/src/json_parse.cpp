@@ -1,7 +1,8 @@
 #include "gateway/json_parse.hpp"
 
-#include <cstdint>
 #include <simdjson.h>
+
+#include <cstdint>
 #include <string>
 
 namespace gateway {
