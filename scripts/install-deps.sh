@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake make pkg-config git
+  ccache                    # compiler cache: rebuilds (and CI's three builds) reuse objects
   libboost1.81-dev          # Boost.Asio and Boost.Beast (header-only)
   nlohmann-json3-dev        # JSON
   libsimdjson-dev           # the gateway's frame parser
