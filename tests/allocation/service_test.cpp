@@ -62,15 +62,15 @@ TEMPLATE_TEST_CASE("AllocationRequired returns the batch reference and commits",
     CHECK(stored->version_number() == 1);
 }
 
-TEMPLATE_TEST_CASE("AllocationRequired for an invalid SKU fails the command", "[allocation][service]",
-                   memory_factory, sqlite_factory) {
+TEMPLATE_TEST_CASE("AllocationRequired for an invalid SKU fails the command", "[allocation][service]", memory_factory,
+                   sqlite_factory) {
     alloc_test::service<TestType> svc;
     REQUIRE(svc.run(batch_created{"b1", "AREALSKU", 100, std::nullopt}).status == cascade::cascade_status::ok);
     const auto result = svc.run(allocation_required{"o1", "NONEXISTENTSKU", 10});
     CHECK(result.status == cascade::cascade_status::failed);
     CHECK(result.result.is_null());
     REQUIRE(result.errors.size() == 1);
-    CHECK(result.errors[0].code == cascade::error_code::command_failed);
+    CHECK(result.errors[0].code == cascade::failure::command_failed);
     CHECK(result.errors[0].message == "Invalid sku NONEXISTENTSKU");
     CHECK(result.events.empty());
 }
@@ -90,8 +90,8 @@ TEMPLATE_TEST_CASE("out of stock sends exactly one notification", "[allocation][
     CHECK(stored_product(svc.app->storage(), "POPULAR-CURTAINS")->version_number() == 0);
 }
 
-TEMPLATE_TEST_CASE("BatchQuantityChanged reallocates through the cascade", "[allocation][service]",
-                   memory_factory, sqlite_factory) {
+TEMPLATE_TEST_CASE("BatchQuantityChanged reallocates through the cascade", "[allocation][service]", memory_factory,
+                   sqlite_factory) {
     alloc_test::service<TestType> svc;
     REQUIRE(svc.run(batch_created{"batch1", "INDIFFERENT-TABLE", 50, std::nullopt}).status ==
             cascade::cascade_status::ok);
@@ -166,8 +166,8 @@ TEMPLATE_TEST_CASE("the read model answers after allocation", "[allocation][serv
 TEST_CASE("bootstrap registers every allocation message by its wire name", "[allocation][service]") {
     alloc_test::service<memory_factory> svc;
     const auto& registry = svc.bus.registry();
-    for (const auto* name : {"BatchCreated", "AllocationRequired", "BatchQuantityChanged", "Allocated", "Deallocated",
-                             "OutOfStock"}) {
+    for (const auto* name :
+         {"BatchCreated", "AllocationRequired", "BatchQuantityChanged", "Allocated", "Deallocated", "OutOfStock"}) {
         CHECK(registry.find(name) != nullptr);
     }
     CHECK(registry.find("AllocationRequired")->kind == cascade::message_kind::command);
@@ -194,7 +194,8 @@ TEST_CASE("bootstrap with the default notifier writes to the configured file", "
     const alloc_test::temp_file db;
     const alloc_test::temp_file log{"cascade-notifications"};
     cascade::bus bus{cascade::bus_options{.threads = 1}};
-    const auto app = bootstrap(bus, {.store = store_kind::sqlite, .db_path = db.path(), .notifications_path = log.path()});
+    const auto app =
+        bootstrap(bus, {.store = store_kind::sqlite, .db_path = db.path(), .notifications_path = log.path()});
     const auto run = [&](auto msg) {
         return bus.async_submit(cascade::any_message{std::move(msg)}, boost::asio::use_future).get();
     };

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <ctime>
 #include <map>
 #include <mutex>
 
@@ -240,7 +241,7 @@ TEST_CASE("handlers reach dependencies provided at bootstrap", "[bus][services]"
     cascade::bus bus{{.threads = 1}};
     bus.dependencies().emplace<multiplier>(multiplier{7});
     bus.handle<double_it>("scale", [](const double_it& cmd, context& ctx) -> asio::awaitable<int> {
-        co_return cmd.value * ctx.get<multiplier>().factor;
+        co_return cmd.value* ctx.get<multiplier>().factor;
     });
     CHECK(run(bus, double_it{.key = "a", .value = 6, .raise = 0}).result == 42);
 }
@@ -317,27 +318,58 @@ TEST_CASE("an observer that throws does not stop the cascade", "[bus]") {
     CHECK(bus.metrics().handled == 4);
 }
 
-TEST_CASE("a waiting publisher is woken as soon as there is room", "[bus][bounded]") {
-    // Eight handlers fill the queue; seven of them wait to publish one more message. Only the
-    // one that finishes frees a slot: waking waiters only at a low-water mark would hang here.
-    // With one thread, that one runner is the only one that can notice.
-    const std::size_t threads = GENERATE(1, 2);
-    CAPTURE(threads);
-    cascade::bus bus{{.threads = threads, .max_queued = 8}};
-    std::atomic<int> noted_runs{0};
-    bus.subscribe<hop>("publish_more", [&](const hop& h, context&) -> asio::awaitable<void> {
-        if (h.remaining > 0) {
-            cascade::any_message more{noted{.key = h.key, .seq = h.remaining}};
-            (void)co_await bus.publish(std::move(more));
+TEST_CASE("on_event calls never overlap and come in collection order, under a fan-out on 4 threads", "[bus]") {
+    cascade::bus bus{{.threads = 4}};
+    // Each hop fans out to three more on other keys: collections race on four threads.
+    bus.subscribe<hop>("fan_out", [](const hop& h, context& ctx) -> asio::awaitable<void> {
+        for (int i = 0; i < 3 && h.remaining > 0; ++i) {
+            ctx.raise(hop{.key = h.key + std::to_string(i), .remaining = h.remaining - 1});
         }
-    });
-    bus.subscribe<noted>("count", [&](const noted&, context&) -> asio::awaitable<void> {
-        ++noted_runs;
         co_return;
     });
-    for (int i = 0; i < 8; ++i) {
-        REQUIRE(bus.try_submit(cascade::any_message{hop{.key = "k" + std::to_string(i), .remaining = i}}));
+    std::atomic<int> inside{0};
+    std::atomic<int> overlaps{0};
+    std::vector<cascade::message_id> seen;  // written only inside on_event, which must be serial
+    std::promise<cascade::outcome> done;
+    REQUIRE(bus.try_submit(cascade::any_message{hop{.key = "k", .remaining = 6}},
+                           {.on_event =
+                                [&](const cascade::envelope& env) {
+                                    if (inside.fetch_add(1) != 0) {
+                                        ++overlaps;
+                                    }
+                                    seen.push_back(env.id);
+                                    std::this_thread::yield();  // widens the window an overlap would need
+                                    inside.fetch_sub(1);
+                                },
+                            .on_done = [&](cascade::outcome out) { done.set_value(std::move(out)); }}));
+    const auto out = done.get_future().get();
+    CHECK(overlaps == 0);
+    REQUIRE(out.events.size() == 3 + 9 + 27 + 81 + 243 + 729);
+    REQUIRE(seen.size() == out.events.size());
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        CHECK(seen[i] == out.events[i].id);  // the observer saw them in the outcome's (collection) order
     }
-    REQUIRE(bus.wait_idle(generous));
-    CHECK(noted_runs == 7);
+}
+
+TEST_CASE("an envelope's timestamp lies between its submission's bounds and appears on the wire", "[bus]") {
+    cascade::bus bus{{.threads = 2}};
+    register_double_it(bus);
+    bus.declare<noted>();
+    // The bus stamps with the coarse realtime clock, which never runs ahead of the precise one.
+    timespec coarse{};
+    clock_gettime(CLOCK_REALTIME_COARSE, &coarse);
+    const auto before =
+        std::chrono::system_clock::time_point{std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds{coarse.tv_sec} + std::chrono::nanoseconds{coarse.tv_nsec})};
+
+    const auto out = run(bus, double_it{.key = "a", .value = 1, .raise = 2});
+
+    const auto after = std::chrono::system_clock::now();
+    REQUIRE(out.events.size() == 2);
+    for (const auto& env : out.events) {
+        CHECK(env.timestamp >= before);
+        CHECK(env.timestamp <= after);
+        const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(env.timestamp.time_since_epoch());
+        CHECK(cascade::to_json(env)["timestamp_ms"] == millis.count());
+    }
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <mutex>
+#include <set>
 
 using namespace test_domain;
 using cascade::context;
@@ -140,4 +141,51 @@ TEST_CASE("the dead-letter list keeps the newest up to its capacity", "[retry]")
     CHECK(letters.front().message.message.get_if<noted>()->seq == 2);
     CHECK(letters.back().message.message.get_if<noted>()->seq == 4);
     CHECK(bus.metrics().dead_lettered == 5);
+}
+
+TEST_CASE("a lane is held across a retry: the next message of the aggregate waits for it", "[retry]") {
+    // A real timer, so that the runner suspends during the backoff: another runner could take the
+    // lane's next message then, if the lane were let go.
+    cascade::bus bus{{.threads = 2}};
+    std::mutex mutex;
+    std::vector<std::pair<int, std::uint32_t>> order;  // (seq, attempt)
+    bus.subscribe<noted>(
+        "fails_once",
+        [&](const noted& n, context& ctx) -> asio::awaitable<void> {
+            {
+                const std::scoped_lock lock{mutex};
+                order.emplace_back(n.seq, ctx.attempt());
+            }
+            if (n.seq == 1 && ctx.attempt() == 1) {
+                throw std::runtime_error{"once"};
+            }
+            co_return;
+        },
+        {.max_attempts = 3, .initial_backoff = 5ms, .multiplier = 2.0, .max_backoff = 1s, .jitter = 0.0});
+    auto m1 = submit_now(bus, noted{.key = "k", .seq = 1});
+    auto m2 = submit_now(bus, noted{.key = "k", .seq = 2});
+    CHECK(m1.get().status == cascade::cascade_status::ok);
+    CHECK(m2.get().status == cascade::cascade_status::ok);
+    const std::scoped_lock lock{mutex};
+    CHECK(order == std::vector<std::pair<int, std::uint32_t>>{{1, 1}, {1, 2}, {2, 1}});
+}
+
+TEST_CASE("jitter is applied: each backoff lies in [b (1 - jitter), b] and they differ", "[retry]") {
+    auto delays = std::make_shared<recording_delays>();
+    cascade::bus bus{{.threads = 1, .delays = delays}};
+    bus.subscribe<noted>(
+        "hopeless",
+        [](const noted&, context&) -> asio::awaitable<void> {
+            throw std::runtime_error{"no"};
+            co_return;
+        },
+        {.max_attempts = 20, .initial_backoff = 10ms, .multiplier = 1.0, .max_backoff = 1s, .jitter = 0.5});
+    (void)run(bus, noted{.key = "k", .seq = 1});
+    const auto waited = delays->delays();
+    REQUIRE(waited.size() == 19);
+    for (const auto d : waited) {
+        CHECK(d >= 5ms);
+        CHECK(d <= 10ms);
+    }
+    CHECK(std::set<std::chrono::nanoseconds>(waited.begin(), waited.end()).size() > 1);
 }

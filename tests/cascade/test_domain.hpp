@@ -3,15 +3,22 @@
 
 #include <cascade/bus.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace test_domain {
 
@@ -84,8 +91,9 @@ template <cascade::message M>
 [[nodiscard]] std::future<cascade::outcome> submit_now(cascade::bus& bus, M msg) {
     auto done = std::make_shared<std::promise<cascade::outcome>>();
     auto result = done->get_future();
-    const auto admitted = bus.try_submit(cascade::any_message{std::move(msg)},
-                                         {.on_done = [done](cascade::outcome out) { done->set_value(std::move(out)); }});
+    const auto admitted =
+        bus.try_submit(cascade::any_message{std::move(msg)},
+                       {.on_done = [done](cascade::outcome out) { done->set_value(std::move(out)); }});
     if (!admitted) {
         throw std::runtime_error{"the bus refused a submission the test needed"};
     }
@@ -93,5 +101,51 @@ template <cascade::message M>
 }
 
 inline constexpr auto generous = std::chrono::seconds{60};  // an upper bound for waits, never a timing claim
+
+/// Blocks until `done()` holds; false if it still does not after `generous` (never a timing claim).
+inline bool eventually(const std::function<bool()>& done) {
+    const auto give_up = std::chrono::steady_clock::now() + generous;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > give_up) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds{200});
+    }
+    return true;
+}
+
+/// What handlers wait on until the test opens it; once open, every wait returns at once. Its
+/// channel lives in an io_context of its own that never runs: completions go to each waiting
+/// coroutine's executor.
+class gate {
+public:
+    void open() { channel_.close(); }
+    [[nodiscard]] asio::awaitable<void> wait() {
+        (void)co_await channel_.async_receive(asio::as_tuple(asio::use_awaitable));  // ends when closed
+    }
+
+private:
+    asio::io_context context_;
+    asio::experimental::concurrent_channel<void(boost::system::error_code)> channel_{context_, 0};
+};
+
+/// An io_context run by a thread of its own for the test's lifetime (the application's context).
+class running_context {
+public:
+    running_context() : guard_{io.get_executor()}, thread_{[this] { io.run(); }} {}
+    ~running_context() {
+        guard_.reset();
+        io.stop();
+        thread_.join();
+    }
+    running_context(const running_context&) = delete;
+    running_context& operator=(const running_context&) = delete;
+
+    asio::io_context io;
+
+private:
+    asio::executor_work_guard<asio::io_context::executor_type> guard_;
+    std::thread thread_;
+};
 
 }  // namespace test_domain

@@ -1,13 +1,13 @@
 #include "bus_core.hpp"
 
+#include "cascade_state.hpp"
 #include "coarse_clock.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 
-#include <algorithm>
-#include <iterator>
+#include <future>
+#include <unordered_map>
 
 namespace cascade::detail {
 
@@ -15,134 +15,196 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// Ids are taken from the shared counter a block at a time, so that threads do not contend on it.
-constexpr message_id id_block = 1024;
+[[nodiscard]] bus_options normalized(bus_options options) {
+    options.threads = std::max<std::size_t>(1, options.threads);
+    options.shards = std::max<std::size_t>(1, options.shards);
+    options.max_queued = std::max<std::size_t>(1, options.max_queued);
+    return options;
+}
 
-std::atomic<std::uint64_t> bus_generations{0};
+[[nodiscard]] asio::any_io_executor runner_executor(const bus_options& options, asio::thread_pool* own_pool) {
+    if (own_pool != nullptr) {
+        return own_pool->get_executor();
+    }
+    // The application's executor may run on several threads: a strand keeps the runners, and a
+    // cancellation posted among them, one at a time.
+    return asio::make_strand(options.executor);
+}
 
 }  // namespace
 
-// ---------------------------------------------------------------- setup
-
-struct bus_core::room_waiter {
-    explicit room_waiter(const asio::any_io_executor& ex) : channel{ex, 1} {}
-    asio::experimental::concurrent_channel<void(boost::system::error_code)> channel;
-};
-
 bus_core::bus_core(bus_options options)
-    : generation_{bus_generations.fetch_add(1, std::memory_order_relaxed) + 1},
-      options_{std::move(options)},
+    : options_{normalized(std::move(options))},
+      own_pool_{options_.executor ? nullptr : std::make_unique<asio::thread_pool>(options_.threads)},
+      executor_{runner_executor(options_, own_pool_.get())},
       delays_{options_.delays ? options_.delays : std::make_shared<steady_delay_timer>()},
-      shards_{std::make_unique<shard[]>(std::max<std::size_t>(1, options_.shards))} {
-    options_.threads = std::max<std::size_t>(1, options_.threads);
-    options_.shards = std::max<std::size_t>(1, options_.shards);
-    options_.max_queued = std::max<std::size_t>(1, options_.max_queued);
-    runner_slots_ = std::make_unique<runner_state[]>(max_runners);
-    pool_.emplace(options_.threads);
-    // One runner per thread from the start: lanes activated together are then drained in
-    // parallel, not queued behind the first runner (which would stay outside any handler and so
-    // never look stuck enough to justify a second).
-    for (std::size_t i = 0; i < options_.threads; ++i) {
-        runner_state* slot = nullptr;
-        {
-            const std::scoped_lock lock{runners_mutex_};
-            slot = take_runner_slot();
-        }
-        start_runner(*slot);
-    }
-}
+      dead_letters_{options_.dead_letter_capacity},
+      admission_{options_.max_queued},
+      lanes_{options_.shards},
+      runners_{executor_, delivery_, admission_.waiting_count(), [this] { on_stall(); }},
+      delivery_{{.handlers = handlers,
+                 .dependencies = dependencies,
+                 .delays = *delays_,
+                 .lanes = lanes_,
+                 .runners = runners_,
+                 .counts = counts_,
+                 .dead_letters = dead_letters_,
+                 .host = *this,
+                 .stopping = stopping_,
+                 .cancelled = cancelled_},
+                {.max_depth = options_.max_depth, .max_cascade_events = options_.max_cascade_events}},
+      stall_timer_{std::in_place, executor_} {}
 
 bus_core::~bus_core() {
-    stop_accepting();
-    cancel_everything();  // even when idle: parked runners go with the pool
-    pool_.reset();
+    close();
+    stall_timer_.reset();  // an I/O object goes before its execution context
+    own_pool_.reset();     // destroys every coroutine still suspended in it, while the parts exist
 }
 
-void bus_core::refuse_new_registrations() const {
-    if (frozen_.load(std::memory_order_acquire)) {
-        throw std::logic_error{"handlers must be registered before the first submission"};
+void bus_core::start() {
+    // On the application's executor a runner may outlive the bus object: it keeps the core alive.
+    runners_.start(options_.threads, own_pool_ ? nullptr : shared_from_this());
+}
+
+// ---------------------------------------------------------------- submission
+
+submit_result bus_core::try_submit(any_message msg, cascade_observer observer) {
+    handlers.freeze();
+    if (!accepting()) {
+        return {.status = admission::shutting_down, .id = 0};
     }
-}
-
-void bus_core::declare(const message_type& type) {
-    refuse_new_registrations();
-    registry.add(type);
-    if (handlers_.size() <= type.index) {
-        handlers_.resize(type.index + 1);
+    if (!admission_.try_acquire()) {
+        return {.status = admission::overloaded, .id = 0};
     }
-}
-
-void bus_core::add_command_handler(const message_type& type, std::string name, command_invoker invoke) {
-    declare(type);
-    auto& set = handlers_[type.index];
-    if (set.command) {
-        throw std::logic_error{"command " + std::string{type.name} + " already has a handler (" + set.command->name +
-                               "); a command has exactly one"};
+    // Checked again with the slot held: shutdown() stops accepting, then waits for no slot to be
+    // held, so either it sees this slot or this sees it closed.
+    if (!accepting_.load(std::memory_order_seq_cst)) {
+        (void)admission_.release(1);
+        notify_if_idle();
+        return {.status = admission::shutting_down, .id = 0};
     }
-    set.command = std::make_unique<handler_entry>(handler_entry{
-        .name = std::move(name), .retry = retry_policy::no_retry(), .on_event = {}, .on_command = std::move(invoke)});
-}
-
-void bus_core::add_event_handler(const message_type& type, std::string name, event_invoker invoke,
-                                 retry_policy policy) {
-    declare(type);
-    policy.max_attempts = std::max<std::uint32_t>(1, policy.max_attempts);
-    handlers_[type.index].events.push_back(
-        handler_entry{.name = std::move(name), .retry = policy, .on_event = std::move(invoke), .on_command = {}});
-}
-
-const handler_set* bus_core::handlers_for(const message_type& type) const noexcept {
-    return type.index < handlers_.size() ? &handlers_[type.index] : nullptr;
-}
-
-// ---------------------------------------------------------------- admission
-
-bool bus_core::try_reserve_slot() noexcept {
-    auto current = in_flight_.load(std::memory_order_relaxed);
-    do {
-        if (current >= options_.max_queued) {
-            return false;
+    const message_id id = ids_.next();
+    std::shared_ptr<cascade_state> cascade;
+    if (observer.on_event || observer.on_done) {
+        try {
+            cascade = std::make_shared<cascade_state>(id, msg.kind(), std::move(observer));
+        } catch (...) {
+            (void)admission_.release(1);
+            throw;
         }
-    } while (!in_flight_.compare_exchange_weak(current, current + 1, std::memory_order_seq_cst));
+    }
+    work_item item{.message = envelope{.id = id,
+                                       .causation_id = 0,
+                                       .correlation_id = id,
+                                       .depth = 0,
+                                       .timestamp = coarse_now(),
+                                       .message = std::move(msg)},
+                   .cascade = std::move(cascade)};
+    bool queued = false;
+    try {
+        queued = enqueue(item);
+    } catch (...) {
+        // Never admitted: no report, no slot.
+        if (item.cascade) {
+            item.cascade->dismiss();
+        }
+        (void)admission_.release(1);
+        throw;
+    }
+    if (!queued) {  // a cancellation closed the lanes meanwhile
+        if (item.cascade) {
+            item.cascade->dismiss();
+        }
+        (void)admission_.release(1);
+        notify_if_idle();
+        return {.status = admission::shutting_down, .id = 0};
+    }
+    counter_shard::add(counts_.local().submitted);
+    return {.status = admission::accepted, .id = id};
+}
+
+void bus_core::async_wait_for_room(room_waiter handler) {
+    admission_.async_wait(std::move(handler));
+    // Room above the low-water mark: the waiter sleeps until a release reaches the mark, unless
+    // nothing is being released any more. The stall check covers that case too.
+    on_stall();
+}
+
+bool bus_core::enqueue(work_item& item) {
+    const auto queued = lanes_.enqueue(item);
+    if (queued.refused) {
+        return false;
+    }
+    if (queued.activated) {
+        runners_.activate(queued.activated);
+    }
     return true;
 }
 
-void bus_core::release_slots(std::size_t n) noexcept {
-    // seq_cst on both sides (here and in wait_for_room): each side writes one variable and then
-    // reads the other, which only sequential consistency makes safe against a missed wake-up.
-    const auto before = in_flight_.fetch_sub(n, std::memory_order_seq_cst);
-    // Above the mark a release wakes nobody, so it does not take the waiters' lock either.
-    if (before - n <= low_water() && room_waiter_count_.load(std::memory_order_seq_cst) != 0) {
-        wake_room_waiters(wake::at_low_water);
+void bus_core::route(work_item item) {
+    admission_.acquire_unchecked(1);
+    bool queued = false;
+    try {
+        queued = enqueue(item);
+    } catch (...) {
+        (void)admission_.release(1);
+        throw;
     }
-    if (before == n) {
+    if (!queued) {
+        // Only after a cancellation, which reported the cascade already.
+        (void)admission_.release(1);
+    }
+}
+
+// ---------------------------------------------------------------- settling
+
+void bus_core::settle(work_item& item) noexcept {
+    if (item.cascade) {
+        if (item.message.depth == 0) {
+            item.cascade->mark_root_settled();
+        }
+        if (item.cascade->settle_one()) {
+            item.cascade->complete();
+        }
+        item.cascade.reset();
+    }
+    // A slot is freed as soon as its message is done, not when its batch is.
+    if (admission_.release(1) == 0) {
         notify_if_idle();
     }
 }
 
-message_id bus_core::next_id() noexcept {
-    // Keyed by the bus's generation, not its address: a new bus may reuse a freed one's address.
-    thread_local struct {
-        std::uint64_t owner = 0;
-        message_id next = 0;
-        message_id end = 0;
-    } block;
-    if (block.owner != generation_ || block.next == block.end) {
-        block.owner = generation_;
-        block.next = next_id_block_.fetch_add(1, std::memory_order_relaxed) * id_block + 1;
-        block.end = block.next + id_block;
+// ---------------------------------------------------------------- lifecycle
+
+void bus_core::on_stall() {
+    // How long a stall must last before waiters are woken: long next to a trivial handler, short
+    // next to anything a person would notice. Only waiters that find room while nothing is being
+    // released (handlers that publish to their own bus, say) ever depend on it.
+    constexpr std::chrono::milliseconds confirmation{1};
+    if (admission_.waiting() == 0 || !admission_.has_room() || stall_armed_.exchange(true)) {
+        return;
     }
-    return block.next++;
+    stall_timer_->expires_after(confirmation);
+    stall_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+        const auto self = weak.lock();
+        if (!self) {
+            return;
+        }
+        self->stall_armed_.store(false);
+        // Still nobody serving: no release is coming that would wake the waiters.
+        if (!ec && !self->runners_.any_serving()) {
+            self->admission_.wake_if_room();
+        }
+    });
 }
 
 bool bus_core::idle() const noexcept {
-    return in_flight_.load(std::memory_order_acquire) == 0 && active_lanes_.load(std::memory_order_acquire) == 0 &&
-           resident_lanes_.load(std::memory_order_acquire) == 0;
+    return admission_.in_use() == 0 && lanes_.active() == 0 && lanes_.resident() == 0;
 }
 
 void bus_core::notify_if_idle() {
-    if (in_flight_.load(std::memory_order_acquire) == 0 && active_lanes_.load(std::memory_order_acquire) == 0) {
-        sweep_all_warm_lanes();  // an idle bus keeps no lane
+    if (admission_.in_use() == 0 && lanes_.active() == 0) {
+        lanes_.sweep_warm();  // an idle bus keeps no lane
     }
     if (idle()) {
         // Lock so that a waiter between its check and its wait cannot miss the notification.
@@ -151,114 +213,15 @@ void bus_core::notify_if_idle() {
     }
 }
 
-submit_result bus_core::try_submit(any_message msg, cascade_observer observer) {
-    // Written once: a store on every submission would keep invalidating the cache line that
-    // every runner reads the handler table from.
-    if (!frozen_.load(std::memory_order_relaxed)) {
-        frozen_.store(true, std::memory_order_release);
-    }
-    if (!accepting()) {
-        return {.status = admission::shutting_down, .id = 0};
-    }
-    if (!try_reserve_slot()) {
-        return {.status = admission::overloaded, .id = 0};
-    }
-    // Checked again with the slot held: shutdown() stops accepting, then waits for no slot to be
-    // held, so either it sees this slot or this sees it closed.
-    if (!accepting_.load(std::memory_order_seq_cst)) {
-        release_slots(1);
-        return {.status = admission::shutting_down, .id = 0};
-    }
-    const message_id id = next_id();
-    std::shared_ptr<cascade_state> cascade;
-    if (observer.on_event || observer.on_done) {
-        cascade = std::make_shared<cascade_state>(id, msg.kind(), std::move(observer));
-    }
-    counters_.local().submitted.fetch_add(1, std::memory_order_relaxed);
-    enqueue(work_item{
-        .message = envelope{.id = id,
-                            .causation_id = 0,
-                            .correlation_id = id,
-                            .depth = 0,
-                            .timestamp = coarse_now(),
-                            .message = std::move(msg)},
-        .cascade = std::move(cascade),
-    });
-    return {.status = admission::accepted, .id = id};
-}
-
-asio::awaitable<void> bus_core::wait_for_room() {
-    const auto ex = co_await asio::this_coro::executor;
-    while (accepting() && in_flight_.load(std::memory_order_acquire) >= options_.max_queued) {
-        auto waiter = std::make_shared<room_waiter>(ex);
-        {
-            const std::scoped_lock lock{room_mutex_};
-            room_waiters_.push_back(waiter);
-            room_waiter_count_.fetch_add(1, std::memory_order_seq_cst);
-        }
-        // Registered first, checked second: a release between the two still finds us.
-        if (!accepting() || in_flight_.load(std::memory_order_seq_cst) < options_.max_queued) {
-            const std::scoped_lock lock{room_mutex_};
-            if (std::erase(room_waiters_, waiter) != 0) {
-                room_waiter_count_.fetch_sub(1, std::memory_order_seq_cst);
-            }
-            continue;
-        }
-        co_await waiter->channel.async_receive(asio::as_tuple(asio::use_awaitable));
-    }
-}
-
-void bus_core::wake_room_waiters(wake how) {
-    // Waiters are woken together once a quarter of the queue is free: waking one per release
-    // makes producers thrash (wake, submit a few, sleep again), at a cost per message.
-    const auto in_flight = in_flight_.load(std::memory_order_seq_cst);
-    const bool closing = how == wake::all_closing;
-    std::vector<std::shared_ptr<room_waiter>> woken;
-    {
-        const std::scoped_lock lock{room_mutex_};
-        if (closing || in_flight <= low_water()) {
-            woken.swap(room_waiters_);
-        } else if (how == wake::one_per_free_slot && in_flight < options_.max_queued) {
-            // One per free slot, not just one: a woken waiter may not submit (it gave up, or it
-            // submits to a lane already scheduled), and then nothing would check again.
-            const auto n = std::min(options_.max_queued - in_flight, room_waiters_.size());
-            const auto first = room_waiters_.begin();
-            woken.assign(std::make_move_iterator(first),
-                         std::make_move_iterator(first + static_cast<std::ptrdiff_t>(n)));
-            room_waiters_.erase(first, first + static_cast<std::ptrdiff_t>(n));
-        }
-        room_waiter_count_.store(room_waiters_.size(), std::memory_order_seq_cst);
-    }
-    for (auto& waiter : woken) {
-        waiter->channel.try_send(closing ? asio::error::operation_aborted : boost::system::error_code{});
-    }
-}
-
-void bus_core::wake_waiters_if_stalled(const runner_state& self) {
-    // The low-water mark alone can hang: when the waiters are handlers, their own messages hold
-    // slots, and once no runner is draining no release may ever come. So a runner that stops
-    // draining (it enters a handler or parks) and sees no other runner draining wakes one waiter
-    // per free slot. Each runner writes its state before reading the others', so of two that
-    // stop together at least one sees the other stopped. With one thread this wakes waiters at
-    // each handler entry, as often as before the low-water mark; with more, only when all stall.
-    if (room_waiter_count_.load(std::memory_order_seq_cst) == 0 ||
-        in_flight_.load(std::memory_order_seq_cst) >= options_.max_queued || another_runner_draining(self)) {
-        return;
-    }
-    wake_room_waiters(wake::one_per_free_slot);
-}
-
-// ---------------------------------------------------------------- lifecycle
-
 bool bus_core::wait_idle(std::chrono::nanoseconds timeout) {
     std::unique_lock lock{idle_mutex_};
     return idle_cv_.wait_for(lock, timeout, [this] { return idle(); });
 }
 
 void bus_core::stop_accepting() noexcept {
-    frozen_.store(true, std::memory_order_release);
+    handlers.freeze();
     accepting_.store(false, std::memory_order_seq_cst);
-    wake_room_waiters(wake::all_closing);
+    admission_.close();
 }
 
 bool bus_core::shutdown(std::chrono::nanoseconds deadline) {
@@ -266,60 +229,97 @@ bool bus_core::shutdown(std::chrono::nanoseconds deadline) {
     if (wait_idle(deadline)) {
         return true;
     }
-    cancel_everything();
+    cancel(cancel_wait::until_done);
     return false;
 }
 
-void bus_core::cancel_everything() {
-    if (!pool_) {
+void bus_core::close() noexcept {
+    stop_accepting();
+    cancel(cancel_wait::no);
+}
+
+void bus_core::cancel(cancel_wait wait) {
+    if (cancelling_.exchange(true)) {
         return;
     }
-    // Stop the threads, then destroy every suspended coroutine (a handler waiting on a timer, a
-    // parked runner) by destroying the pool. Each unfinished cascade then reports "cancelled"
-    // from its state's destructor, and queued messages go with their lanes.
-    pool_->stop();
-    pool_->join();
-    {
-        const std::scoped_lock lock{runners_mutex_};
-        pending_.clear();
-        idle_.clear();  // posts each frame's destruction to the stopped pool
-        pending_count_.store(0);
-        idle_count_.store(0);
+    if (own_pool_) {
+        // Our threads finish what they are running (a handler runs until it next suspends; a
+        // runner takes no further message) and stop: from then on nothing of the bus runs, so the
+        // cancellation sees every message where it is, and what a handler completed is reported
+        // as done, not cancelled.
+        stopping_.store(true, std::memory_order_seq_cst);
+        own_pool_->stop();
+        own_pool_->join();
+        cancel_remaining();
+        return;
     }
-    // Queued messages first, while the pool still exists: their cascades report now, and an
-    // outcome handler may post to the pool (it is stopped; the post is destroyed with it).
-    for (std::size_t i = 0; i < options_.shards; ++i) {
-        lane_map lanes;
-        {
-            const std::scoped_lock lock{shards_[i].mutex};
-            lanes.swap(shards_[i].lanes);
-            shards_[i].warm = 0;
+    // Runners take no further message from now on; parked ones are let go at once: they hold the
+    // core, and the core holds them while they are parked, which would keep both alive if the
+    // application's context never runs again.
+    stopping_.store(true, std::memory_order_seq_cst);
+    runners_.close();
+    // On the application's executor the cancellation runs among the runners, on their strand.
+    const auto self = weak_from_this().lock();
+    if (!self) {
+        cancel_remaining();  // the core is being destroyed: no runner is left to race with
+        return;
+    }
+    auto ran = std::make_shared<std::promise<void>>();
+    auto done = ran->get_future();
+    asio::post(executor_, [self, ran] {
+        self->cancel_remaining();
+        ran->set_value();
+    });
+    if (wait == cancel_wait::until_done) {
+        done.wait();
+    }
+}
+
+void bus_core::cancel_remaining() {
+    stopping_.store(true, std::memory_order_seq_cst);
+    cancelled_.store(true, std::memory_order_seq_cst);
+    struct cut {
+        std::size_t unhandled = 0;
+        message_id first{};
+    };
+    std::unordered_map<std::shared_ptr<cascade_state>, cut> cascades;
+    std::size_t freed = 0;
+    const auto take = [&](work_item& item) {
+        ++freed;
+        if (item.cascade) {
+            auto& c = cascades[std::move(item.cascade)];
+            if (c.unhandled++ == 0) {
+                c.first = item.message.id;
+            }
         }
+    };
+    // Runners first: once closed they take no lane, so none can be handed one that close() below
+    // forgets.
+    runners_.close();
+    lanes_.close(take);
+    // What runners hold stays where it is (a suspended handler may still refer to it); only its
+    // cascades and slots are taken.
+    runners_.for_each_runner([&](runner_state& runner) {
+        for (auto i = runner.position; i < runner.batch.size(); ++i) {
+            take(runner.batch[i]);
+        }
+    });
+    (void)admission_.release(freed);
+    for (const auto& [cascade, c] : cascades) {
+        cascade->abandon(c.unhandled, c.first);
     }
-    // Then the frames; they point at runner slots and at lanes, and touch neither when destroyed.
-    pool_.reset();
-    in_flight_.store(0, std::memory_order_release);
-    active_lanes_.store(0, std::memory_order_release);
-    resident_lanes_.store(0, std::memory_order_release);
-    // A closed bus still hands out a valid executor (for callers that co_spawn on it to learn
-    // that it is closed); nothing is ever queued on this one by the bus again.
-    pool_.emplace(1);
     notify_if_idle();
 }
 
 // ---------------------------------------------------------------- observation
 
 metrics_snapshot bus_core::metrics() const {
-    auto snapshot = counters_.snapshot();
-    snapshot.queued = in_flight_.load(std::memory_order_relaxed);
-    snapshot.active_lanes = active_lanes_.load(std::memory_order_relaxed);
-    snapshot.resident_lanes = resident_lanes_.load(std::memory_order_relaxed);
+    auto snapshot = counts_.snapshot();
+    snapshot.queued = admission_.in_use();
+    snapshot.active_lanes = lanes_.active();
+    snapshot.resident_lanes = lanes_.resident();
+    snapshot.waiting = admission_.waiting();
     return snapshot;
-}
-
-std::vector<dead_letter> bus_core::dead_letters() const {
-    const std::scoped_lock lock{dead_letter_mutex_};
-    return {dead_letters_.begin(), dead_letters_.end()};
 }
 
 }  // namespace cascade::detail

@@ -1,4 +1,4 @@
-#include "bus_core.hpp"
+#include "counters.hpp"
 
 #include <algorithm>
 
@@ -36,6 +36,7 @@ metrics_snapshot counters::snapshot() const {
         total.retried += shard.retried.load(std::memory_order_relaxed);
         total.dead_lettered += shard.dead_lettered.load(std::memory_order_relaxed);
         total.unhandled += shard.unhandled.load(std::memory_order_relaxed);
+        total.dropped += shard.dropped.load(std::memory_order_relaxed);
         for (std::size_t i = 0; i < histogram.counts.size(); ++i) {
             const auto n = shard.latency_buckets[i].load(std::memory_order_relaxed);
             histogram.counts[i] += n;

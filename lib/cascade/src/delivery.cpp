@@ -1,12 +1,13 @@
-// Delivery: a lane's messages through their handlers, with retries, dead letters and the
-// collection of raised events.
-#include "bus_core.hpp"
+#include "delivery.hpp"
+
+#include "cascade_state.hpp"
 #include "coarse_clock.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <exception>
+#include <memory>
 #include <random>
 
 namespace cascade::detail {
@@ -15,13 +16,15 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// A runner whose handlers never suspend yields the thread after this many messages, so that
-/// completions queued behind it (timers, outcomes, other coroutines) are not starved.
+/// A runner whose handlers never suspend yields the thread after this many messages of one lane,
+/// so that completions queued behind a long backlog (timers, outcomes, other coroutines) get their
+/// turn. Counted per lane, not across lanes: yielding between the small batches of many lanes
+/// let producers interleave with the runners and cost a quarter of the bus's throughput.
 constexpr std::size_t messages_per_turn = 256;
 
-[[nodiscard]] std::string describe(const std::exception_ptr& failure) {
+[[nodiscard]] std::string describe(const std::exception_ptr& thrown) {
     try {
-        std::rethrow_exception(failure);
+        std::rethrow_exception(thrown);
     } catch (const std::exception& e) {
         return e.what();
     } catch (...) {
@@ -35,7 +38,7 @@ constexpr std::size_t messages_per_turn = 256;
 }
 
 /// Marks a runner as inside a handler until it leaves, at the latest with the scope
-/// (bus_core::enter_handler marks it inside).
+/// (runner_pool::enter_handler marks it inside).
 class handler_scope {
 public:
     explicit handler_scope(runner_state& self) noexcept : self_{&self} {}
@@ -43,7 +46,7 @@ public:
     handler_scope(const handler_scope&) = delete;
     handler_scope& operator=(const handler_scope&) = delete;
 
-    void leave() noexcept { self_->state.store(runner_state::outside_handler, std::memory_order_relaxed); }
+    void leave() noexcept { runner_pool::leave_handler(*self_); }
 
 private:
     runner_state* self_;
@@ -74,7 +77,7 @@ public:
         if (sampled_) {
             count.observe_latency(std::chrono::steady_clock::now() - started_);
         }
-        (failed ? count.failed : count.handled).fetch_add(1, std::memory_order_relaxed);
+        counter_shard::add(failed ? count.failed : count.handled);
     }
 
 private:
@@ -83,33 +86,70 @@ private:
     std::chrono::steady_clock::time_point started_{};
 };
 
+[[nodiscard]] cascade_status status_of_failure(const work_item& item) noexcept {
+    return item.message.message.kind() == message_kind::command ? cascade_status::failed : cascade_status::partial;
+}
+
 }  // namespace
 
-asio::awaitable<void> bus_core::drain(lane_ref l, runner_state& self) {
-    std::vector<work_item> batch;
+asio::awaitable<void> delivery::serve(lane_ref lane, runner_state& self) {
+    auto& batch = self.batch;
     std::size_t since_yield = 0;
-    while (take_batch(l, batch)) {
-        for (auto& item : batch) {
-            const handler_set* set = handlers_for(item.message.message.type());
+    while (!cancelled()) {
+        switch (p_.lanes.take_batch(lane, batch)) {
+            case lane_table::take_status::taken:
+                break;
+            case lane_table::take_status::emptied:
+                co_return;
+            case lane_table::take_status::emptied_last:
+                p_.host.last_lane_emptied();
+                co_return;
+        }
+        for (self.position = 0; self.position < batch.size(); ++self.position) {
+            // A stopping bus takes no further message: the runner waits here until the
+            // cancellation has run (on the own pool its thread stops meanwhile and it never returns).
+            while (stopping() && !cancelled()) {
+                co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+            }
+            if (cancelled()) {
+                co_return;
+            }
+            auto& item = batch[self.position];
+            const handler_set* set = p_.handlers.find(item.message.message.type());
             if (item.message.message.kind() == message_kind::command) {
-                co_await run_command(set, item, self);
+                try {
+                    co_await run_command(set, item, self);
+                } catch (...) {
+                    record_machinery_failure(item, set != nullptr && set->command ? set->command->name : std::string{},
+                                             std::current_exception());
+                }
             } else if (set == nullptr || set->events.empty()) {
-                counters_.local().unhandled.fetch_add(1, std::memory_order_relaxed);
+                counter_shard::add(p_.counts.local().unhandled);
             } else {
                 for (const auto& handler : set->events) {
-                    // Inline rather than in a helper coroutine: one frame fewer per message.
-                    const auto failure = co_await attempt_event_handler(handler, item, 1, self);
-                    if (failure) {
-                        co_await retry_event_handler(handler, item, describe(failure), self);
+                    try {
+                        auto thrown = co_await attempt(handler, item, 1, self);
+                        if (thrown && !cancelled()) {
+                            co_await retry(handler, item, std::move(thrown), self);
+                        }
+                    } catch (...) {
+                        // Only the bus's machinery throws here (handlers' failures are caught where
+                        // they run): this handler's delivery ends, the message's others go on.
+                        record_machinery_failure(item, handler.name, std::current_exception());
+                    }
+                    if (cancelled()) {
+                        break;
                     }
                 }
             }
-            finish(item);
+            if (cancelled()) {
+                co_return;  // the cancellation has settled what is left of the batch
+            }
+            p_.host.settle(item);
         }
         since_yield += batch.size();
-        const auto handled = batch.size();
         batch.clear();
-        release_slots(handled);
+        self.position = 0;
         if (since_yield >= messages_per_turn) {
             since_yield = 0;
             co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
@@ -117,35 +157,12 @@ asio::awaitable<void> bus_core::drain(lane_ref l, runner_state& self) {
     }
 }
 
-// ---------------------------------------------------------------- delivery
-
-asio::awaitable<std::exception_ptr> bus_core::attempt_event_handler(const handler_entry& handler, work_item& item,
-                                                                    std::uint32_t attempt, runner_state& self) {
-    context ctx{item.message, dependencies, attempt};
-    std::exception_ptr failure;
-    std::vector<any_message> raised;
-    enter_handler(self);
-    handler_run run{self};
-    try {
-        co_await handler.on_event(item.message.message.payload(), ctx);
-        raised = ctx.take_raised();  // a failing event source fails the handler
-    } catch (...) {
-        failure = std::current_exception();
-    }
-    run.end(counters_.local(), failure != nullptr);
-    if (failure) {
-        co_return failure;  // what it raised is dropped with ctx
-    }
-    collect(std::move(raised), item);
-    co_return nullptr;
-}
-
-asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& item, runner_state& self) {
+asio::awaitable<void> delivery::run_command(const handler_set* set, work_item& item, runner_state& self) {
     if (set == nullptr || !set->command) {
-        counters_.local().unhandled.fetch_add(1, std::memory_order_relaxed);
+        counter_shard::add(p_.counts.local().unhandled);
         if (item.cascade) {
             item.cascade->record_error({.handler = "",
-                                        .code = std::string{error_code::no_handler},
+                                        .code = std::string{failure::no_handler},
                                         .message = "no handler for command " + std::string{item.message.name()},
                                         .handled_id = item.message.id},
                                        cascade_status::failed);
@@ -153,24 +170,27 @@ asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& i
         co_return;
     }
     const handler_entry& handler = *set->command;
-    context ctx{item.message, dependencies, 1};
+    context ctx{item.message, p_.dependencies, 1};
     nlohmann::json result;
     std::vector<any_message> raised;
-    std::exception_ptr failure;
-    enter_handler(self);
+    std::exception_ptr thrown;
+    p_.runners.enter_handler(self);
     handler_run run{self};
     try {
         result = co_await handler.on_command(item.message.message.payload(), ctx);
         raised = ctx.take_raised();
     } catch (...) {
-        failure = std::current_exception();
+        thrown = std::current_exception();
     }
-    run.end(counters_.local(), failure != nullptr);
-    if (failure) {
+    run.end(p_.counts.local(), thrown != nullptr);
+    if (cancelled()) {
+        co_return;  // shutdown already reported this cascade
+    }
+    if (thrown) {
         if (item.cascade) {
             item.cascade->record_error({.handler = handler.name,
-                                        .code = std::string{error_code::command_failed},
-                                        .message = describe(failure),
+                                        .code = std::string{failure::command_failed},
+                                        .message = describe(thrown),
                                         .handled_id = item.message.id},
                                        cascade_status::failed);
         }
@@ -179,79 +199,152 @@ asio::awaitable<void> bus_core::run_command(const handler_set* set, work_item& i
     if (item.cascade) {
         item.cascade->set_result(std::move(result));
     }
-    collect(std::move(raised), item);
+    if (!raised.empty()) {
+        collect(std::move(raised), item, handler.name);
+    }
 }
 
-asio::awaitable<void> bus_core::retry_event_handler(const handler_entry& handler, work_item& item,
-                                                    std::string last_error, runner_state& self) {
+asio::awaitable<void> delivery::retry(const handler_entry& handler, work_item& item, std::exception_ptr thrown,
+                                      runner_state& self) {
     std::uint32_t attempts = 1;
-    while (attempts < handler.retry.max_attempts) {
-        {
-            enter_handler(self);  // a backoff suspends this runner just like a handler
-            const handler_scope inside{self};
-            co_await delays_->wait(handler.retry.backoff(attempts, unit_random()));
-        }
-        ++attempts;
-        counters_.local().retried.fetch_add(1, std::memory_order_relaxed);
-        const auto failure = co_await attempt_event_handler(handler, item, attempts, self);
-        if (!failure) {
+    while (thrown && !cancelled()) {
+        if (attempts >= handler.retry.max_attempts) {
+            give_up(handler, item, std::string{failure::handler_failed}, describe(thrown), attempts);
             co_return;
         }
-        last_error = describe(failure);
-    }
-    if (item.cascade) {
-        item.cascade->record_error({.handler = handler.name,
-                                    .code = std::string{error_code::handler_failed},
-                                    .message = last_error,
-                                    .handled_id = item.message.id},
-                                   cascade_status::partial);
-    }
-    record_dead_letter(item, handler, std::move(last_error), attempts);
-}
-
-void bus_core::collect(std::vector<any_message> events, const work_item& parent) {
-    for (auto& raised : events) {
-        work_item child{
-            .message = envelope{.id = next_id(),
-                                .causation_id = parent.message.id,
-                                .correlation_id = parent.message.correlation_id,
-                                .depth = parent.message.depth + 1,
-                                .timestamp = coarse_now(),
-                                .message = std::move(raised)},
-            .cascade = parent.cascade,
-        };
-        // Counted before the parent finishes, so the cascade cannot look done in between.
-        in_flight_.fetch_add(1, std::memory_order_relaxed);
-        if (child.cascade) {
-            child.cascade->add_pending();
-            child.cascade->record_event(child.message);
+        std::exception_ptr backoff_failure;
+        {
+            p_.runners.enter_handler(self);  // a backoff suspends this runner just like a handler
+            const handler_scope inside{self};
+            try {
+                co_await p_.delays.wait(handler.retry.backoff(attempts, unit_random()));
+            } catch (...) {
+                backoff_failure = std::current_exception();
+            }
         }
-        enqueue(std::move(child));
+        if (cancelled()) {
+            co_return;
+        }
+        if (backoff_failure) {
+            give_up(handler, item, std::string{failure::internal},
+                    "retry backoff failed: " + describe(backoff_failure) + " (after: " + describe(thrown) + ")",
+                    attempts);
+            co_return;
+        }
+        ++attempts;
+        counter_shard::add(p_.counts.local().retried);
+        thrown = co_await attempt(handler, item, attempts, self);
     }
 }
 
-void bus_core::finish(work_item& item) {
-    if (item.cascade && item.cascade->finish_one()) {
-        item.cascade->complete();
+asio::awaitable<std::exception_ptr> delivery::attempt(const handler_entry& handler, work_item& item,
+                                                      std::uint32_t number, runner_state& self) {
+    context ctx{item.message, p_.dependencies, number};
+    std::exception_ptr thrown;
+    std::vector<any_message> raised;
+    p_.runners.enter_handler(self);
+    handler_run run{self};
+    try {
+        co_await handler.on_event(item.message.message.payload(), ctx);
+        raised = ctx.take_raised();  // a failing event source fails the handler
+    } catch (...) {
+        thrown = std::current_exception();
     }
-    item.cascade.reset();
+    run.end(p_.counts.local(), thrown != nullptr);
+    if (thrown || cancelled()) {
+        co_return thrown;  // what it raised is dropped with ctx
+    }
+    if (!raised.empty()) {
+        collect(std::move(raised), item, handler.name);
+    }
+    co_return nullptr;
 }
 
-void bus_core::record_dead_letter(const work_item& item, const handler_entry& handler, std::string error,
-                                  std::uint32_t attempts) {
-    counters_.local().dead_lettered.fetch_add(1, std::memory_order_relaxed);
-    const std::scoped_lock lock{dead_letter_mutex_};
-    if (options_.dead_letter_capacity == 0) {
+void delivery::collect(std::vector<any_message> events, work_item& parent, const std::string& handler) {
+    const auto count = events.size();
+    const std::uint32_t depth = parent.message.depth + 1;
+    const auto drop = [&](std::size_t n, std::string_view code, std::string message) {
+        counter_shard::add(p_.counts.local().dropped, n);
+        if (parent.cascade) {
+            parent.cascade->record_dropped(n, {.handler = handler,
+                                               .code = std::string{code},
+                                               .message = std::move(message),
+                                               .handled_id = parent.message.id});
+        }
+    };
+    if (depth > limits_.max_depth) {
+        drop(count, failure::depth_exceeded,
+             std::string{events.front().name()} + " raised by " + handler + " would be at depth " +
+                 std::to_string(depth) + ", past the limit of " + std::to_string(limits_.max_depth) + "; dropped");
         return;
     }
-    if (dead_letters_.size() == options_.dead_letter_capacity) {
-        dead_letters_.pop_front();
+    if (!parent.cascade) {
+        // Nobody tracks this cascade, but its size is still bounded: count it from here on.
+        parent.cascade = std::make_shared<cascade_state>(parent.message.correlation_id, parent.message.message.kind(),
+                                                         cascade_observer{});
     }
-    dead_letters_.push_back({.message = item.message,
-                             .handler = handler.name,
-                             .error = std::move(error),
-                             .attempts = attempts,
-                             .at = std::chrono::system_clock::now()});
+    auto& cascade = *parent.cascade;
+    const auto admitted = cascade.admit_events(count, limits_.max_cascade_events);
+    if (admitted < count) {
+        drop(count - admitted, failure::cascade_too_large,
+             "the cascade raised more than " + std::to_string(limits_.max_cascade_events) + " events; " +
+                 std::to_string(count - admitted) + " raised by " + handler + " dropped");
+    }
+    if (admitted == 0) {
+        return;
+    }
+    for (std::size_t i = 0; i < admitted; ++i) {
+        work_item child{
+            .message = envelope{.id = p_.host.next_id(),
+                                .causation_id = parent.message.id,
+                                .correlation_id = parent.message.correlation_id,
+                                .depth = depth,
+                                .timestamp = coarse_now(),
+                                .message = std::move(events[i])},
+            .cascade = parent.cascade,
+        };
+        // Counted before the parent is settled, so that the cascade cannot look done in between;
+        // taken back if routing fails (the parent is still pending, so this is never the last).
+        cascade.add_pending(1);
+        cascade.record_event(child.message);
+        try {
+            p_.host.route(std::move(child));
+        } catch (...) {
+            (void)cascade.settle_one();
+            throw;
+        }
+    }
+}
+
+void delivery::give_up(const handler_entry& handler, work_item& item, std::string code, std::string error,
+                       std::uint32_t attempts) {
+    if (item.cascade) {
+        item.cascade->record_error(
+            {.handler = handler.name, .code = std::move(code), .message = error, .handled_id = item.message.id},
+            cascade_status::partial);
+    }
+    counter_shard::add(p_.counts.local().dead_lettered);
+    p_.dead_letters.keep({.message = item.message,
+                          .handler = handler.name,
+                          .error = std::move(error),
+                          .attempts = attempts,
+                          .at = std::chrono::system_clock::now()});
+}
+
+void delivery::record_machinery_failure(work_item& item, const std::string& handler, const std::exception_ptr& thrown) {
+    if (!item.cascade || cancelled()) {
+        return;
+    }
+    try {
+        item.cascade->record_error(
+            {.handler = handler,
+             .code = std::string{failure::internal},
+             .message = "the bus failed while delivering " + std::string{item.message.name()} + ": " + describe(thrown),
+             .handled_id = item.message.id},
+            status_of_failure(item));
+    } catch (...) {
+        // Out of memory even for the report: the lane goes on, the cascade still completes.
+    }
 }
 
 }  // namespace cascade::detail

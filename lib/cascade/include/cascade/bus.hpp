@@ -4,19 +4,24 @@
 
 #include "cascade/context.hpp"
 #include "cascade/dead_letter.hpp"
+#include "cascade/detail/waiting_submission.hpp"
 #include "cascade/message.hpp"
 #include "cascade/metrics.hpp"
 #include "cascade/outcome.hpp"
 #include "cascade/registry.hpp"
 #include "cascade/retry.hpp"
 #include "cascade/services.hpp"
+#include "cascade/submission.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -28,41 +33,28 @@
 namespace cascade {
 
 struct bus_options {
-    /// Threads of the pool that runs every lane.
+    /// Runners started at once: the threads of the bus's own pool, or the parallelism that
+    /// `executor` offers.
     std::size_t threads = std::max(1U, std::thread::hardware_concurrency());
+    /// Empty: the bus runs on a pool of `threads` threads of its own. Set: it runs on this
+    /// executor, which the application already has (an io_context's, say), through a strand of
+    /// it; that context must run until the bus is destroyed.
+    boost::asio::any_io_executor executor;
     /// Cap on messages queued or running; submit waits and try_submit refuses beyond it.
-    /// Events raised inside an admitted cascade are never refused (that could deadlock it).
+    /// Events raised inside an admitted cascade are never refused (that could deadlock it):
+    /// max_cascade_events bounds them instead.
     std::size_t max_queued = 65'536;
+    /// Events raised deeper than this (the submitted message is depth 0) are dropped and fail
+    /// their cascade with depth_exceeded.
+    std::uint32_t max_depth = 64;
+    /// Events a cascade may raise in all; the rest are dropped and fail it with cascade_too_large.
+    std::size_t max_cascade_events = 10'000;
     /// Shards of the aggregate-to-lane map, each with its own mutex.
     std::size_t shards = 64;
     /// Dead letters kept for listing; the oldest go first.
     std::size_t dead_letter_capacity = 10'000;
     /// Where retry backoffs wait; nullptr means a steady_timer.
     std::shared_ptr<delay_timer> delays;
-};
-
-/// The answer to a submission that does not wait.
-enum class admission : std::uint8_t { accepted, overloaded, shutting_down };
-
-struct submit_result {
-    admission status = admission::accepted;
-    message_id id{};  ///< of the admitted message; 0 when refused
-    [[nodiscard]] explicit operator bool() const noexcept { return status == admission::accepted; }
-};
-
-/// Callbacks of one cascade, called on the bus's threads.
-struct cascade_observer {
-    /// Each resulting event the moment it is collected; calls for one cascade never overlap
-    /// and come in collection order. Keep it short: it runs under the cascade's lock.
-    std::function<void(const envelope&)> on_event;
-    /// Exactly once, when nothing of the cascade is queued or running.
-    std::function<void(outcome)> on_done;
-};
-
-/// Thrown by the waiting forms of submission once the bus has stopped accepting.
-class bus_closed : public std::runtime_error {
-public:
-    bus_closed() : std::runtime_error{"the bus is shutting down"} {}
 };
 
 namespace detail {
@@ -73,21 +65,19 @@ inline constexpr bool is_awaitable_v<boost::asio::awaitable<T, E>> = true;
 
 using event_invoker = std::function<boost::asio::awaitable<void>(const void*, context&)>;
 using command_invoker = std::function<boost::asio::awaitable<nlohmann::json>(const void*, context&)>;
-
-class bus_core;
 }  // namespace detail
 
 /// A handler of M: a callable taking (const M&, context&) and returning an awaitable.
 template <class F, class M>
-concept handler_of = std::invocable<F&, const M&, context&> &&
-                     detail::is_awaitable_v<std::invoke_result_t<F&, const M&, context&>>;
+concept handler_of =
+    std::invocable<F&, const M&, context&> && detail::is_awaitable_v<std::invoke_result_t<F&, const M&, context&>>;
 
 class bus {
 public:
-    using executor_type = boost::asio::thread_pool::executor_type;
+    using executor_type = boost::asio::any_io_executor;
 
     explicit bus(bus_options options = {});
-    /// Stops accepting, cancels what still runs, and joins the pool.
+    /// Stops accepting and cancels what still runs; every unfinished cascade reports.
     ~bus();
     bus(const bus&) = delete;
     bus& operator=(const bus&) = delete;
@@ -116,39 +106,78 @@ public:
     /// Every message type declared or handled, by wire name.
     [[nodiscard]] const message_registry& registry() const noexcept;
 
-    /// The handlers' dependencies; fill it before the first submission. They outlive the bus's
-    /// pool (a handler being torn down may still use them), so an I/O object kept in one must
-    /// run on an executor of its own, not on executor().
+    /// The handlers' dependencies; fill it before the first submission. They outlive every
+    /// handler run, so an I/O object kept in one may run on executor().
     [[nodiscard]] services& dependencies() noexcept;
 
-    // Submission.
+    // Submission. The waiting forms are asynchronous operations in Asio's style: they complete
+    // through the caller's completion token, on the handler's associated executor, and may be
+    // cancelled (bind_cancellation_slot, awaitable operators) while they wait for room; once the
+    // message is admitted, its cascade runs to its outcome.
 
     /// Admits the message if there is room and the bus accepts; never waits.
     [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer = {});
 
-    /// Waits for room, submits, and completes with the cascade's outcome.
-    /// `on_event` sees each resulting event as it is collected. Throws bus_closed.
-    [[nodiscard]] boost::asio::awaitable<outcome> submit(
-        any_message msg, std::function<void(const envelope&)> on_event = {});
+    /// Waits for room, submits, and completes with the cascade's outcome: signature
+    /// void(std::exception_ptr, outcome); the exception is bus_closed when the bus stops
+    /// accepting, or a boost::system::system_error (operation_aborted) when the wait is cancelled.
+    /// `on_event` sees each resulting event as it is collected.
+    template <class CompletionToken>
+    auto async_submit(any_message msg, std::function<void(const envelope&)> on_event, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(std::exception_ptr, outcome)>(
+            [](auto handler, detail::bus_core* core, any_message m, std::function<void(const envelope&)> seen) {
+                std::make_shared<detail::waiting_submission<decltype(handler), outcome>>(
+                    *core, std::move(m), std::move(seen), std::move(handler))
+                    ->attempt(*core);
+            },
+            token, core_.get(), std::move(msg), std::move(on_event));
+    }
+    template <class CompletionToken>
+    auto async_submit(any_message msg, CompletionToken&& token) {
+        return async_submit(std::move(msg), {}, std::forward<CompletionToken>(token));
+    }
 
+    /// async_submit for coroutines; throws bus_closed, or system_error when cancelled.
+    [[nodiscard]] boost::asio::awaitable<outcome> submit(any_message msg,
+                                                         std::function<void(const envelope&)> on_event = {}) {
+        return async_submit(std::move(msg), std::move(on_event), boost::asio::use_awaitable);
+    }
     template <message M>
     [[nodiscard]] boost::asio::awaitable<outcome> submit(M msg) {
         return submit(any_message{std::move(msg)});
     }
 
-    /// submit() with any completion token, e.g. boost::asio::use_future outside coroutines.
+    /// Waits for room and submits without tracking the outcome (fire and forget): signature
+    /// void(std::exception_ptr, message_id), with the same exceptions as async_submit.
     template <class CompletionToken>
-    auto async_submit(any_message msg, CompletionToken&& token) {
-        return boost::asio::co_spawn(executor(), submit(std::move(msg)),
-                                     std::forward<CompletionToken>(token));
+    auto async_publish(any_message msg, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(std::exception_ptr, message_id)>(
+            [](auto handler, detail::bus_core* core, any_message m) {
+                std::make_shared<detail::waiting_submission<decltype(handler), message_id>>(
+                    *core, std::move(m), std::function<void(const envelope&)>{}, std::move(handler))
+                    ->attempt(*core);
+            },
+            token, core_.get(), std::move(msg));
+    }
+    [[nodiscard]] boost::asio::awaitable<message_id> publish(any_message msg) {
+        return async_publish(std::move(msg), boost::asio::use_awaitable);
     }
 
-    /// Completes once the queue has room again, or the bus stops accepting. With try_submit, it
-    /// lets a producer that was refused wait without giving up its message.
-    [[nodiscard]] boost::asio::awaitable<void> wait_for_room();
-
-    /// Waits for room and submits without tracking the outcome (fire and forget). Throws bus_closed.
-    [[nodiscard]] boost::asio::awaitable<message_id> publish(any_message msg);
+    /// Completes once the queue has room, or the bus has stopped accepting (signature
+    /// void(error_code): operation_aborted when cancelled). With try_submit, it lets a producer
+    /// that was refused wait without giving up its message.
+    template <class CompletionToken>
+    auto async_wait_for_room(CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
+            [](auto handler, detail::bus_core* core) {
+                detail::wait_for_room_on(*core, detail::posting_waiter(std::move(handler), detail::executor_of(*core)));
+            },
+            token, core_.get());
+    }
+    /// async_wait_for_room for coroutines; throws system_error when cancelled.
+    [[nodiscard]] boost::asio::awaitable<void> wait_for_room() {
+        return async_wait_for_room(boost::asio::use_awaitable);
+    }
 
     // Lifecycle. The blocking calls must not be made from the bus's own threads.
 
@@ -159,8 +188,10 @@ public:
     /// New submissions are refused with shutting_down from now on; waiting submitters get bus_closed.
     void stop_accepting() noexcept;
 
-    /// Stops accepting, lets running cascades finish until `deadline`, then cancels the rest.
-    /// True when everything finished before the deadline.
+    /// Stops accepting, lets running cascades finish until `deadline`, then cancels the rest: a
+    /// lane stops taking messages, the bus's threads stop, and every unfinished cascade reports
+    /// at once (cancelled, or unfinished when its submitted message was handled). True when
+    /// everything finished before the deadline. The bus takes no work after a cancellation.
     bool shutdown(std::chrono::nanoseconds deadline);
 
     // Observation.
@@ -169,6 +200,7 @@ public:
     [[nodiscard]] std::vector<dead_letter> dead_letters() const;
     [[nodiscard]] std::size_t active_lanes() const noexcept;
     [[nodiscard]] bool accepting() const noexcept;
+    /// Valid for the bus's whole lifetime; after a cancelling shutdown nothing posted to it runs.
     [[nodiscard]] executor_type executor() const noexcept;
 
 private:
@@ -176,7 +208,8 @@ private:
     void add_event_handler(const message_type& type, std::string name, detail::event_invoker invoke,
                            retry_policy policy);
 
-    std::unique_ptr<detail::bus_core> core_;
+    // Shared: with an executor of the application's, runners keep the core alive until they end.
+    std::shared_ptr<detail::bus_core> core_;
 };
 
 template <command C, handler_of<C> F>
@@ -186,8 +219,7 @@ void bus::handle(std::string handler_name, F handler) {
                   "a command handler's result must convert to JSON");
     add_command_handler(
         message_type_of<C>(), std::move(handler_name),
-        [handler = std::move(handler)](const void* payload,
-                                       context& ctx) -> boost::asio::awaitable<nlohmann::json> {
+        [handler = std::move(handler)](const void* payload, context& ctx) -> boost::asio::awaitable<nlohmann::json> {
             const auto& cmd = *static_cast<const C*>(payload);
             if constexpr (std::is_void_v<result_type>) {
                 co_await std::invoke(handler, cmd, ctx);

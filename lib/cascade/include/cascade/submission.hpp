@@ -1,0 +1,37 @@
+#pragma once
+// What a submission is answered with: admitted or refused, and the callbacks of its cascade.
+
+#include "cascade/envelope.hpp"
+#include "cascade/outcome.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+
+namespace cascade {
+
+/// The answer to a submission that does not wait.
+enum class admission : std::uint8_t { accepted, overloaded, shutting_down };
+
+struct submit_result {
+    admission status = admission::accepted;
+    message_id id{};  ///< of the admitted message; 0 when refused
+    [[nodiscard]] explicit operator bool() const noexcept { return status == admission::accepted; }
+};
+
+/// Callbacks of one cascade, called on the bus's threads.
+struct cascade_observer {
+    /// Each resulting event the moment it is collected; calls for one cascade never overlap
+    /// and come in collection order. Keep it short: it runs under the cascade's lock.
+    std::function<void(const envelope&)> on_event;
+    /// Exactly once, when nothing of the cascade is queued or running, or when shutdown cuts it.
+    std::function<void(outcome)> on_done;
+};
+
+/// Thrown by the waiting forms of submission once the bus has stopped accepting.
+class bus_closed : public std::runtime_error {
+public:
+    bus_closed() : std::runtime_error{"the bus is shutting down"} {}
+};
+
+}  // namespace cascade

@@ -1,0 +1,18 @@
+#pragma once
+// One message on its way through the bus: its envelope, and the cascade it belongs to.
+// Internal: include only from lib/cascade/src.
+
+#include "cascade/envelope.hpp"
+
+#include <memory>
+
+namespace cascade::detail {
+
+class cascade_state;
+
+struct work_item {
+    envelope message;
+    std::shared_ptr<cascade_state> cascade;  ///< null while nobody tracks the cascade
+};
+
+}  // namespace cascade::detail
