@@ -1,9 +1,10 @@
 // The gateway scenario: C WebSocket connections with W submits in flight on each, for a while,
 // against cascade-server in-process (the allocation domain) or any protocol-v1 server by URL.
 // It reports submits and streamed events per second, submit-to-done latency, and the server's
-// peak memory (read from its /metrics). A baseline run then applies the same load to canned
-// replies (transport_baseline.hpp), to show what Beast and loopback TCP alone cost.
-#include "gateway/app_domain.hpp"
+// peak memory (read from its /metrics). In-process, it runs the bus both ways cascade-server can:
+// on threads of its own, and on the gateway's I/O thread. A baseline run then applies the same
+// load to canned replies (transport_baseline.hpp), to show what Beast and loopback TCP alone cost.
+#include "allocation_domain.hpp"
 #include "gateway/coalescing_stream.hpp"
 #include "gateway/io_pool.hpp"
 #include "gateway/server.hpp"
@@ -52,7 +53,8 @@ struct gateway_settings {
     std::string url;  ///< empty: start the server in-process
     std::string store = "memory";
     std::size_t server_threads = 1;
-    std::size_t bus_threads = 0;  // as cascade-server: the cores the I/O threads leave, at least 1
+    std::size_t bus_threads = 0;        // as cascade-server: the cores the I/O threads leave, at least 1
+    std::string bus_executor = "both";  ///< pool, io, or both (one run each)
     std::size_t client_threads = 1;
     std::size_t skus = 5'000;  // many lanes, and few order lines per product
     bool baseline = true;      ///< also run the load against transport_baseline
@@ -277,33 +279,47 @@ double server_peak_mib(const tcp::endpoint& endpoint) {
     }
 }
 
-/// The in-process server, when no --url is given.
+/// The in-process server, when no --url is given: as cascade-server runs, its bus on threads of
+/// its own or on the first I/O thread.
 struct local_server {
-    local_server(const gateway_settings& s, const std::filesystem::path& db)
-        : bus{{.threads = s.bus_threads}},
-          domain{gateway::load_allocation_domain(
-              bus, {.store = s.store == "sqlite" ? gateway::store_choice::sqlite : gateway::store_choice::memory,
+    local_server(const gateway_settings& s, const std::filesystem::path& db, bool bus_on_io)
+        : io{s.server_threads},
+          bus{bus_options(s, bus_on_io, io)},
+          domain{cascade_server::load_allocation_domain(
+              bus, {.store = s.store == "sqlite" ? cascade_server::store_choice::sqlite
+                                                 : cascade_server::store_choice::memory,
                     .db_path = db,
                     .notifications_path = "/dev/null"})},
-          server{bus, options(s), domain.http_routes} {
+          server{io, bus, options(), domain.http_routes} {
         server.start();
+        io.start();
     }
     ~local_server() {
         (void)bus.shutdown(std::chrono::seconds{10});
         server.stop();
+        io.stop();
+    }
+
+    static cascade::bus_options bus_options(const gateway_settings& s, bool bus_on_io, gateway::io_pool& io) {
+        cascade::bus_options o{.threads = bus_on_io ? 1 : s.bus_threads};
+        if (bus_on_io) {
+            o.executor = io.first();
+        }
+        return o;
     }
     local_server(const local_server&) = delete;
     local_server& operator=(const local_server&) = delete;
 
-    static gateway::server_options options(const gateway_settings& s) {
+    /// A free port, default limits.
+    static gateway::server_options options() {
         gateway::server_options o;
         o.port = 0;
-        o.threads = s.server_threads;
         return o;
     }
 
+    gateway::io_pool io;
     cascade::bus bus;
-    gateway::app_domain domain;
+    cascade_server::app_domain domain;
     gateway::server server;
 };
 
@@ -395,43 +411,63 @@ void print_figures(load_figures& f, std::string_view process) {
     print_row(fmt::format("cores busy ({})", process), fmt::format("{:.2f}", f.cpu_seconds / f.elapsed));
 }
 
+/// Runs the load against `url` and prints its figures; `local` is the in-process server, if any.
+void measure(const gateway_settings& s, const std::string& url, const local_server* local) {
+    const auto where = parse_url(url);
+    const auto endpoint = resolve(where);
+    auto figures = apply_load(s, where, endpoint);
+    print_figures(figures, local != nullptr ? "client and server" : "client");
+    const double server_mib = server_peak_mib(endpoint);
+    print_row(
+        local != nullptr ? "peak memory (server and client, one process)" : "server peak memory",
+        server_mib < 0 ? std::string{"n/a (no /metrics)"} : std::to_string(static_cast<int>(server_mib)) + " MiB");
+}
+
+/// One run against an in-process server, its bus on threads of its own or on the I/O thread.
+void measure_local(const gateway_settings& s, bool bus_on_io) {
+    const auto db = std::filesystem::temp_directory_path() / ("cascade-bench-" + std::to_string(::getpid()) + ".db");
+    {
+        const local_server local{s, db, bus_on_io};
+        const auto url = "ws://127.0.0.1:" + std::to_string(local.server.port()) + "/ws";
+        if (bus_on_io) {
+            std::printf(
+                "  bus on the first I/O thread (--bus-executor io): %s store, %zu I/O thread(s); client %zu "
+                "thread(s)\n",
+                s.store.c_str(), s.server_threads, s.client_threads);
+        } else {
+            std::printf(
+                "  bus on %zu thread(s) of its own (--bus-executor pool): %s store, %zu I/O thread(s); "
+                "client %zu thread(s)\n",
+                s.bus_threads, s.store.c_str(), s.server_threads, s.client_threads);
+        }
+        measure(s, url, &local);
+    }
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::filesystem::remove(db.string() + suffix, ignored);
+    }
+}
+
 int run_gateway(gateway_settings s) {
     if (s.bus_threads == 0) {
         s.bus_threads = gateway::default_bus_threads(s.server_threads);
     }
     spdlog::set_level(spdlog::level::warn);
-    const auto db = std::filesystem::temp_directory_path() / ("cascade-bench-" + std::to_string(::getpid()) + ".db");
-    std::unique_ptr<local_server> local;
-    std::string url = s.url;
-    if (url.empty()) {
-        local = std::make_unique<local_server>(s, db);
-        url = "ws://127.0.0.1:" + std::to_string(local->server.port()) + "/ws";
-    }
-
     std::printf("gateway: %zu connections x %zu submits in flight, %.1f s, AllocationRequired over %zu SKUs\n",
                 s.connections, s.inflight, s.seconds, s.skus);
-    if (local) {
-        std::printf("  server in-process at %s: %s store, %zu I/O thread(s), %zu bus thread(s); client %zu thread(s)\n",
-                    url.c_str(), s.store.c_str(), s.server_threads, s.bus_threads, s.client_threads);
-    } else {
-        std::printf("  server at %s; client %zu thread(s)\n", url.c_str(), s.client_threads);
+    if (!s.url.empty()) {
+        std::printf("  server at %s; client %zu thread(s)\n", s.url.c_str(), s.client_threads);
+        measure(s, s.url, nullptr);
+        return 0;  // a server elsewhere is not compared with canned replies here: they share no machine
     }
-    const auto where = parse_url(url);
-    const auto endpoint = resolve(where);
-    auto figures = apply_load(s, where, endpoint);
-    print_figures(figures, local ? "client and server" : "client");
-    const double server_mib = server_peak_mib(endpoint);
-    print_row(
-        local ? "peak memory (server and client, one process)" : "server peak memory",
-        server_mib < 0 ? std::string{"n/a (no /metrics)"} : std::to_string(static_cast<int>(server_mib)) + " MiB");
-    local.reset();
-    std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-        std::filesystem::remove(db.string() + suffix, ignored);
+    std::printf("cascade-server in-process\n");
+    if (s.bus_executor != "io") {
+        measure_local(s, false);
     }
-
-    // A server elsewhere is not compared with canned replies here: they share no machine.
-    if (s.baseline && s.url.empty()) {
+    if (s.bus_executor != "pool") {
+        measure_local(s, true);
+    }
+    if (s.baseline) {
         const transport_baseline baseline{s.server_threads};
         std::printf("baseline: the same load against canned replies (%zu I/O thread(s); no bus, no domain, no JSON)\n",
                     s.server_threads);
@@ -464,6 +500,11 @@ void add_gateway_scenario(CLI::App& app) {
     cmd->add_option("--bus-threads", s.bus_threads,
                     "bus threads of the in-process server; 0: the cores its I/O threads leave, at least 1")
         ->capture_default_str();
+    cmd->add_option("--bus-executor", s.bus_executor,
+                    "where the in-process server's bus runs: pool (threads of its own), io (the first I/O thread) "
+                    "or both, one run each")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"pool", "io", "both"}));
     cmd->add_option("--client-threads", s.client_threads, "threads of the load client")->capture_default_str();
     cmd->add_option("--skus", s.skus, "distinct SKUs (one lane each)")->capture_default_str();
     cmd->add_flag("!--no-baseline", s.baseline,

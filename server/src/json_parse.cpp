@@ -1,4 +1,4 @@
-#include "gateway/json_parse.hpp"
+#include "json_parse.hpp"
 
 #include <simdjson.h>
 

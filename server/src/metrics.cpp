@@ -2,9 +2,8 @@
 
 #include <spdlog/fmt/fmt.h>
 
-#include <sys/resource.h>
-
 #include <iterator>
+#include <sys/resource.h>
 
 namespace gateway {
 namespace {
@@ -61,8 +60,10 @@ std::string format_prometheus(const cascade::metrics_snapshot& bus, const gatewa
     counter(out, "cascade_bus_retried_total", "Handler attempts after a failure.", bus.retried);
     counter(out, "cascade_bus_dead_lettered_total", "Event deliveries given up after all attempts.", bus.dead_lettered);
     counter(out, "cascade_bus_unhandled_total", "Messages that had no handler.", bus.unhandled);
+    counter(out, "cascade_bus_dropped_total", "Raised events dropped past a cascade limit.", bus.dropped);
     gauge(out, "cascade_bus_queued", "Messages queued or running now.", bus.queued);
     gauge(out, "cascade_bus_active_lanes", "Aggregates with a live lane now.", bus.active_lanes);
+    gauge(out, "cascade_bus_waiting", "Submitters waiting for room now.", bus.waiting);
     histogram(out, "cascade_bus_handler_latency_seconds", "Handler run time.", bus.handler_latency);
 
     const auto opened = gateway_metrics::read(gw.connections_opened);
@@ -72,15 +73,19 @@ std::string format_prometheus(const cascade::metrics_snapshot& bus, const gatewa
     gauge(out, "cascade_gateway_connections", "WebSocket sessions open now.", opened >= closed ? opened - closed : 0);
     counter(out, "cascade_gateway_slow_consumers_total", "Sessions disconnected as slow consumers (4008).",
             gateway_metrics::read(gw.slow_consumers));
-    counter(out, "cascade_gateway_http_requests_total", "HTTP requests answered.", gateway_metrics::read(gw.http_requests));
+    counter(out, "cascade_gateway_http_requests_total", "HTTP requests answered.",
+            gateway_metrics::read(gw.http_requests));
     counter(out, "cascade_gateway_frames_in_total", "WebSocket frames received.", gateway_metrics::read(gw.frames_in));
     counter(out, "cascade_gateway_frames_out_total", "WebSocket frames sent.", gateway_metrics::read(gw.frames_out));
-    counter(out, "cascade_gateway_bytes_in_total", "WebSocket payload bytes received.", gateway_metrics::read(gw.bytes_in));
-    counter(out, "cascade_gateway_bytes_out_total", "WebSocket payload bytes sent.", gateway_metrics::read(gw.bytes_out));
+    counter(out, "cascade_gateway_bytes_in_total", "WebSocket payload bytes received.",
+            gateway_metrics::read(gw.bytes_in));
+    counter(out, "cascade_gateway_bytes_out_total", "WebSocket payload bytes sent.",
+            gateway_metrics::read(gw.bytes_out));
 
     family(out, "cascade_gateway_errors_total", "counter", "Error replies by protocol error code.");
-    for (const auto code : protocol::all_error_codes) {
-        fmt::format_to(out, "cascade_gateway_errors_total{{code=\"{}\"}} {}\n", protocol::to_string(code), gw.errors(code));
+    for (const auto code : protocol::all_refusals) {
+        fmt::format_to(out, "cascade_gateway_errors_total{{code=\"{}\"}} {}\n", protocol::to_string(code),
+                       gw.refusals(code));
     }
 
     gauge(out, "cascade_process_peak_resident_memory_bytes", "Peak resident set size of the server process.",

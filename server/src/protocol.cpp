@@ -1,6 +1,6 @@
 #include "gateway/protocol.hpp"
 
-#include "gateway/json_parse.hpp"
+#include "json_parse.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,7 @@ using json = nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
 request_error bad_request(std::string message, std::optional<std::string> re = std::nullopt) {
-    return {.code = error_code::bad_request, .message = std::move(message), .re = std::move(re)};
+    return {.code = refusal::bad_request, .message = std::move(message), .re = std::move(re)};
 }
 
 /// The id of a frame, or the reason it has none that can be used.
@@ -228,6 +228,8 @@ std::string done_frame(std::string_view re, const cascade::outcome& outcome) {
     frame += dump(outcome.result);
     frame += R"(,"events":)";
     frame += std::to_string(outcome.events.size());
+    frame += R"(,"dropped":)";
+    frame += std::to_string(outcome.dropped);
     frame += R"(,"errors":[)";
     for (const auto& error : outcome.errors) {
         if (frame.back() != '[') {
@@ -245,7 +247,7 @@ std::string done_frame(std::string_view re, const cascade::outcome& outcome) {
     return frame;
 }
 
-std::string error_frame(std::string_view re, error_code code, std::string_view message) {
+std::string error_frame(std::string_view re, refusal code, std::string_view message) {
     ordered_json frame;
     frame["type"] = "error";
     if (!re.empty()) {

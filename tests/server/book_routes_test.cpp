@@ -8,11 +8,9 @@ using namespace server_test;
 
 namespace {
 
-
-gateway::app_domain load_book(cascade::bus& bus) {
-    return gateway::load_allocation_domain(bus, {.store = gateway::store_choice::memory,
-                                                 .db_path = {},
-                                                 .notifications_path = "/dev/null"});
+cascade_server::app_domain load_book(cascade::bus& bus) {
+    return cascade_server::load_allocation_domain(
+        bus, {.store = cascade_server::store_choice::memory, .db_path = {}, .notifications_path = "/dev/null"});
 }
 
 }  // namespace
@@ -22,8 +20,9 @@ TEST_CASE("POST /add_batch, POST /allocate and GET /allocations/{orderid}", "[se
     const auto port = f.port();
 
     CHECK(http_request(port, "POST", "/add_batch", R"({"ref":"b1","sku":"LAMP","qty":100,"eta":null})").status == 201);
-    CHECK(http_request(port, "POST", "/add_batch", R"({"ref":"b2","sku":"LAMP","qty":100,"eta":"2011-01-02"})").status ==
-          201);
+    CHECK(
+        http_request(port, "POST", "/add_batch", R"({"ref":"b2","sku":"LAMP","qty":100,"eta":"2011-01-02"})").status ==
+        201);
 
     const auto allocated = http_request(port, "POST", "/allocate", R"({"orderid":"o1","sku":"LAMP","qty":10})");
     CHECK(allocated.status == 202);
@@ -48,7 +47,8 @@ TEST_CASE("the book's scenario over WebSocket streams Allocated as it happens", 
     client.send(json{{"type", "subscribe"}, {"id", "s1"}, {"names", {"Allocated", "OutOfStock"}}});
     CHECK(client.read()["type"] == "subscribed");
 
-    auto frames = submit_and_collect(client, "b1", "BatchCreated", {{"ref", "b1"}, {"sku", "LAMP"}, {"qty", 10}, {"eta", nullptr}});
+    auto frames = submit_and_collect(client, "b1", "BatchCreated",
+                                     {{"ref", "b1"}, {"sku", "LAMP"}, {"qty", 10}, {"eta", nullptr}});
     CHECK(frames.back()["status"] == "ok");
 
     // Frames about c1 and feed frames may interleave: sort them by kind.

@@ -1,5 +1,5 @@
 // parse_json builds exactly the document nlohmann's parser builds, from simdjson's reading.
-#include <gateway/json_parse.hpp>
+#include "json_parse.hpp"
 
 #include <catch2/catch.hpp>
 

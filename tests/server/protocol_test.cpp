@@ -53,15 +53,15 @@ TEST_CASE("subscribe, unsubscribe and ping parse", "[protocol]") {
 TEST_CASE("bad frames are bad_request errors that name the field", "[protocol]") {
     SECTION("not JSON, no id to answer") {
         const auto e = expect_error("{nope");
-        CHECK(e.code == error_code::bad_request);
+        CHECK(e.code == refusal::bad_request);
         CHECK_FALSE(e.re.has_value());
     }
     SECTION("not an object") {
         CHECK(expect_error("[1,2]").message == "frame must be a JSON object");
-        CHECK(expect_error("42").code == error_code::bad_request);
+        CHECK(expect_error("42").code == refusal::bad_request);
     }
     SECTION("deeply nested input does not crash the parser") {
-        CHECK(expect_error(std::string(100'000, '[')).code == error_code::bad_request);
+        CHECK(expect_error(std::string(100'000, '[')).code == refusal::bad_request);
     }
     SECTION("type missing or mistyped") {
         CHECK(expect_error(R"({"id":"x"})").message == "type: missing");
@@ -97,17 +97,17 @@ TEST_CASE("bad frames are bad_request errors that name the field", "[protocol]")
 }
 
 TEST_CASE("error codes have stable strings and retryability", "[protocol]") {
-    CHECK(to_string(error_code::bad_request) == "bad_request");
-    CHECK(to_string(error_code::unknown_message) == "unknown_message");
-    CHECK(to_string(error_code::invalid_data) == "invalid_data");
-    CHECK(to_string(error_code::duplicate_id) == "duplicate_id");
-    CHECK(to_string(error_code::overloaded) == "overloaded");
-    CHECK(to_string(error_code::shutting_down) == "shutting_down");
-    CHECK(to_string(error_code::internal) == "internal");
-    CHECK(retryable(error_code::overloaded));
-    CHECK(retryable(error_code::shutting_down));
-    CHECK_FALSE(retryable(error_code::bad_request));
-    CHECK_FALSE(retryable(error_code::internal));
+    CHECK(to_string(refusal::bad_request) == "bad_request");
+    CHECK(to_string(refusal::unknown_message) == "unknown_message");
+    CHECK(to_string(refusal::invalid_data) == "invalid_data");
+    CHECK(to_string(refusal::duplicate_id) == "duplicate_id");
+    CHECK(to_string(refusal::overloaded) == "overloaded");
+    CHECK(to_string(refusal::shutting_down) == "shutting_down");
+    CHECK(to_string(refusal::internal) == "internal");
+    CHECK(retryable(refusal::overloaded));
+    CHECK(retryable(refusal::shutting_down));
+    CHECK_FALSE(retryable(refusal::bad_request));
+    CHECK_FALSE(retryable(refusal::internal));
 }
 
 TEST_CASE("server frames have the documented shape", "[protocol]") {
@@ -117,10 +117,10 @@ TEST_CASE("server frames have the documented shape", "[protocol]") {
     CHECK(json::parse(unsubscribed_frame("u1", "s1")) == json{{"type", "unsubscribed"}, {"re", "u1"}, {"sub", "s1"}});
     CHECK(json::parse(disconnect_frame(4008, "slow consumer")) ==
           json{{"type", "disconnect"}, {"code", 4008}, {"reason", "slow consumer"}});
-    const auto error = json::parse(error_frame("c1", error_code::overloaded, "full"));
+    const auto error = json::parse(error_frame("c1", refusal::overloaded, "full"));
     CHECK(error ==
           json{{"type", "error"}, {"re", "c1"}, {"code", "overloaded"}, {"message", "full"}, {"retryable", true}});
-    CHECK_FALSE(json::parse(error_frame("", error_code::bad_request, "x")).contains("re"));
+    CHECK_FALSE(json::parse(error_frame("", refusal::bad_request, "x")).contains("re"));
     const auto welcome = json::parse(welcome_frame(
         "abc", {.max_frame_bytes = 1, .max_in_flight = 2, .max_queued_frames = 3, .max_queued_bytes = 4}));
     CHECK(welcome["type"] == "welcome");
@@ -132,13 +132,15 @@ TEST_CASE("server frames have the documented shape", "[protocol]") {
 }
 
 TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol]") {
+    const auto stamped = std::chrono::system_clock::time_point{std::chrono::milliseconds{1'764'496'800'123}};
     cascade::envelope env{.id = 7,
                           .causation_id = 5,
                           .correlation_id = 5,
                           .depth = 1,
-                          .timestamp = {},
+                          .timestamp = stamped,
                           .message = cascade::any_message{test_note{"k"}}};
     const auto frame = json::parse(event_frame("c\"1", 3, env));
+    CHECK(frame["event"]["timestamp_ms"] == 1'764'496'800'123);
     CHECK(frame["type"] == "event");
     CHECK(frame["re"] == "c\"1");
     CHECK(frame["n"] == 3);
@@ -162,7 +164,17 @@ TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol
                        {"status", "partial"},
                        {"result", nullptr},
                        {"events", 1},
+                       {"dropped", 0},
                        {"errors", json::array({{{"handler", "h"}, {"code", "handler_failed"}, {"message", "boom"}}})}});
+
+    // A cascade that broke a limit says how many raised events it dropped.
+    out.status = cascade::cascade_status::failed;
+    out.dropped = 2;
+    out.errors = {{.handler = "h", .code = "depth_exceeded", .message = "too deep", .handled_id = 7}};
+    const auto limited = json::parse(done_frame("c2", out));
+    CHECK(limited["status"] == "failed");
+    CHECK(limited["dropped"] == 2);
+    CHECK(limited["errors"][0]["code"] == "depth_exceeded");
 }
 
 TEST_CASE("strings that need escaping survive the directly written frames", "[protocol]") {

@@ -52,7 +52,7 @@ TEST_CASE("garbage of every kind gets error frames and the connection lives on",
     const auto frames = submit_and_collect(client, "ok", "Touch", {{"key", "k"}, {"events", 2}});
     CHECK(frames.back()["status"] == "ok");
     check_bystander(bystander, "b1");
-    CHECK(f.server.metrics().errors(gateway::protocol::error_code::bad_request) >= garbage.size());
+    CHECK(f.server.metrics().refusals(gateway::protocol::refusal::bad_request) >= garbage.size());
 }
 
 TEST_CASE("invalid UTF-8 in a text frame closes with 1007, others carry on", "[server][robustness]") {

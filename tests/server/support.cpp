@@ -5,10 +5,22 @@
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+#include <thread>
 
 namespace server_test {
 
 namespace net = boost::asio;
+
+bool eventually_true(const std::function<bool()>& done) {
+    const auto give_up = std::chrono::steady_clock::now() + generous;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > give_up) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds{500});
+    }
+    return true;
+}
 
 net::awaitable<void> gate::wait() {
     // Returns with channel_closed once the gate is open; nothing is ever sent.
@@ -45,6 +57,13 @@ std::shared_ptr<gate> install_test_domain(cascade::bus& bus) {
         co_await ctx.get<gate>().wait();
         ctx.raise(touched{.key = cmd.key, .seq = 1});
     });
+    bus.handle<linger>("linger", [](const linger& cmd, cascade::context& ctx) -> net::awaitable<std::string> {
+        ctx.raise(lingered{.key = cmd.key});
+        co_return cmd.key;
+    });
+    bus.subscribe<lingered>("wait_for_gate", [](const lingered&, cascade::context& ctx) -> net::awaitable<void> {
+        co_await ctx.get<gate>().wait();
+    });
     return held;
 }
 
@@ -52,27 +71,31 @@ gateway::server_options test_options() {
     gateway::server_options options;
     options.address = "127.0.0.1";
     options.port = 0;
-    options.threads = 2;  // more than one I/O thread, so the sanitizers see the real concurrency
     return options;
 }
 
 namespace {
 
-cascade::bus_options test_bus_options() {
+cascade::bus_options test_bus_options(fixture::bus_placement placement, gateway::io_pool& io) {
     cascade::bus_options options;
     options.threads = 2;
+    if (placement == fixture::bus_placement::io_context) {
+        options.executor = io.first();
+    }
     return options;
 }
 
 }  // namespace
 
-fixture::fixture(gateway::server_options options, const domain_loader& load)
-    : bus{test_bus_options()},
+fixture::fixture(gateway::server_options options, const domain_loader& load, bus_placement placement)
+    : io{test_io_threads},
+      bus{test_bus_options(placement, io)},
       hold_gate{install_test_domain(bus)},
-      domain{load ? load(bus) : gateway::app_domain{}},
-      server{bus, std::move(options), domain.http_routes} {
+      domain{load ? load(bus) : cascade_server::app_domain{}},
+      server{io, bus, std::move(options), domain.http_routes} {
     spdlog::set_level(spdlog::level::warn);
     server.start();
+    io.start();
 }
 
 fixture::~fixture() {
@@ -81,6 +104,7 @@ fixture::~fixture() {
     hold_gate->open();
     (void)bus.shutdown(generous);
     server.stop();
+    io.stop();
 }
 
 }  // namespace server_test

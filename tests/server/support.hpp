@@ -3,7 +3,8 @@
 // ephemeral port, and real Beast clients (WebSocket and HTTP) behind a Beast-free interface, so
 // that only support.cpp and clients.cpp pay for compiling Beast.
 
-#include "gateway/app_domain.hpp"
+#include "allocation_domain.hpp"
+#include "gateway/io_pool.hpp"
 #include "gateway/server.hpp"
 
 #include <cascade/bus.hpp>
@@ -29,6 +30,9 @@ using cascade::message_kind;
 
 /// An upper bound for every wait (a read, a drain); never a timing claim.
 inline constexpr std::chrono::seconds generous{60};
+
+/// Polls `done()` until it holds; false if it still does not after `generous`.
+[[nodiscard]] bool eventually_true(const std::function<bool()>& done);
 
 // ---- the test domain ----
 
@@ -88,6 +92,24 @@ struct hold {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(hold, key)
 
+/// Command that succeeds at once (its result is the key) and raises one Lingered, whose handler
+/// waits on the same gate as Hold: a cascade whose command is done while the cascade is not.
+struct linger {
+    static constexpr std::string_view name = "Linger";
+    static constexpr message_kind kind = message_kind::command;
+    std::string key;
+    [[nodiscard]] std::string_view aggregate() const noexcept { return key; }
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(linger, key)
+
+struct lingered {
+    static constexpr std::string_view name = "Lingered";
+    static constexpr message_kind kind = message_kind::event;
+    std::string key;
+    [[nodiscard]] std::string_view aggregate() const noexcept { return key; }
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(lingered, key)
+
 /// A message whose decoder has a bug (throws std::logic_error): the gateway answers `internal`.
 struct explode {
     static constexpr std::string_view name = "Explode";
@@ -121,24 +143,33 @@ std::shared_ptr<gate> install_test_domain(cascade::bus& bus);
 
 // ---- the server under test ----
 
-/// Port 0, two I/O threads, default limits.
+/// Port 0, default limits.
 [[nodiscard]] gateway::server_options test_options();
 
-/// Wires an extra domain (the book's) onto the bus before the server starts.
-using domain_loader = std::function<gateway::app_domain(cascade::bus&)>;
+/// I/O threads of the fixture's server: more than one, so the sanitizers see the real concurrency.
+inline constexpr std::size_t test_io_threads = 2;
 
-/// A bus with the test domain and a started server; stops both, in the safe order, at the end.
+/// Wires an extra domain (the book's) onto the bus before the server starts.
+using domain_loader = std::function<cascade_server::app_domain(cascade::bus&)>;
+
+/// A bus with the test domain and a started server on I/O threads of its own; stops all three, in
+/// the safe order, at the end.
 struct fixture {
-    explicit fixture(gateway::server_options options = test_options(), const domain_loader& load = {});
+    /// Where the bus runs: threads of its own, or the server's first I/O context.
+    enum class bus_placement : std::uint8_t { own_pool, io_context };
+
+    explicit fixture(gateway::server_options options = test_options(), const domain_loader& load = {},
+                     bus_placement placement = bus_placement::own_pool);
     ~fixture();
     fixture(const fixture&) = delete;
     fixture& operator=(const fixture&) = delete;
 
     [[nodiscard]] std::uint16_t port() const noexcept { return server.port(); }
 
+    gateway::io_pool io;
     cascade::bus bus;
     std::shared_ptr<gate> hold_gate;
-    gateway::app_domain domain;
+    cascade_server::app_domain domain;
     gateway::server server;
 };
 

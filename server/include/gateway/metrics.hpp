@@ -1,9 +1,8 @@
 #pragma once
 // The gateway's own counters, and the Prometheus text exposition of them with the bus's.
 
-#include "gateway/protocol.hpp"
-
 #include "cascade/metrics.hpp"
+#include "gateway/protocol.hpp"
 
 #include <array>
 #include <atomic>
@@ -17,28 +16,28 @@ class gateway_metrics {
 public:
     using counter = std::atomic<std::uint64_t>;
 
-    counter connections_opened{};   ///< WebSocket sessions that completed the handshake
-    counter connections_closed{};   ///< of those, the ones that ended
-    counter http_requests{};        ///< HTTP requests answered (upgrades excluded)
+    counter connections_opened{};  ///< WebSocket sessions that completed the handshake
+    counter connections_closed{};  ///< of those, the ones that ended
+    counter http_requests{};       ///< HTTP requests answered (upgrades excluded)
     counter frames_in{};
     counter frames_out{};
     counter bytes_in{};
     counter bytes_out{};
-    counter slow_consumers{};       ///< sessions disconnected with 4008
+    counter slow_consumers{};  ///< sessions disconnected with 4008
 
-    /// Counts one error frame (or HTTP error) of `code`.
-    void count_error(protocol::error_code code) noexcept {
-        errors_[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
+    /// Counts one error frame (or HTTP error) for `code`.
+    void count_refusal(protocol::refusal code) noexcept {
+        refusals_[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
     }
-    [[nodiscard]] std::uint64_t errors(protocol::error_code code) const noexcept {
-        return errors_[static_cast<std::size_t>(code)].load(std::memory_order_relaxed);
+    [[nodiscard]] std::uint64_t refusals(protocol::refusal code) const noexcept {
+        return refusals_[static_cast<std::size_t>(code)].load(std::memory_order_relaxed);
     }
 
     static void add(counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
     [[nodiscard]] static std::uint64_t read(const counter& c) noexcept { return c.load(std::memory_order_relaxed); }
 
 private:
-    std::array<counter, protocol::all_error_codes.size()> errors_{};
+    std::array<counter, protocol::all_refusals.size()> refusals_{};
 };
 
 /// The Prometheus text format (version 0.0.4) of the bus's and the gateway's counters,

@@ -31,7 +31,6 @@ struct session_limits {
 struct server_options {
     std::string address = "127.0.0.1";
     std::uint16_t port = 8080;  ///< 0 picks a free port; read it back with server::port()
-    std::size_t threads = 1;    ///< I/O threads; the bus has its own pool
     session_limits limits;
     /// Largest HTTP request body.
     std::size_t max_http_body_bytes = 1024 * 1024;

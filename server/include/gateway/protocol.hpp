@@ -24,8 +24,8 @@ inline constexpr int version = 1;
 /// Close codes of our own (RFC 6455 reserves 4000–4999 for applications).
 inline constexpr std::uint16_t close_slow_consumer = 4008;
 
-/// Stable error codes of the error frame; the wire strings never change.
-enum class error_code : std::uint8_t {
+/// Why a request was refused: the stable `code` of the error frame (the wire strings never change).
+enum class refusal : std::uint8_t {
     bad_request,      ///< not JSON, not an object, a missing or mistyped field
     unknown_message,  ///< no message type of that name
     invalid_data,     ///< the message's own fields do not decode
@@ -35,32 +35,39 @@ enum class error_code : std::uint8_t {
     internal,         ///< a bug or an unexpected failure on the server
 };
 
-inline constexpr std::array all_error_codes{
-    error_code::bad_request,  error_code::unknown_message, error_code::invalid_data, error_code::duplicate_id,
-    error_code::overloaded,   error_code::shutting_down,   error_code::internal,
+inline constexpr std::array all_refusals{
+    refusal::bad_request, refusal::unknown_message, refusal::invalid_data, refusal::duplicate_id,
+    refusal::overloaded,  refusal::shutting_down,   refusal::internal,
 };
 
-[[nodiscard]] constexpr std::string_view to_string(error_code code) noexcept {
+[[nodiscard]] constexpr std::string_view to_string(refusal code) noexcept {
     switch (code) {
-        case error_code::bad_request: return "bad_request";
-        case error_code::unknown_message: return "unknown_message";
-        case error_code::invalid_data: return "invalid_data";
-        case error_code::duplicate_id: return "duplicate_id";
-        case error_code::overloaded: return "overloaded";
-        case error_code::shutting_down: return "shutting_down";
-        case error_code::internal: return "internal";
+        case refusal::bad_request:
+            return "bad_request";
+        case refusal::unknown_message:
+            return "unknown_message";
+        case refusal::invalid_data:
+            return "invalid_data";
+        case refusal::duplicate_id:
+            return "duplicate_id";
+        case refusal::overloaded:
+            return "overloaded";
+        case refusal::shutting_down:
+            return "shutting_down";
+        case refusal::internal:
+            return "internal";
     }
     return "internal";
 }
 
 /// Whether the same request may succeed if the client simply sends it again later.
-[[nodiscard]] constexpr bool retryable(error_code code) noexcept {
-    return code == error_code::overloaded || code == error_code::shutting_down;
+[[nodiscard]] constexpr bool retryable(refusal code) noexcept {
+    return code == refusal::overloaded || code == refusal::shutting_down;
 }
 
-/// The error code that a registry decode failure maps to.
-[[nodiscard]] constexpr error_code from_decode(cascade::decode_errc code) noexcept {
-    return code == cascade::decode_errc::unknown_message ? error_code::unknown_message : error_code::invalid_data;
+/// The refusal that a registry decode failure maps to.
+[[nodiscard]] constexpr refusal from_decode(cascade::decode_errc code) noexcept {
+    return code == cascade::decode_errc::unknown_message ? refusal::unknown_message : refusal::invalid_data;
 }
 
 // ---- requests (client to server) ----
@@ -88,7 +95,7 @@ struct ping_request {
 
 /// A frame that could not be understood; `re` is set when the frame had a usable id.
 struct request_error {
-    error_code code = error_code::bad_request;
+    refusal code = refusal::bad_request;
     std::string message;
     std::optional<std::string> re;
 };
@@ -119,7 +126,7 @@ struct announced_limits {
 [[nodiscard]] std::string event_frame(std::string_view re, std::uint64_t n, const cascade::envelope& event);
 [[nodiscard]] std::string done_frame(std::string_view re, const cascade::outcome& outcome);
 /// `re` empty means the frame had no usable id, so the error carries none.
-[[nodiscard]] std::string error_frame(std::string_view re, error_code code, std::string_view message);
+[[nodiscard]] std::string error_frame(std::string_view re, refusal code, std::string_view message);
 [[nodiscard]] std::string subscribed_frame(std::string_view re);
 [[nodiscard]] std::string unsubscribed_frame(std::string_view re, std::string_view sub);
 [[nodiscard]] std::string pong_frame(std::string_view re);

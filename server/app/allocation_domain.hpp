@@ -1,17 +1,16 @@
 #pragma once
 // The domain cascade-server serves: the book's allocation service, wired onto a bus, with its
-// HTTP routes (POST /add_batch, POST /allocate, GET /allocations/{orderid}). The gateway's core
-// does not depend on it; this is the adapter that main() and the benchmark use.
-
-#include "gateway/http.hpp"
+// HTTP routes (POST /add_batch, POST /allocate, GET /allocations/{orderid}). Part of the
+// cascade-server application (and of the benchmark and tests that run it), not of the gateway.
 
 #include "cascade/bus.hpp"
+#include "gateway/http_router.hpp"
 
 #include <filesystem>
 #include <memory>
 #include <string>
 
-namespace gateway {
+namespace cascade_server {
 
 enum class store_choice : std::uint8_t { memory, sqlite };
 
@@ -24,12 +23,12 @@ struct domain_options {
 /// A domain wired onto a bus.
 struct app_domain {
     std::shared_ptr<void> state;  ///< keeps the domain's application (store, notifier) alive
-    routes http_routes;           ///< the domain's HTTP routes, for server's `extra`
+    gateway::routes http_routes;  ///< the domain's HTTP routes, for the server's `extra`
     std::string description;      ///< for the start-up log line
 };
 
 /// Registers the allocation domain's messages and handlers on `bus` (before its first submission)
-/// and returns its routes. Throws std::runtime_error when this build has no allocation domain.
+/// and returns its routes.
 [[nodiscard]] app_domain load_allocation_domain(cascade::bus& bus, const domain_options& options);
 
-}  // namespace gateway
+}  // namespace cascade_server

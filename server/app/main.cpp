@@ -1,10 +1,12 @@
 // cascade-server: the allocation domain on a cascade bus, served over WebSocket and HTTP.
-#include "gateway/app_domain.hpp"
+#include "allocation_domain.hpp"
+#include "gateway/io_pool.hpp"
 #include "gateway/server.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -19,11 +21,13 @@ struct cli_options {
     std::string listen = "127.0.0.1:8080";
     std::size_t threads = 1;
     std::size_t bus_threads = 0;  // the cores the I/O threads leave
+    std::string bus_executor = "pool";
     std::string store = "sqlite";
     std::string db = "allocation.db";
     std::string notifications = "notifications.log";
     std::string log_level = "info";
     double drain_seconds = 10.0;
+    double flush_seconds = 2.0;
     gateway::session_limits limits;
 };
 
@@ -51,6 +55,11 @@ void add_flags(CLI::App& app, cli_options& cli) {
                    "threads of the bus that run the handlers; 0: the cores the I/O threads leave, at least 1")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    app.add_option("--bus-executor", cli.bus_executor,
+                   "pool: the bus runs handlers on threads of its own; io: on the first I/O thread, where "
+                   "submits arrive (no hand-over between threads)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"pool", "io"}));
     app.add_option("--store", cli.store, "where the allocation domain keeps its data")
         ->capture_default_str()
         ->check(CLI::IsMember({"sqlite", "memory"}));
@@ -61,9 +70,13 @@ void add_flags(CLI::App& app, cli_options& cli) {
         ->capture_default_str()
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     app.add_option("--drain-timeout", cli.drain_seconds,
-                   "seconds that SIGINT/SIGTERM give cascades and sessions to finish")
+                   "seconds that SIGINT/SIGTERM give accepted cascades to finish before they are cancelled")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    app.add_option("--flush-timeout", cli.flush_seconds,
+                   "seconds after the drain deadline for sessions to send their last frames and close (1012)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--max-frame", cli.limits.max_frame_bytes,
                    "largest incoming WebSocket message, in bytes (over: close 1009)")
         ->capture_default_str();
@@ -75,52 +88,78 @@ void add_flags(CLI::App& app, cli_options& cli) {
         ->capture_default_str();
 }
 
-/// Blocks until SIGINT or SIGTERM.
-int wait_for_signal() {
-    boost::asio::io_context signals_context;
-    boost::asio::signal_set signals{signals_context, SIGINT, SIGTERM};
-    int received = 0;
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-        if (!ec) {
-            received = signal;
-        }
-    });
-    signals_context.run();
-    return received;
+/// SIGINT and SIGTERM, caught from construction on: one that arrives while the server starts is
+/// not lost (nor does it kill the process before it can drain).
+class termination_signals {
+public:
+    termination_signals() = default;
+
+    /// Blocks until SIGINT or SIGTERM; returns which.
+    [[nodiscard]] int wait() {
+        int received = 0;
+        signals_.async_wait([&](const boost::system::error_code& ec, int signal) {
+            if (!ec) {
+                received = signal;
+            }
+        });
+        context_.run();
+        return received;
+    }
+
+private:
+    boost::asio::io_context context_;
+    boost::asio::signal_set signals_{context_, SIGINT, SIGTERM};
+};
+
+[[nodiscard]] std::chrono::nanoseconds seconds(double value) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(value));
 }
 
+/// After the flush timeout, how long the connections still open get to be cut.
+constexpr std::chrono::seconds cut_grace{1};
+
 int run(const cli_options& cli) {
+    termination_signals signals;
     gateway::server_options options;
     parse_listen(cli.listen, options);
-    options.threads = cli.threads;
     options.limits = cli.limits;
 
-    const auto bus_threads = cli.bus_threads != 0 ? cli.bus_threads : gateway::default_bus_threads(cli.threads);
-    cascade::bus bus{{.threads = bus_threads}};
-    const auto domain = gateway::load_allocation_domain(
-        bus, {.store = cli.store == "memory" ? gateway::store_choice::memory : gateway::store_choice::sqlite,
-              .db_path = cli.db,
-              .notifications_path = cli.notifications});
-    spdlog::info("cascade-server starting: {}, {} bus thread{}", domain.description, bus_threads,
-                 bus_threads == 1 ? "" : "s");
+    gateway::io_pool io{cli.threads};
+    const bool bus_on_io = cli.bus_executor == "io";
+    const auto bus_threads = bus_on_io
+                                 ? std::size_t{1}
+                                 : (cli.bus_threads != 0 ? cli.bus_threads : gateway::default_bus_threads(cli.threads));
+    cascade::bus_options bus_options{.threads = bus_threads};
+    if (bus_on_io) {
+        bus_options.executor = io.first();
+    }
+    cascade::bus bus{std::move(bus_options)};
+    const auto domain = cascade_server::load_allocation_domain(
+        bus,
+        {.store = cli.store == "memory" ? cascade_server::store_choice::memory : cascade_server::store_choice::sqlite,
+         .db_path = cli.db,
+         .notifications_path = cli.notifications});
+    spdlog::info("cascade-server starting: {}, {} I/O thread{}, bus {}", domain.description, io.size(),
+                 io.size() == 1 ? "" : "s",
+                 bus_on_io ? std::string{"on the first I/O thread"}
+                           : fmt::format("on {} thread{} of its own", bus_threads, bus_threads == 1 ? "" : "s"));
 
-    gateway::server server{bus, options, domain.http_routes};
+    gateway::server server{io, bus, options, domain.http_routes};
     server.start();
+    io.start();
 
-    const int signal = wait_for_signal();
-    spdlog::info("{} received: draining (deadline {} s)", signal == SIGINT ? "SIGINT" : "SIGTERM", cli.drain_seconds);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                                 std::chrono::duration<double>(cli.drain_seconds));
-    const auto remaining = [&] {
-        return std::max(std::chrono::nanoseconds{0}, deadline - std::chrono::steady_clock::now());
-    };
+    const int signal = signals.wait();
+    spdlog::info("{} received: draining (cascades get {} s, then sessions {} s to close)",
+                 signal == SIGINT ? "SIGINT" : "SIGTERM", cli.drain_seconds, cli.flush_seconds);
 
-    // New submits are refused from here on; accepted cascades run to their end (or are cancelled
-    // at 80% of the deadline), each sends its `done`, and the sessions close with 1012.
+    // New submits are refused from here on; accepted cascades run until the drain deadline and are
+    // cancelled after it, each one sending its `done`; then the sessions send what they owe and
+    // close with 1012 within the flush time; whatever is left is cut.
     server.begin_drain();
-    const bool bus_finished = bus.shutdown(remaining() * 4 / 5);
-    const bool sessions_closed = server.wait_drained(remaining());
-    server.stop();
+    const bool bus_finished = bus.shutdown(seconds(cli.drain_seconds));
+    const bool sessions_closed = server.wait_drained(seconds(cli.flush_seconds));
+    server.stop(cut_grace);
+    io.stop();
     spdlog::info("drained: cascades {}, sessions {}", bus_finished ? "finished" : "cancelled at the deadline",
                  sessions_closed ? "closed" : "cut at the deadline");
     return 0;

@@ -1,4 +1,4 @@
-#include "gateway/session.hpp"
+#include "websocket_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
@@ -14,15 +14,15 @@
 #include <exception>
 #include <mutex>
 #include <optional>
-#include <variant>
 #include <utility>
+#include <variant>
 
 namespace gateway {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-using protocol::error_code;
+using protocol::refusal;
 
 namespace {
 
@@ -33,8 +33,8 @@ constexpr auto with_error = net::as_tuple(net::deferred);
 /// others wait for it: `ack` always precedes `event` and `done`.
 class submit_tracker {
 public:
-    submit_tracker(std::shared_ptr<connection> conn, std::string id) noexcept
-        : conn_{std::move(conn)}, id_{std::move(id)} {}
+    submit_tracker(std::shared_ptr<outbox> out, std::string id) noexcept
+        : outbox_{std::move(out)}, id_{std::move(id)} {}
 
     void acknowledge(cascade::message_id message) {
         // Not std::call_once: glibc's ends every first call with a futex wake-up system call,
@@ -44,7 +44,7 @@ public:
         }
         const std::scoped_lock lock{ack_mutex_};
         if (!acked_.load(std::memory_order_relaxed)) {
-            (void)conn_->send(protocol::ack_frame(id_, message));
+            (void)outbox_->send(protocol::ack_frame(id_, message));
             acked_.store(true, std::memory_order_release);
         }
     }
@@ -52,12 +52,12 @@ public:
     void on_event(const cascade::envelope& event) {
         acknowledge(event.correlation_id);
         // on_event calls of one cascade never overlap, so n needs no lock.
-        (void)conn_->send(protocol::event_frame(id_, ++events_, event));
+        (void)outbox_->send(protocol::event_frame(id_, ++events_, event));
     }
 
     void on_done(const cascade::outcome& outcome) {
         acknowledge(outcome.id);
-        conn_->finish(id_, protocol::done_frame(id_, outcome));
+        outbox_->complete_submit(id_, protocol::done_frame(id_, outcome));
     }
 
     [[nodiscard]] static cascade::cascade_observer observer(const std::shared_ptr<submit_tracker>& self) {
@@ -66,7 +66,7 @@ public:
     }
 
 private:
-    std::shared_ptr<connection> conn_;
+    std::shared_ptr<outbox> outbox_;
     std::string id_;
     std::mutex ack_mutex_;
     std::atomic<bool> acked_{false};
@@ -86,57 +86,57 @@ std::string describe_close(const websocket::close_reason& reason) {
 
 }  // namespace
 
-ws_session::ws_session(beast::tcp_stream stream, std::string id, session_env env)
+websocket_session::websocket_session(beast::tcp_stream stream, std::string id, std::shared_ptr<server_state> state)
     : ws_{std::move(stream)},
       executor_{ws_.get_executor()},
       id_{std::move(id)},
-      env_{env},
-      conn_{std::make_shared<connection>(
-          queue_limits{.max_frames = env.limits.max_queued_frames, .max_bytes = env.limits.max_queued_bytes},
-          protocol::disconnect_frame(protocol::close_slow_consumer, "slow consumer"))},
+      state_{std::move(state)},
+      outbox_{std::make_shared<outbox>(queue_limits{.max_frames = state_->options.limits.max_queued_frames,
+                                                    .max_bytes = state_->options.limits.max_queued_bytes},
+                                       protocol::disconnect_frame(protocol::close_slow_consumer, "slow consumer"))},
       bell_{executor_, 1},
       grace_{executor_} {
     beast::error_code ec;
     const auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
     remote_ = ec ? std::string{"?"} : remote.address().to_string() + ":" + std::to_string(remote.port());
-    conn_->attach(this);
+    outbox_->attach(this);
 }
 
-ws_session::~ws_session() {
-    // After this no bus thread reaches our bell or executor: they only see a closed connection.
+websocket_session::~websocket_session() {
+    // After this no bus thread reaches our bell or executor: they only see a closed outbox.
     detach();
 }
 
-void ws_session::configure() {
+void websocket_session::configure() {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "cascade-server"); }));
-    ws_.read_message_max(env_.limits.max_frame_bytes);
+    ws_.read_message_max(state_->options.limits.max_frame_bytes);
     ws_.auto_fragment(false);
     ws_.text(true);
-    ws_.next_layer().write_limit(env_.limits.write_coalesce_bytes);
-    if (env_.limits.socket_send_buffer != 0) {
+    ws_.next_layer().write_limit(state_->options.limits.write_coalesce_bytes);
+    if (state_->options.limits.socket_send_buffer != 0) {
         beast::error_code ignored;
         beast::get_lowest_layer(ws_).socket().set_option(
-            net::socket_base::send_buffer_size{static_cast<int>(env_.limits.socket_send_buffer)}, ignored);
+            net::socket_base::send_buffer_size{static_cast<int>(state_->options.limits.socket_send_buffer)}, ignored);
     }
 }
 
-net::awaitable<void> ws_session::run(beast::http::request<beast::http::string_body> upgrade) {
+net::awaitable<void> websocket_session::run(beast::http::request<beast::http::string_body> upgrade) {
     configure();
     auto [ec] = co_await ws_.async_accept(upgrade, with_error);
     if (ec) {
         spdlog::info("session {} from {}: handshake failed: {}", id_, remote_, ec.message());
-        finish();
+        tear_down();
         co_return;
     }
     opened_ = true;
-    gateway_metrics::add(env_.metrics.connections_opened);
+    gateway_metrics::add(state_->metrics.connections_opened);
     spdlog::info("session {} opened from {}", id_, remote_);
-    reply(protocol::welcome_frame(id_, {.max_frame_bytes = env_.limits.max_frame_bytes,
-                                        .max_in_flight = env_.limits.max_in_flight,
-                                        .max_queued_frames = env_.limits.max_queued_frames,
-                                        .max_queued_bytes = env_.limits.max_queued_bytes}));
+    reply(protocol::welcome_frame(id_, {.max_frame_bytes = state_->options.limits.max_frame_bytes,
+                                        .max_in_flight = state_->options.limits.max_in_flight,
+                                        .max_queued_frames = state_->options.limits.max_queued_frames,
+                                        .max_queued_bytes = state_->options.limits.max_queued_bytes}));
     try {
         using namespace net::experimental::awaitable_operators;
         co_await (read_loop() && write_loop());
@@ -144,10 +144,10 @@ net::awaitable<void> ws_session::run(beast::http::request<beast::http::string_bo
         spdlog::error("session {}: {}", id_, e.what());
         note_reason(std::string{"internal error: "} + e.what());
     }
-    finish();
+    tear_down();
 }
 
-net::awaitable<void> ws_session::read_loop() {
+net::awaitable<void> websocket_session::read_loop() {
     beast::flat_buffer buffer;
     for (;;) {
         auto [ec, n] = co_await ws_.async_read(buffer, with_error);
@@ -155,61 +155,80 @@ net::awaitable<void> ws_session::read_loop() {
             note_read_end(ec);
             break;
         }
-        gateway_metrics::add(env_.metrics.frames_in);
-        gateway_metrics::add(env_.metrics.bytes_in, n);
+        gateway_metrics::add(state_->metrics.frames_in);
+        gateway_metrics::add(state_->metrics.bytes_in, n);
         if (ws_.got_text()) {
             handle_frame({static_cast<const char*>(buffer.cdata().data()), buffer.size()});
         } else {
-            reject({}, error_code::bad_request, "binary frames are not supported: send JSON in text frames");
+            reject({}, refusal::bad_request, "binary frames are not supported: send JSON in text frames");
         }
         buffer.consume(buffer.size());
     }
     // Nothing more can be written once reading has failed or the close handshake is done.
-    conn_->close();
+    outbox_->close();
 }
 
-net::awaitable<void> ws_session::write_loop() {
+net::awaitable<void> websocket_session::write_loop() {
     std::vector<std::string> batch;
     for (;;) {
         batch.clear();
-        const auto state = conn_->take(batch);
-        if (state == connection::queue_state::closed) {
+        const auto state = outbox_->take(batch);
+        if (state == outbox::queue_state::closed) {
             co_return;
         }
         if (batch.empty()) {
-            if (draining_ && conn_->quiescent()) {
-                co_await close_with(static_cast<std::uint16_t>(websocket::close_code::service_restart),
-                                    "server shutting down");
+            if (draining_ && outbox_->quiescent()) {
+                co_await close_for_restart();
                 co_return;
             }
             (void)co_await bell_.async_receive(with_error);
             continue;
         }
-        std::size_t bytes = 0;
-        ws_.next_layer().cork();
-        for (const auto& frame : batch) {
-            auto [ec, n] = co_await ws_.async_write(net::buffer(frame), with_error);
-            if (ec) {
-                ws_.next_layer().uncork();
-                note_reason("write failed: " + ec.message());
-                cut("write failed");
-                co_return;
-            }
-            bytes += n;
+        if (!co_await write_batch(batch)) {
+            co_return;
         }
-        ws_.next_layer().uncork();
-        gateway_metrics::add(env_.metrics.frames_out, batch.size());
-        gateway_metrics::add(env_.metrics.bytes_out, bytes);
-        conn_->written(batch.size(), bytes);
-        if (state == connection::queue_state::overflowed) {
+        if (state == outbox::queue_state::overflowed) {
             // The disconnect frame was the last of this batch.
             co_await close_with(protocol::close_slow_consumer, "slow consumer");
+            co_return;
+        }
+        if (draining_ && outbox_->submits_in_flight() == 0) {
+            // Every `done` is queued by now: send what is left once and close, even if the client
+            // keeps sending frames that would keep the queue from ever being empty.
+            batch.clear();
+            if (outbox_->take(batch) == outbox::queue_state::open && (batch.empty() || co_await write_batch(batch))) {
+                co_await close_for_restart();
+            }
             co_return;
         }
     }
 }
 
-net::awaitable<void> ws_session::close_with(std::uint16_t code, std::string_view reason) {
+net::awaitable<bool> websocket_session::write_batch(const std::vector<std::string>& batch) {
+    std::size_t bytes = 0;
+    ws_.next_layer().cork();
+    for (const auto& frame : batch) {
+        auto [ec, n] = co_await ws_.async_write(net::buffer(frame), with_error);
+        if (ec) {
+            ws_.next_layer().uncork();
+            note_reason("write failed: " + ec.message());
+            cut("write failed");
+            co_return false;
+        }
+        bytes += n;
+    }
+    ws_.next_layer().uncork();
+    gateway_metrics::add(state_->metrics.frames_out, batch.size());
+    gateway_metrics::add(state_->metrics.bytes_out, bytes);
+    outbox_->written(batch.size(), bytes);
+    co_return true;
+}
+
+net::awaitable<void> websocket_session::close_for_restart() {
+    co_await close_with(static_cast<std::uint16_t>(websocket::close_code::service_restart), "server shutting down");
+}
+
+net::awaitable<void> websocket_session::close_with(std::uint16_t code, std::string_view reason) {
     note_reason(std::string{reason} + " (" + std::to_string(code) + ")");
     websocket::close_reason why{static_cast<websocket::close_code>(code), reason};
     auto [ec] = co_await ws_.async_close(why, with_error);
@@ -218,7 +237,7 @@ net::awaitable<void> ws_session::close_with(std::uint16_t code, std::string_view
     }
 }
 
-void ws_session::handle_frame(std::string_view text) {
+void websocket_session::handle_frame(std::string_view text) {
     auto parsed = protocol::parse_request(text);
     if (auto* error = std::get_if<protocol::request_error>(&parsed)) {
         reject(error->re.value_or(std::string{}), error->code, error->message);
@@ -229,105 +248,114 @@ void ws_session::handle_frame(std::string_view text) {
         std::visit([this](auto& r) { handle(r); }, request);
     } catch (const std::exception& e) {
         spdlog::error("session {}: request {} failed: {}", id_, protocol::id_of(request), e.what());
-        reject(protocol::id_of(request), error_code::internal, e.what());
+        reject(protocol::id_of(request), refusal::internal, e.what());
     }
 }
 
-void ws_session::handle(protocol::submit_request& request) {
-    if (draining_ || !env_.gateway.accepting()) {
-        reject(request.id, error_code::shutting_down, "the server is shutting down");
+void websocket_session::handle(protocol::submit_request& request) {
+    if (draining_ || !state_->submitter.accepting()) {
+        reject(request.id, refusal::shutting_down, "the server is shutting down");
         return;
     }
     std::optional<cascade::any_message> msg;
     try {
-        msg.emplace(env_.gateway.registry().decode(request.name, request.data));
+        msg.emplace(state_->submitter.registry().decode(request.name, request.data));
     } catch (const cascade::decode_error& e) {
         reject(request.id, protocol::from_decode(e.code()), e.what());
         return;
     }
-    switch (conn_->reserve_submit(request.id, env_.limits.max_in_flight)) {
-        case connection::reservation::reserved: break;
-        case connection::reservation::duplicate:
-            reject(request.id, error_code::duplicate_id, "id: '" + request.id + "' is already in flight");
+    switch (outbox_->reserve_submit(request.id, state_->options.limits.max_in_flight)) {
+        case outbox::reservation::reserved:
+            break;
+        case outbox::reservation::duplicate:
+            reject(request.id, refusal::duplicate_id, "id: '" + request.id + "' is already in flight");
             return;
-        case connection::reservation::full:
-            reject(request.id, error_code::overloaded,
-                   "too many submits in flight on this connection (" + std::to_string(env_.limits.max_in_flight) +
-                       ")");
+        case outbox::reservation::full:
+            reject(request.id, refusal::overloaded,
+                   "too many submits in flight on this connection (" +
+                       std::to_string(state_->options.limits.max_in_flight) + ")");
             return;
-        case connection::reservation::closed: return;
+        case outbox::reservation::closed:
+            return;
     }
-    auto tracker = std::make_shared<submit_tracker>(conn_, request.id);
+    auto tracker = std::make_shared<submit_tracker>(outbox_, request.id);
     cascade::submit_result admitted;
     try {
-        admitted = env_.gateway.submit(std::move(*msg), submit_tracker::observer(tracker));
+        admitted = state_->submitter.submit(std::move(*msg), submit_tracker::observer(tracker));
     } catch (...) {
-        conn_->release(request.id);
+        outbox_->release(request.id);
         throw;
     }
     if (!admitted) {
-        conn_->release(request.id);
+        outbox_->release(request.id);
         if (admitted.status == cascade::admission::overloaded) {
-            reject(request.id, error_code::overloaded, "the bus is full; try again");
+            reject(request.id, refusal::overloaded, "the bus is full; try again");
         } else {
-            reject(request.id, error_code::shutting_down, "the server is shutting down");
+            reject(request.id, refusal::shutting_down, "the server is shutting down");
         }
         return;
     }
     tracker->acknowledge(admitted.id);
 }
 
-void ws_session::handle(protocol::subscribe_request& request) {
-    switch (conn_->reserve_subscription(request.id)) {
-        case connection::reservation::reserved: break;
-        case connection::reservation::duplicate:
-            reject(request.id, error_code::duplicate_id, "id: '" + request.id + "' is already in flight");
+void websocket_session::handle(protocol::subscribe_request& request) {
+    if (draining_) {
+        reject(request.id, refusal::shutting_down, "the server is shutting down");
+        return;
+    }
+    switch (outbox_->reserve_subscription(request.id)) {
+        case outbox::reservation::reserved:
+            break;
+        case outbox::reservation::duplicate:
+            reject(request.id, refusal::duplicate_id, "id: '" + request.id + "' is already in flight");
             return;
-        case connection::reservation::full:
-        case connection::reservation::closed: return;
+        case outbox::reservation::full:
+        case outbox::reservation::closed:
+            return;
     }
     // The answer goes first, so no feed event of this subscription can overtake it.
     reply(protocol::subscribed_frame(request.id));
-    env_.gateway.feed().add(conn_, request.id,
-                            feed_filter{.names = std::move(request.names), .aggregates = std::move(request.aggregates)});
+    state_->submitter.feed().add(
+        outbox_, request.id,
+        feed_filter{.names = std::move(request.names), .aggregates = std::move(request.aggregates)});
 }
 
-void ws_session::handle(protocol::unsubscribe_request& request) {
-    if (conn_->in_use(request.id)) {
-        reject(request.id, error_code::duplicate_id, "id: '" + request.id + "' is already in flight");
+void websocket_session::handle(protocol::unsubscribe_request& request) {
+    if (outbox_->in_use(request.id)) {
+        reject(request.id, refusal::duplicate_id, "id: '" + request.id + "' is already in flight");
         return;
     }
-    if (!conn_->is_subscription(request.sub)) {
-        reject(request.id, error_code::bad_request, "sub: no subscription '" + request.sub + "' on this connection");
+    if (!outbox_->is_subscription(request.sub)) {
+        reject(request.id, refusal::bad_request, "sub: no subscription '" + request.sub + "' on this connection");
         return;
     }
-    env_.gateway.feed().remove(*conn_, request.sub);
-    conn_->release(request.sub);
+    state_->submitter.feed().remove(*outbox_, request.sub);
+    outbox_->release(request.sub);
     reply(protocol::unsubscribed_frame(request.id, request.sub));
 }
 
-void ws_session::handle(protocol::ping_request& request) {
-    if (conn_->in_use(request.id)) {
-        reject(request.id, error_code::duplicate_id, "id: '" + request.id + "' is already in flight");
+void websocket_session::handle(protocol::ping_request& request) {
+    if (outbox_->in_use(request.id)) {
+        reject(request.id, refusal::duplicate_id, "id: '" + request.id + "' is already in flight");
         return;
     }
     reply(protocol::pong_frame(request.id));
 }
 
-void ws_session::reject(std::string_view re, error_code code, std::string_view message) {
-    env_.metrics.count_error(code);
+void websocket_session::reject(std::string_view re, refusal code, std::string_view message) {
+    state_->metrics.count_refusal(code);
     reply(protocol::error_frame(re, code, message));
 }
 
-void ws_session::reply(std::string frame) {
-    (void)conn_->send(std::move(frame));
+void websocket_session::reply(std::string frame) {
+    (void)outbox_->send(std::move(frame));
 }
 
-void ws_session::note_read_end(const boost::system::error_code& ec) {
+void websocket_session::note_read_end(const boost::system::error_code& ec) {
     if (ec == websocket::error::closed) {
         note_reason(describe_close(ws_.reason()));
     } else if (ec == websocket::error::message_too_big) {
-        note_reason("frame over " + std::to_string(env_.limits.max_frame_bytes) + " bytes (1009)");
+        note_reason("frame over " + std::to_string(state_->options.limits.max_frame_bytes) + " bytes (1009)");
     } else if (ec == websocket::error::bad_frame_payload) {
         note_reason("invalid UTF-8 in a text frame (1007)");
     } else if (ec == beast::error::timeout) {
@@ -337,19 +365,19 @@ void ws_session::note_read_end(const boost::system::error_code& ec) {
     }
 }
 
-void ws_session::note_reason(std::string reason) {
+void websocket_session::note_reason(std::string reason) {
     // The first reason is the cause; what follows is usually its consequence.
     if (close_reason_.empty()) {
         close_reason_ = std::move(reason);
     }
 }
 
-void ws_session::on_overflow() {
-    gateway_metrics::add(env_.metrics.slow_consumers);
+void websocket_session::on_overflow() {
+    gateway_metrics::add(state_->metrics.slow_consumers);
     note_reason("slow consumer (4008)");
     spdlog::warn("session {}: slow consumer, outgoing queue past its bound; disconnecting", id_);
     // The writer may be stuck behind a full socket: give the disconnect a deadline.
-    grace_.expires_after(env_.limits.close_grace);
+    grace_.expires_after(state_->options.limits.close_grace);
     grace_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
         if (auto self = weak.lock(); self && !ec) {
             self->cut("slow consumer did not take its disconnect in time");
@@ -357,35 +385,36 @@ void ws_session::on_overflow() {
     });
 }
 
-void ws_session::cut(std::string_view why) {
+void websocket_session::cut(std::string_view why) {
     if (beast::get_lowest_layer(ws_).socket().is_open()) {
         spdlog::debug("session {}: cutting the connection: {}", id_, why);
     }
     beast::get_lowest_layer(ws_).close();
 }
 
-void ws_session::finish() {
+void websocket_session::tear_down() {
     grace_.cancel();
     // Any flush still pending (a peer that stopped reading) fails now instead of holding the socket.
     beast::get_lowest_layer(ws_).close();
-    env_.gateway.feed().remove_all(*conn_);
-    conn_->close();
+    state_->submitter.feed().remove_all(*outbox_);
+    outbox_->close();
     if (opened_) {
-        gateway_metrics::add(env_.metrics.connections_closed);
-        spdlog::info("session {} closed: {}", id_, close_reason_.empty() ? std::string{"connection ended"} : close_reason_);
+        gateway_metrics::add(state_->metrics.connections_closed);
+        spdlog::info("session {} closed: {}", id_,
+                     close_reason_.empty() ? std::string{"connection ended"} : close_reason_);
     }
 }
 
-void ws_session::drain() {
+void websocket_session::begin_drain() {
     net::post(executor_, [weak = weak_from_this()] {
         if (auto self = weak.lock()) {
             self->draining_ = true;
-            self->conn_->kick();
+            self->outbox_->kick();
         }
     });
 }
 
-void ws_session::abort() {
+void websocket_session::abort() {
     net::post(executor_, [weak = weak_from_this()] {
         if (auto self = weak.lock()) {
             self->note_reason("server stopped");
@@ -394,16 +423,16 @@ void ws_session::abort() {
     });
 }
 
-void ws_session::detach() noexcept {
-    conn_->attach(nullptr);
-    conn_->close();
+void websocket_session::detach() noexcept {
+    outbox_->attach(nullptr);
+    outbox_->close();
 }
 
-void ws_session::wake() noexcept {
+void websocket_session::wake() noexcept {
     (void)bell_.try_send(boost::system::error_code{});
 }
 
-void ws_session::overflowed() noexcept {
+void websocket_session::overflowed() noexcept {
     net::post(executor_, [weak = weak_from_this()] {
         if (auto self = weak.lock()) {
             self->on_overflow();

@@ -2,8 +2,8 @@
 // HTTP routing, apart from the socket: a request in, a reply out. The gateway's own routes
 // (/messages, /health, /metrics) plus an optional hook for a domain's routes (the book's).
 
-#include "gateway/dispatcher.hpp"
 #include "gateway/metrics.hpp"
+#include "gateway/submitter.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
@@ -31,15 +31,15 @@ struct http_reply {
 /// A JSON reply.
 [[nodiscard]] http_reply json_reply(unsigned status, const nlohmann::json& body);
 /// {"code","message"} with the HTTP status that the error code calls for.
-[[nodiscard]] http_reply error_reply(unsigned status, protocol::error_code code, std::string_view message);
+[[nodiscard]] http_reply error_reply(unsigned status, protocol::refusal code, std::string_view message);
 
 /// A domain's routes: std::nullopt means "not mine" (the router answers 404).
-using routes = std::function<boost::asio::awaitable<std::optional<http_reply>>(const http_call&, dispatcher&)>;
+using routes = std::function<boost::asio::awaitable<std::optional<http_reply>>(const http_call&, submitter&)>;
 
 class http_router {
 public:
-    http_router(dispatcher& gateway, gateway_metrics& metrics, routes extra) noexcept
-        : gateway_{gateway}, metrics_{metrics}, extra_{std::move(extra)} {}
+    http_router(submitter& submit, gateway_metrics& metrics, routes extra) noexcept
+        : submitter_{submit}, metrics_{metrics}, extra_{std::move(extra)} {}
 
     /// Answers one request; never throws (a failure becomes a 500 with code "internal").
     [[nodiscard]] boost::asio::awaitable<http_reply> handle(http_call call);
@@ -49,7 +49,7 @@ private:
     [[nodiscard]] http_reply health() const;
     [[nodiscard]] http_reply metrics() const;
 
-    dispatcher& gateway_;
+    submitter& submitter_;
     gateway_metrics& metrics_;
     routes extra_;
 };

@@ -1,10 +1,9 @@
 #pragma once
-// The one path by which the gateway submits to the bus, so that every cascade it starts also
-// feeds the hub (the live feed). Shared by WebSocket sessions and HTTP routes.
-
-#include "gateway/hub.hpp"
+// The one path by which the gateway submits to the bus, shared by WebSocket sessions and HTTP
+// routes: every cascade it starts also feeds the live feed, and it refuses once the gateway drains.
 
 #include "cascade/bus.hpp"
+#include "gateway/live_feed.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -20,31 +19,31 @@ struct submission {
     std::optional<cascade::outcome> outcome;  ///< set when accepted
 };
 
-class dispatcher {
+class submitter {
 public:
-    /// The hub is shared with the bus's callbacks, which may outlive a stopped server.
-    dispatcher(cascade::bus& bus, std::shared_ptr<hub> feed) noexcept : bus_{bus}, hub_{std::move(feed)} {}
+    /// The feed is shared with the bus's callbacks, which may outlive a stopped server.
+    submitter(cascade::bus& bus, std::shared_ptr<live_feed> feed) noexcept : bus_{bus}, feed_{std::move(feed)} {}
 
-    /// try_submit, with every resulting event also offered to the hub before `observer` sees it.
-    /// Refuses with shutting_down once stop_accepting() was called.
+    /// try_submit, with every resulting event also offered to the live feed before `observer`
+    /// sees it. Refuses with shutting_down once stop_accepting() was called.
     [[nodiscard]] cascade::submit_result submit(cascade::any_message msg, cascade::cascade_observer observer);
 
-    /// Submits and completes, on the awaiting coroutine's executor, with the outcome or the refusal.
+    /// Submits without waiting for room and completes, on the awaiting coroutine's executor, with
+    /// the outcome or the refusal.
     [[nodiscard]] boost::asio::awaitable<submission> submit_and_wait(cascade::any_message msg);
 
     /// From now on every submission through the gateway is refused with shutting_down.
     /// (The bus itself is its owner's to shut down.)
-    void stop_accepting() noexcept;
+    void stop_accepting() noexcept { accepting_.store(false, std::memory_order_release); }
     [[nodiscard]] bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
 
     [[nodiscard]] const cascade::message_registry& registry() const noexcept { return bus_.registry(); }
-    [[nodiscard]] cascade::bus& bus() noexcept { return bus_; }
     [[nodiscard]] const cascade::bus& bus() const noexcept { return bus_; }
-    [[nodiscard]] hub& feed() noexcept { return *hub_; }
+    [[nodiscard]] live_feed& feed() noexcept { return *feed_; }
 
 private:
     cascade::bus& bus_;
-    std::shared_ptr<hub> hub_;
+    std::shared_ptr<live_feed> feed_;
     std::atomic<bool> accepting_{true};
 };
 

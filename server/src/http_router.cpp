@@ -1,4 +1,4 @@
-#include "gateway/http.hpp"
+#include "gateway/http_router.hpp"
 
 #include <exception>
 #include <string_view>
@@ -7,14 +7,14 @@ namespace gateway {
 namespace {
 
 using json = nlohmann::json;
-using protocol::error_code;
+using protocol::refusal;
 
 std::string_view path_of(std::string_view target) noexcept {
     return target.substr(0, target.find('?'));
 }
 
-error_code code_of(cascade::admission refused) noexcept {
-    return refused == cascade::admission::overloaded ? error_code::overloaded : error_code::shutting_down;
+refusal code_of(cascade::admission refused) noexcept {
+    return refused == cascade::admission::overloaded ? refusal::overloaded : refusal::shutting_down;
 }
 
 }  // namespace
@@ -23,7 +23,7 @@ http_reply json_reply(unsigned status, const json& body) {
     return {.status = status, .content_type = "application/json", .body = protocol::dump(body)};
 }
 
-http_reply error_reply(unsigned status, error_code code, std::string_view message) {
+http_reply error_reply(unsigned status, refusal code, std::string_view message) {
     return json_reply(status, {{"code", protocol::to_string(code)}, {"message", message}});
 }
 
@@ -50,24 +50,24 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
         if (path == "/messages" && call.method == "POST") {
             reply = co_await post_message(call);
         } else if (path == "/messages") {
-            reply = error_reply(405, error_code::bad_request, "use POST /messages");
+            reply = error_reply(405, refusal::bad_request, "use POST /messages");
         } else if (path == "/health") {
             reply = health();
         } else if (path == "/metrics") {
             reply = metrics();
         } else if (path == "/ws") {
-            reply = error_reply(426, error_code::bad_request, "/ws takes a WebSocket upgrade");
+            reply = error_reply(426, refusal::bad_request, "/ws takes a WebSocket upgrade");
         } else {
             std::optional<http_reply> routed;
             if (extra_) {
-                routed = co_await extra_(call, gateway_);
+                routed = co_await extra_(call, submitter_);
             }
             reply = routed ? std::move(*routed)
                            : json_reply(404, {{"code", "not_found"}, {"message", "no route for " + std::string{path}}});
         }
     } catch (const std::exception& e) {
-        metrics_.count_error(error_code::internal);
-        reply = error_reply(500, error_code::internal, e.what());
+        metrics_.count_refusal(refusal::internal);
+        reply = error_reply(500, refusal::internal, e.what());
     }
     co_return reply;
 }
@@ -75,47 +75,47 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
 boost::asio::awaitable<http_reply> http_router::post_message(const http_call& call) {
     const json body = json::parse(call.body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
-        metrics_.count_error(error_code::bad_request);
-        co_return error_reply(400, error_code::bad_request, "body must be a JSON object {\"name\",\"data\"}");
+        metrics_.count_refusal(refusal::bad_request);
+        co_return error_reply(400, refusal::bad_request, "body must be a JSON object {\"name\",\"data\"}");
     }
     const auto name = body.find("name");
     if (name == body.end() || !name->is_string()) {
-        metrics_.count_error(error_code::bad_request);
-        co_return error_reply(400, error_code::bad_request, "name: missing or not a string");
+        metrics_.count_refusal(refusal::bad_request);
+        co_return error_reply(400, refusal::bad_request, "name: missing or not a string");
     }
     const auto data = body.find("data");
     if (data == body.end() || !data->is_object()) {
-        metrics_.count_error(error_code::bad_request);
-        co_return error_reply(400, error_code::bad_request, "data: missing or not an object");
+        metrics_.count_refusal(refusal::bad_request);
+        co_return error_reply(400, refusal::bad_request, "data: missing or not an object");
     }
     std::optional<cascade::any_message> msg;
     try {
-        msg.emplace(gateway_.registry().decode(name->get_ref<const std::string&>(), *data));
+        msg.emplace(submitter_.registry().decode(name->get_ref<const std::string&>(), *data));
     } catch (const cascade::decode_error& e) {
         const auto code = protocol::from_decode(e.code());
-        metrics_.count_error(code);
+        metrics_.count_refusal(code);
         co_return error_reply(422, code, e.what());
     }
-    auto result = co_await gateway_.submit_and_wait(std::move(*msg));
+    auto result = co_await submitter_.submit_and_wait(std::move(*msg));
     if (!result.outcome) {
         const auto code = code_of(result.admission);
-        metrics_.count_error(code);
+        metrics_.count_refusal(code);
         // Both refusals mean "try again later".
-        co_return error_reply(503, code,
-                              code == error_code::overloaded ? "the bus is full; try again" : "the server is shutting down");
+        co_return error_reply(
+            503, code, code == refusal::overloaded ? "the bus is full; try again" : "the server is shutting down");
     }
     co_return json_reply(200, outcome_json(*result.outcome));
 }
 
 http_reply http_router::health() const {
-    const bool up = gateway_.accepting();
+    const bool up = submitter_.accepting();
     return json_reply(up ? 200 : 503, {{"status", up ? "ok" : "draining"}});
 }
 
 http_reply http_router::metrics() const {
     return {.status = 200,
             .content_type = "text/plain; version=0.0.4; charset=utf-8",
-            .body = format_prometheus(gateway_.bus().metrics(), metrics_)};
+            .body = format_prometheus(submitter_.bus().metrics(), metrics_)};
 }
 
 }  // namespace gateway

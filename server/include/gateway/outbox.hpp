@@ -1,6 +1,7 @@
 #pragma once
-// What the bus's threads may touch of one WebSocket connection: its bounded outgoing queue and
-// the ids of its requests in flight. Thread-safe; the session's writer drains the queue.
+// A WebSocket session's outbox: the frames it owes its client, in a bounded queue, and the ids of
+// the requests they answer. It is all the bus's threads ever touch of a session. Thread-safe; the
+// session's writer takes the frames.
 
 #include <cstddef>
 #include <cstdint>
@@ -12,9 +13,9 @@
 
 namespace gateway {
 
-/// How a connection tells its session that something happened; called under the connection's
-/// lock, so an implementation only posts or signals, never blocks or calls back in.
-class connection_waker {
+/// How an outbox tells its session that something happened; called under the outbox's lock, so
+/// an implementation only posts or signals, never blocks or calls back in.
+class outbox_waker {
 public:
     /// Frames were queued (or the state changed) while the writer was waiting.
     virtual void wake() noexcept = 0;
@@ -22,7 +23,7 @@ public:
     virtual void overflowed() noexcept = 0;
 
 protected:
-    ~connection_waker() = default;
+    ~outbox_waker() = default;
 };
 
 struct queue_limits {
@@ -30,7 +31,7 @@ struct queue_limits {
     std::size_t max_bytes = 8 * 1024 * 1024;
 };
 
-class connection {
+class outbox {
 public:
     /// The queue's state as the writer sees it.
     enum class queue_state : std::uint8_t {
@@ -42,10 +43,10 @@ public:
     /// Outcome of reserving a request id.
     enum class reservation : std::uint8_t { reserved, duplicate, full, closed };
 
-    connection(queue_limits limits, std::string disconnect_frame);
+    outbox(queue_limits limits, std::string disconnect_frame);
 
-    connection(const connection&) = delete;
-    connection& operator=(const connection&) = delete;
+    outbox(const outbox&) = delete;
+    outbox& operator=(const outbox&) = delete;
 
     // Requests in flight: submits count against the cap, subscriptions only hold their id.
 
@@ -53,7 +54,7 @@ public:
     [[nodiscard]] reservation reserve_submit(const std::string& id, std::size_t cap);
     /// Reserves `id` for a subscription (no cap).
     [[nodiscard]] reservation reserve_subscription(const std::string& id);
-    /// Whether `id` is a live subscription of this connection.
+    /// Whether `id` is a live subscription of this session.
     [[nodiscard]] bool is_subscription(const std::string& id) const;
     /// Whether `id` is in use by a submit in flight or a live subscription.
     [[nodiscard]] bool in_use(const std::string& id) const;
@@ -61,13 +62,13 @@ public:
     void release(const std::string& id);
     /// Frees the submit `id` and queues its terminal frame, atomically: whoever sees the submit
     /// gone also finds its `done` queued, and the client may reuse the id once it reads `done`.
-    void finish(const std::string& id, std::string terminal_frame);
+    void complete_submit(const std::string& id, std::string terminal_frame);
     /// Submits in flight now.
     [[nodiscard]] std::size_t submits_in_flight() const;
 
     // Outgoing frames.
 
-    /// Queues a frame; false when it was dropped (the connection is closed or overflowed).
+    /// Queues a frame; false when it was dropped (the outbox is closed or overflowed).
     /// Passing a bound turns the queue into `overflowed` and tells the waker.
     bool send(std::string frame);
 
@@ -81,10 +82,10 @@ public:
     /// True when no submit is in flight and nothing is queued or being written.
     [[nodiscard]] bool quiescent() const;
 
-    /// The session is over: frames are dropped from now on and the waker is forgotten.
+    /// The session is over: frames are dropped from now on.
     void close();
     /// Installs (or, with nullptr, removes) the session's waker.
-    void attach(connection_waker* waker);
+    void attach(outbox_waker* waker);
 
 private:
     bool push_locked(std::string frame);
@@ -98,7 +99,7 @@ private:
     std::size_t bytes_ = 0;
     queue_state state_ = queue_state::open;
     bool writer_waiting_ = false;
-    connection_waker* waker_ = nullptr;
+    outbox_waker* waker_ = nullptr;
     enum class request_kind : std::uint8_t { submit, subscription };
     std::unordered_map<std::string, request_kind> requests_;
     std::size_t submits_ = 0;

@@ -2,15 +2,14 @@
 // One WebSocket connection speaking protocol v1. Beast allows one outstanding read and one
 // outstanding write per stream, so a session is a reader coroutine and a writer coroutine on the
 // connection's executor, which one thread runs. The bus's threads never touch the socket: they
-// queue frames on the session's `connection`, whose bound turns a client that stops reading into
-// a 4008 close.
+// queue frames in the session's outbox, whose bound turns a client that stops reading into a 4008
+// close. Internal: include only from server/src.
 
+#include "connection.hpp"
 #include "gateway/coalescing_stream.hpp"
-#include "gateway/connection.hpp"
-#include "gateway/dispatcher.hpp"
-#include "gateway/metrics.hpp"
-#include "gateway/options.hpp"
+#include "gateway/outbox.hpp"
 #include "gateway/protocol.hpp"
+#include "server_state.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
@@ -23,41 +22,37 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gateway {
-
-/// What a session needs from its server; everything outlives the session.
-struct session_env {
-    dispatcher& gateway;
-    gateway_metrics& metrics;
-    const session_limits& limits;
-};
 
 /// The WebSocket stream of a session. Compression is compiled out (permessage-deflate off), and
 /// the coalescing layer lets many small frames share one send().
 using ws_stream = boost::beast::websocket::stream<coalescing_stream<boost::beast::tcp_stream>, false>;
 
-class ws_session final : public std::enable_shared_from_this<ws_session>, private connection_waker {
+class websocket_session final : public std::enable_shared_from_this<websocket_session>,
+                                public connection,
+                                private outbox_waker {
 public:
     /// `stream`'s executor must run one handler at a time (one thread, or a strand); `id` names
     /// the session in the welcome frame and the logs.
-    ws_session(boost::beast::tcp_stream stream, std::string id, session_env env);
-    ~ws_session();
+    websocket_session(boost::beast::tcp_stream stream, std::string id, std::shared_ptr<server_state> state);
+    ~websocket_session();
 
-    ws_session(const ws_session&) = delete;
-    ws_session& operator=(const ws_session&) = delete;
+    websocket_session(const websocket_session&) = delete;
+    websocket_session& operator=(const websocket_session&) = delete;
 
     /// Accepts the upgrade and runs the session until the connection is over.
-    [[nodiscard]] boost::asio::awaitable<void> run(boost::beast::http::request<boost::beast::http::string_body> upgrade);
+    [[nodiscard]] boost::asio::awaitable<void> run(
+        boost::beast::http::request<boost::beast::http::string_body> upgrade);
 
-    /// Thread-safe. New submits get shutting_down; once every accepted cascade has sent its `done`
-    /// the session closes with 1012.
-    void drain();
-    /// Thread-safe. Cuts the connection now (the drain deadline passed).
-    void abort();
-    /// Thread-safe. From now on the bus's threads find the connection closed and never touch this
-    /// session's executor; called before the io_context that runs it is destroyed.
-    void detach() noexcept;
+    /// New submits get shutting_down; once every accepted cascade has sent its `done` the
+    /// session closes with 1012.
+    void begin_drain() override;
+    /// Cuts the connection now (the drain deadline passed).
+    void abort() override;
+    /// The bus's threads find the outbox closed from now on.
+    void detach() noexcept override;
 
     [[nodiscard]] const std::string& id() const noexcept { return id_; }
 
@@ -67,6 +62,9 @@ private:
     void configure();
     [[nodiscard]] boost::asio::awaitable<void> read_loop();
     [[nodiscard]] boost::asio::awaitable<void> write_loop();
+    /// Writes the frames in one corked run; false when the connection failed (it is cut).
+    [[nodiscard]] boost::asio::awaitable<bool> write_batch(const std::vector<std::string>& batch);
+    [[nodiscard]] boost::asio::awaitable<void> close_for_restart();
     [[nodiscard]] boost::asio::awaitable<void> close_with(std::uint16_t code, std::string_view reason);
 
     void handle_frame(std::string_view text);
@@ -74,25 +72,25 @@ private:
     void handle(protocol::subscribe_request& request);
     void handle(protocol::unsubscribe_request& request);
     void handle(protocol::ping_request& request);
-    void reject(std::string_view re, protocol::error_code code, std::string_view message);
+    void reject(std::string_view re, protocol::refusal code, std::string_view message);
     void reply(std::string frame);
 
     void note_read_end(const boost::system::error_code& ec);
     void note_reason(std::string reason);
     void on_overflow();
     void cut(std::string_view why);
-    void finish();
+    void tear_down();
 
-    // connection_waker: called under the connection's lock, from any thread.
+    // outbox_waker: called under the outbox's lock, from any thread.
     void wake() noexcept override;
     void overflowed() noexcept override;
 
     ws_stream ws_;
-    ws_stream::executor_type executor_;  ///< copied once: drain() and the bus threads post here
+    ws_stream::executor_type executor_;  ///< copied once: begin_drain() and the bus threads post here
     std::string id_;
     std::string remote_;
-    session_env env_;
-    std::shared_ptr<connection> conn_;
+    std::shared_ptr<server_state> state_;
+    std::shared_ptr<outbox> outbox_;
     bell_type bell_;                   ///< rung when the writer has something to do
     boost::asio::steady_timer grace_;  ///< a slow consumer's time to take its disconnect
     bool opened_ = false;

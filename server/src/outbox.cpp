@@ -1,14 +1,14 @@
-#include "gateway/connection.hpp"
+#include "gateway/outbox.hpp"
 
 #include <algorithm>
 #include <utility>
 
 namespace gateway {
 
-connection::connection(queue_limits limits, std::string disconnect_frame)
+outbox::outbox(queue_limits limits, std::string disconnect_frame)
     : limits_{limits}, disconnect_frame_{std::move(disconnect_frame)} {}
 
-connection::reservation connection::reserve_submit(const std::string& id, std::size_t cap) {
+outbox::reservation outbox::reserve_submit(const std::string& id, std::size_t cap) {
     const std::scoped_lock lock{mutex_};
     if (state_ != queue_state::open) {
         return reservation::closed;
@@ -24,7 +24,7 @@ connection::reservation connection::reserve_submit(const std::string& id, std::s
     return reservation::reserved;
 }
 
-connection::reservation connection::reserve_subscription(const std::string& id) {
+outbox::reservation outbox::reserve_subscription(const std::string& id) {
     const std::scoped_lock lock{mutex_};
     if (state_ != queue_state::open) {
         return reservation::closed;
@@ -32,18 +32,18 @@ connection::reservation connection::reserve_subscription(const std::string& id) 
     return requests_.emplace(id, request_kind::subscription).second ? reservation::reserved : reservation::duplicate;
 }
 
-bool connection::is_subscription(const std::string& id) const {
+bool outbox::is_subscription(const std::string& id) const {
     const std::scoped_lock lock{mutex_};
     const auto it = requests_.find(id);
     return it != requests_.end() && it->second == request_kind::subscription;
 }
 
-bool connection::in_use(const std::string& id) const {
+bool outbox::in_use(const std::string& id) const {
     const std::scoped_lock lock{mutex_};
     return requests_.contains(id);
 }
 
-void connection::release(const std::string& id) {
+void outbox::release(const std::string& id) {
     const std::scoped_lock lock{mutex_};
     const auto it = requests_.find(id);
     if (it == requests_.end()) {
@@ -58,7 +58,7 @@ void connection::release(const std::string& id) {
     }
 }
 
-void connection::finish(const std::string& id, std::string terminal_frame) {
+void outbox::complete_submit(const std::string& id, std::string terminal_frame) {
     // One lock for both: whoever sees the submit gone also finds its terminal frame queued (a
     // draining writer must not close in between), and the id is free once the client reads it.
     const std::scoped_lock lock{mutex_};
@@ -69,17 +69,17 @@ void connection::finish(const std::string& id, std::string terminal_frame) {
     push_locked(std::move(terminal_frame));
 }
 
-std::size_t connection::submits_in_flight() const {
+std::size_t outbox::submits_in_flight() const {
     const std::scoped_lock lock{mutex_};
     return submits_;
 }
 
-bool connection::send(std::string frame) {
+bool outbox::send(std::string frame) {
     const std::scoped_lock lock{mutex_};
     return push_locked(std::move(frame));
 }
 
-bool connection::push_locked(std::string frame) {
+bool outbox::push_locked(std::string frame) {
     if (state_ != queue_state::open) {
         return false;
     }
@@ -109,7 +109,7 @@ bool connection::push_locked(std::string frame) {
     return true;
 }
 
-connection::queue_state connection::take(std::vector<std::string>& out) {
+outbox::queue_state outbox::take(std::vector<std::string>& out) {
     const std::scoped_lock lock{mutex_};
     if (state_ == queue_state::closed) {
         return state_;
@@ -126,23 +126,23 @@ connection::queue_state connection::take(std::vector<std::string>& out) {
     return state_;
 }
 
-void connection::written(std::size_t frames, std::size_t bytes) {
+void outbox::written(std::size_t frames, std::size_t bytes) {
     const std::scoped_lock lock{mutex_};
     frames_ -= std::min(frames, frames_);
     bytes_ -= std::min(bytes, bytes_);
 }
 
-void connection::kick() {
+void outbox::kick() {
     const std::scoped_lock lock{mutex_};
     wake_locked();
 }
 
-bool connection::quiescent() const {
+bool outbox::quiescent() const {
     const std::scoped_lock lock{mutex_};
     return submits_ == 0 && frames_ == 0;
 }
 
-void connection::close() {
+void outbox::close() {
     const std::scoped_lock lock{mutex_};
     state_ = queue_state::closed;
     queue_.clear();
@@ -151,12 +151,12 @@ void connection::close() {
     wake_locked();
 }
 
-void connection::attach(connection_waker* waker) {
+void outbox::attach(outbox_waker* waker) {
     const std::scoped_lock lock{mutex_};
     waker_ = waker;
 }
 
-void connection::wake_locked() {
+void outbox::wake_locked() {
     // Only the first event after the writer started waiting rings: one wake-up per idle period.
     if (writer_waiting_ && waker_ != nullptr) {
         writer_waiting_ = false;

@@ -2,9 +2,8 @@
 // The live feed: every event of every cascade that goes through the gateway is offered to the
 // subscriptions whose filters match. The bus has no global tap, so the gateway is the tap.
 
-#include "gateway/connection.hpp"
-
 #include "cascade/envelope.hpp"
+#include "gateway/outbox.hpp"
 
 #include <atomic>
 #include <memory>
@@ -22,14 +21,15 @@ struct feed_filter {
     [[nodiscard]] bool matches(const cascade::envelope& event) const noexcept;
 };
 
-class hub {
+class live_feed {
 public:
-    /// Adds subscription `id` of `conn`; its events are sent as {"type":"event","sub":id,...}.
-    void add(std::shared_ptr<connection> conn, std::string id, feed_filter filter);
+    /// Adds subscription `id` of the session whose outbox is `out`; its events are sent as
+    /// {"type":"event","sub":id,...}.
+    void add(std::shared_ptr<outbox> out, std::string id, feed_filter filter);
     /// Removes one subscription; once this returns, no more of its events are queued.
-    void remove(const connection& conn, const std::string& id);
-    /// Removes every subscription of `conn`.
-    void remove_all(const connection& conn);
+    void remove(const outbox& out, const std::string& id);
+    /// Removes every subscription of the session whose outbox is `out`.
+    void remove_all(const outbox& out);
 
     /// Offers one event to every subscription (called from the bus's threads, inside on_event).
     void publish(const cascade::envelope& event) const;
@@ -38,7 +38,7 @@ public:
 
 private:
     struct subscription {
-        std::shared_ptr<connection> conn;
+        std::shared_ptr<outbox> out;
         std::string id;
         feed_filter filter;
     };

@@ -1,4 +1,4 @@
-#include "gateway/hub.hpp"
+#include "gateway/live_feed.hpp"
 
 #include "gateway/protocol.hpp"
 
@@ -18,25 +18,25 @@ bool feed_filter::matches(const cascade::envelope& event) const noexcept {
     return accepts(names, event.name()) && accepts(aggregates, event.aggregate());
 }
 
-void hub::add(std::shared_ptr<connection> conn, std::string id, feed_filter filter) {
+void live_feed::add(std::shared_ptr<outbox> out, std::string id, feed_filter filter) {
     const std::unique_lock lock{mutex_};
-    subscriptions_.push_back({std::move(conn), std::move(id), std::move(filter)});
+    subscriptions_.push_back({std::move(out), std::move(id), std::move(filter)});
     size_.store(subscriptions_.size(), std::memory_order_release);
 }
 
-void hub::remove(const connection& conn, const std::string& id) {
+void live_feed::remove(const outbox& out, const std::string& id) {
     const std::unique_lock lock{mutex_};
-    std::erase_if(subscriptions_, [&](const subscription& s) { return s.conn.get() == &conn && s.id == id; });
+    std::erase_if(subscriptions_, [&](const subscription& s) { return s.out.get() == &out && s.id == id; });
     size_.store(subscriptions_.size(), std::memory_order_release);
 }
 
-void hub::remove_all(const connection& conn) {
+void live_feed::remove_all(const outbox& out) {
     const std::unique_lock lock{mutex_};
-    std::erase_if(subscriptions_, [&](const subscription& s) { return s.conn.get() == &conn; });
+    std::erase_if(subscriptions_, [&](const subscription& s) { return s.out.get() == &out; });
     size_.store(subscriptions_.size(), std::memory_order_release);
 }
 
-void hub::publish(const cascade::envelope& event) const {
+void live_feed::publish(const cascade::envelope& event) const {
     if (size() == 0) {
         return;
     }
@@ -50,7 +50,7 @@ void hub::publish(const cascade::envelope& event) const {
             body = protocol::event_body(event);
         }
         // A slow subscriber overflows its own queue and is disconnected; the others go on.
-        (void)s.conn->send(protocol::feed_event_frame(s.id, body));
+        (void)s.out->send(protocol::feed_event_frame(s.id, body));
     }
 }
 

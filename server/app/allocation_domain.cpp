@@ -1,12 +1,17 @@
 // The book's routes (chapter 4's Flask app, chapter 12's read model) over the gateway.
-#include "gateway/app_domain.hpp"
+#include "allocation_domain.hpp"
 
 #include <allocation/bootstrap.hpp>
 
 #include <charconv>
 #include <string_view>
 
-namespace gateway {
+namespace cascade_server {
+
+using gateway::http_call;
+using gateway::http_reply;
+using gateway::json_reply;
+using gateway::submitter;
 namespace {
 
 using json = nlohmann::json;
@@ -17,22 +22,22 @@ http_reply message_reply(unsigned status, std::string_view message) {
 }
 
 /// Decodes the body as the message `name` and submits it; a reply when that fails, else the outcome.
-net::awaitable<std::variant<http_reply, cascade::outcome>> submit_body(dispatcher& gateway, std::string_view name,
-                                                                        const std::string& body) {
+net::awaitable<std::variant<http_reply, cascade::outcome>> submit_body(submitter& submit, std::string_view name,
+                                                                       const std::string& body) {
     const json data = json::parse(body, nullptr, false);
     if (data.is_discarded() || !data.is_object()) {
         co_return message_reply(400, "body must be a JSON object");
     }
     std::optional<cascade::any_message> msg;
     try {
-        msg.emplace(gateway.registry().decode(name, data));
+        msg.emplace(submit.registry().decode(name, data));
     } catch (const cascade::decode_error& e) {
         co_return message_reply(400, e.what());
     }
-    auto result = co_await gateway.submit_and_wait(std::move(*msg));
+    auto result = co_await submit.submit_and_wait(std::move(*msg));
     if (!result.outcome) {
-        co_return message_reply(503, result.admission == cascade::admission::overloaded ? "overloaded, try again"
-                                                                                       : "shutting down");
+        co_return message_reply(
+            503, result.admission == cascade::admission::overloaded ? "overloaded, try again" : "shutting down");
     }
     co_return std::move(*result.outcome);
 }
@@ -42,8 +47,8 @@ std::string failure_message(const cascade::outcome& outcome) {
     return outcome.errors.empty() ? std::string{"failed"} : outcome.errors.front().message;
 }
 
-net::awaitable<http_reply> add_batch(dispatcher& gateway, const http_call& call) {
-    auto submitted = co_await submit_body(gateway, "BatchCreated", call.body);
+net::awaitable<http_reply> add_batch(submitter& submit, const http_call& call) {
+    auto submitted = co_await submit_body(submit, "BatchCreated", call.body);
     if (auto* reply = std::get_if<http_reply>(&submitted)) {
         co_return std::move(*reply);
     }
@@ -54,8 +59,8 @@ net::awaitable<http_reply> add_batch(dispatcher& gateway, const http_call& call)
     co_return message_reply(201, "OK");
 }
 
-net::awaitable<http_reply> allocate(dispatcher& gateway, const http_call& call) {
-    auto submitted = co_await submit_body(gateway, "AllocationRequired", call.body);
+net::awaitable<http_reply> allocate(submitter& submit, const http_call& call) {
+    auto submitted = co_await submit_body(submit, "AllocationRequired", call.body);
     if (auto* reply = std::get_if<http_reply>(&submitted)) {
         co_return std::move(*reply);
     }
@@ -80,21 +85,22 @@ http_reply allocations(const allocation::application& app, std::string_view orde
 }  // namespace
 
 app_domain load_allocation_domain(cascade::bus& bus, const domain_options& options) {
-    auto app = allocation::bootstrap(
-        bus, {.store = options.store == store_choice::memory ? allocation::store_kind::memory
-                                                             : allocation::store_kind::sqlite,
-              .db_path = options.db_path,
-              .notifications_path = options.notifications_path,
-              .notifier = nullptr});
-    routes book = [app](const http_call& call, dispatcher& gateway) -> net::awaitable<std::optional<http_reply>> {
+    auto app =
+        allocation::bootstrap(bus, {.store = options.store == store_choice::memory ? allocation::store_kind::memory
+                                                                                   : allocation::store_kind::sqlite,
+                                    .db_path = options.db_path,
+                                    .notifications_path = options.notifications_path,
+                                    .notifier = nullptr});
+    gateway::routes book = [app](const http_call& call,
+                                 submitter& submit) -> net::awaitable<std::optional<http_reply>> {
         const std::string_view target{call.target};
         const auto path = target.substr(0, target.find('?'));
         constexpr std::string_view allocations_prefix = "/allocations/";
         if (path == "/add_batch" && call.method == "POST") {
-            co_return co_await add_batch(gateway, call);
+            co_return co_await add_batch(submit, call);
         }
         if (path == "/allocate" && call.method == "POST") {
-            co_return co_await allocate(gateway, call);
+            co_return co_await allocate(submit, call);
         }
         if (path.starts_with(allocations_prefix) && call.method == "GET") {
             co_return allocations(*app, path.substr(allocations_prefix.size()));
@@ -107,4 +113,4 @@ app_domain load_allocation_domain(cascade::bus& bus, const domain_options& optio
     return {.state = std::move(app), .http_routes = std::move(book), .description = std::move(description)};
 }
 
-}  // namespace gateway
+}  // namespace cascade_server

@@ -1,7 +1,7 @@
-// The thread-safe half of a session (the bounded outgoing queue, the ids in flight) and the hub.
-#include "gateway/connection.hpp"
+// The thread-safe half of a session (the bounded outgoing queue, the ids in flight) and the feed.
+#include "gateway/outbox.hpp"
 
-#include "gateway/hub.hpp"
+#include "gateway/live_feed.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -9,11 +9,11 @@
 #include <atomic>
 #include <thread>
 
-using gateway::connection;
+using gateway::outbox;
 
 namespace {
 
-class counting_waker final : public gateway::connection_waker {
+class counting_waker final : public gateway::outbox_waker {
 public:
     void wake() noexcept override { ++wakes; }
     void overflowed() noexcept override { ++overflows; }
@@ -40,35 +40,35 @@ cascade::envelope envelope_of(std::string key) {
 
 }  // namespace
 
-TEST_CASE("frames queue in order and the writer takes them all at once", "[server][connection]") {
-    connection conn{{.max_frames = 10, .max_bytes = 1000}, "bye"};
+TEST_CASE("frames queue in order and the writer takes them all at once", "[server][outbox]") {
+    outbox conn{{.max_frames = 10, .max_bytes = 1000}, "bye"};
     CHECK(conn.send("a"));
     CHECK(conn.send("b"));
     std::vector<std::string> batch;
-    CHECK(conn.take(batch) == connection::queue_state::open);
+    CHECK(conn.take(batch) == outbox::queue_state::open);
     CHECK(batch == std::vector<std::string>{"a", "b"});
     conn.written(2, 2);
     CHECK(conn.quiescent());
 }
 
-TEST_CASE("a waiting writer is woken once per idle period", "[server][connection]") {
+TEST_CASE("a waiting writer is woken once per idle period", "[server][outbox]") {
     counting_waker waker;
-    connection conn{{}, "bye"};
+    outbox conn{{}, "bye"};
     conn.attach(&waker);
     std::vector<std::string> batch;
-    CHECK(conn.take(batch) == connection::queue_state::open);  // empty: the writer waits
+    CHECK(conn.take(batch) == outbox::queue_state::open);  // empty: the writer waits
     CHECK(conn.send("a"));
     CHECK(conn.send("b"));
     CHECK(waker.wakes == 1);
-    CHECK(conn.take(batch) == connection::queue_state::open);
+    CHECK(conn.take(batch) == outbox::queue_state::open);
     conn.kick();  // the writer is busy: no wake-up needed
     CHECK(waker.wakes == 1);
     conn.attach(nullptr);
 }
 
-TEST_CASE("passing a bound drops the queue and leaves only the disconnect frame", "[server][connection]") {
+TEST_CASE("passing a bound drops the queue and leaves only the disconnect frame", "[server][outbox]") {
     counting_waker waker;
-    connection conn{{.max_frames = 3, .max_bytes = 1000}, "bye"};
+    outbox conn{{.max_frames = 3, .max_bytes = 1000}, "bye"};
     conn.attach(&waker);
     CHECK(conn.send("1"));
     CHECK(conn.send("2"));
@@ -78,19 +78,19 @@ TEST_CASE("passing a bound drops the queue and leaves only the disconnect frame"
     CHECK_FALSE(conn.send("5"));  // nothing more is queued once overflowed
     CHECK(waker.overflows == 1);
     std::vector<std::string> batch;
-    CHECK(conn.take(batch) == connection::queue_state::overflowed);
+    CHECK(conn.take(batch) == outbox::queue_state::overflowed);
     CHECK(batch == std::vector<std::string>{"bye"});
 
-    connection by_bytes{{.max_frames = 100, .max_bytes = 10}, "bye"};
+    outbox by_bytes{{.max_frames = 100, .max_bytes = 10}, "bye"};
     CHECK(by_bytes.send("12345"));
     CHECK_FALSE(by_bytes.send("123456"));
     batch.clear();
-    CHECK(by_bytes.take(batch) == connection::queue_state::overflowed);
+    CHECK(by_bytes.take(batch) == outbox::queue_state::overflowed);
     conn.attach(nullptr);
 }
 
-TEST_CASE("frames the writer holds count against the bound until written", "[server][connection]") {
-    connection conn{{.max_frames = 2, .max_bytes = 1000}, "bye"};
+TEST_CASE("frames the writer holds count against the bound until written", "[server][outbox]") {
+    outbox conn{{.max_frames = 2, .max_bytes = 1000}, "bye"};
     CHECK(conn.send("1"));
     CHECK(conn.send("2"));
     std::vector<std::string> batch;
@@ -98,18 +98,18 @@ TEST_CASE("frames the writer holds count against the bound until written", "[ser
     CHECK_FALSE(conn.send("3"));  // still two in the writer's hands
 }
 
-TEST_CASE("submit ids are reserved, capped, and freed with their terminal frame", "[server][connection]") {
-    connection conn{{}, "bye"};
-    CHECK(conn.reserve_submit("c1", 2) == connection::reservation::reserved);
-    CHECK(conn.reserve_submit("c1", 2) == connection::reservation::duplicate);
-    CHECK(conn.reserve_subscription("c1") == connection::reservation::duplicate);
-    CHECK(conn.reserve_submit("c2", 2) == connection::reservation::reserved);
-    CHECK(conn.reserve_submit("c3", 2) == connection::reservation::full);
-    CHECK(conn.reserve_subscription("s1") == connection::reservation::reserved);  // not capped
+TEST_CASE("submit ids are reserved, capped, and freed with their terminal frame", "[server][outbox]") {
+    outbox conn{{}, "bye"};
+    CHECK(conn.reserve_submit("c1", 2) == outbox::reservation::reserved);
+    CHECK(conn.reserve_submit("c1", 2) == outbox::reservation::duplicate);
+    CHECK(conn.reserve_subscription("c1") == outbox::reservation::duplicate);
+    CHECK(conn.reserve_submit("c2", 2) == outbox::reservation::reserved);
+    CHECK(conn.reserve_submit("c3", 2) == outbox::reservation::full);
+    CHECK(conn.reserve_subscription("s1") == outbox::reservation::reserved);  // not capped
     CHECK(conn.is_subscription("s1"));
     CHECK_FALSE(conn.is_subscription("c1"));
     CHECK(conn.submits_in_flight() == 2);
-    conn.finish("c1", "done c1");
+    conn.complete_submit("c1", "done c1");
     CHECK_FALSE(conn.in_use("c1"));
     CHECK(conn.submits_in_flight() == 1);
     conn.release("c2");
@@ -118,14 +118,14 @@ TEST_CASE("submit ids are reserved, capped, and freed with their terminal frame"
     (void)conn.take(batch);
     CHECK(batch == std::vector<std::string>{"done c1"});
     conn.close();
-    CHECK(conn.reserve_submit("c4", 2) == connection::reservation::closed);
+    CHECK(conn.reserve_submit("c4", 2) == outbox::reservation::closed);
     CHECK_FALSE(conn.send("late"));
     batch.clear();
-    CHECK(conn.take(batch) == connection::queue_state::closed);
+    CHECK(conn.take(batch) == outbox::queue_state::closed);
 }
 
-TEST_CASE("many threads may send while the writer takes", "[server][connection]") {
-    connection conn{{.max_frames = 1'000'000, .max_bytes = 100'000'000}, "bye"};
+TEST_CASE("many threads may send while the writer takes", "[server][outbox]") {
+    outbox conn{{.max_frames = 1'000'000, .max_bytes = 100'000'000}, "bye"};
     constexpr int per_thread = 2'000;
     std::vector<std::thread> senders;
     for (int t = 0; t < 3; ++t) {
@@ -150,18 +150,18 @@ TEST_CASE("many threads may send while the writer takes", "[server][connection]"
     CHECK(conn.quiescent());
 }
 
-TEST_CASE("the hub offers each event to the subscriptions whose filters match", "[server][hub]") {
-    gateway::hub hub;
-    auto a = std::make_shared<connection>(gateway::queue_limits{}, "bye");
-    auto b = std::make_shared<connection>(gateway::queue_limits{}, "bye");
-    hub.add(a, "all", {});
-    hub.add(a, "k2-only", {.names = {}, .aggregates = {"k2"}});
-    hub.add(b, "by-name", {.names = {"Other", "FeedEvent"}, .aggregates = {}});
-    hub.add(b, "none", {.names = {"Other"}, .aggregates = {}});
-    CHECK(hub.size() == 4);
+TEST_CASE("the live feed offers each event to the subscriptions whose filters match", "[server][live_feed]") {
+    gateway::live_feed feed;
+    auto a = std::make_shared<outbox>(gateway::queue_limits{}, "bye");
+    auto b = std::make_shared<outbox>(gateway::queue_limits{}, "bye");
+    feed.add(a, "all", {});
+    feed.add(a, "k2-only", {.names = {}, .aggregates = {"k2"}});
+    feed.add(b, "by-name", {.names = {"Other", "FeedEvent"}, .aggregates = {}});
+    feed.add(b, "none", {.names = {"Other"}, .aggregates = {}});
+    CHECK(feed.size() == 4);
 
-    hub.publish(envelope_of("k1"));
-    hub.publish(envelope_of("k2"));
+    feed.publish(envelope_of("k1"));
+    feed.publish(envelope_of("k2"));
     std::vector<std::string> from_a;
     std::vector<std::string> from_b;
     (void)a->take(from_a);
@@ -174,10 +174,10 @@ TEST_CASE("the hub offers each event to the subscriptions whose filters match", 
     REQUIRE(from_b.size() == 2);
     CHECK(nlohmann::json::parse(from_b[0])["sub"] == "by-name");
 
-    hub.remove(*a, "all");
-    hub.remove_all(*b);
-    CHECK(hub.size() == 1);
-    hub.publish(envelope_of("k1"));
+    feed.remove(*a, "all");
+    feed.remove_all(*b);
+    CHECK(feed.size() == 1);
+    feed.publish(envelope_of("k1"));
     from_a.clear();
     (void)a->take(from_a);
     CHECK(from_a.empty());

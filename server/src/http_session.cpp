@@ -1,0 +1,137 @@
+#include "http_session.hpp"
+
+#include "websocket_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+namespace gateway {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto with_error = net::as_tuple(net::deferred);
+
+std::string_view path_of(std::string_view target) noexcept {
+    return target.substr(0, target.find('?'));
+}
+
+/// Runs `f` when the scope ends, however it ends.
+template <class F>
+class scope_exit {
+public:
+    explicit scope_exit(F f) noexcept : f_{std::move(f)} {}
+    ~scope_exit() { f_(); }
+    scope_exit(const scope_exit&) = delete;
+    scope_exit& operator=(const scope_exit&) = delete;
+
+private:
+    F f_;
+};
+
+}  // namespace
+
+http_session::http_session(tcp::socket socket, std::uint64_t serial, std::shared_ptr<server_state> state)
+    : stream_{std::move(socket)}, executor_{stream_.get_executor()}, serial_{serial}, state_{std::move(state)} {}
+
+net::awaitable<void> http_session::run() {
+    if (!state_->connections.add(serial_, shared_from_this(), connection_registry::kind::http)) {
+        co_return;  // accepted just as the server stopped
+    }
+    const scope_exit unregister{[this] { state_->connections.remove(serial_); }};
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.body_limit(state_->options.max_http_body_bytes);
+        stream_.expires_after(state_->options.http_timeout);
+        auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, with_error);
+        if (ec) {
+            if (ec != http::error::end_of_stream && ec != net::error::operation_aborted) {
+                spdlog::debug("connection {}: {}", serial_, ec.message());
+            }
+            break;
+        }
+        auto request = parser.release();
+        if (beast::websocket::is_upgrade(request)) {
+            stream_.expires_never();  // the WebSocket stream keeps its own timeouts
+            co_await upgrade(std::move(request));
+            co_return;
+        }
+        if (!co_await answer(request) || draining_) {
+            break;
+        }
+    }
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+net::awaitable<bool> http_session::answer(const request_type& request) {
+    answering_ = true;
+    // A named argument, not a temporary: GCC 12 may destroy temporaries of a co_await twice.
+    http_call call{.method = std::string{request.method_string()},
+                   .target = std::string{request.target()},
+                   .body = request.body()};
+    // The request's timeout covers reading it and writing the answer, not the cascade between.
+    stream_.expires_never();
+    auto reply = co_await state_->router.handle(std::move(call));
+    stream_.expires_after(state_->options.http_timeout);
+    http::response<http::string_body> response{static_cast<http::status>(reply.status), request.version()};
+    response.set(http::field::server, "cascade-server");
+    response.set(http::field::content_type, reply.content_type);
+    response.keep_alive(request.keep_alive() && !state_->draining.load());
+    response.body() = std::move(reply.body);
+    response.prepare_payload();
+    auto [ec, n] = co_await http::async_write(stream_, response, with_error);
+    answering_ = false;
+    co_return !ec && response.keep_alive();
+}
+
+net::awaitable<void> http_session::upgrade(request_type request) {
+    if (path_of(request.target()) != "/ws") {
+        http::response<http::string_body> response{http::status::not_found, request.version()};
+        response.set(http::field::content_type, "application/json");
+        response.body() = R"({"code":"not_found","message":"WebSocket is served at /ws"})";
+        response.keep_alive(false);
+        response.prepare_payload();
+        answering_ = true;  // a drain lets this answer go out
+        (void)co_await http::async_write(stream_, response, with_error);
+        co_return;
+    }
+    upgraded_ = true;
+    auto session = std::make_shared<websocket_session>(std::move(stream_),
+                                                       fmt::format("{:08x}-{}", state_->nonce, serial_), state_);
+    // Registered in the server's current phase: a session that upgrades while the server drains
+    // or stops is drained or cut like the others.
+    state_->connections.replace(serial_, session);
+    co_await session->run(std::move(request));
+}
+
+void http_session::begin_drain() {
+    net::post(executor_, [weak = weak_from_this()] {
+        if (auto self = weak.lock(); self && !self->upgraded_) {
+            self->draining_ = true;
+            if (!self->answering_) {
+                self->stream_.close();  // idle between requests: nothing to finish
+            }
+        }
+    });
+}
+
+void http_session::abort() {
+    net::post(executor_, [weak = weak_from_this()] {
+        if (auto self = weak.lock(); self && !self->upgraded_) {
+            self->stream_.close();
+        }
+    });
+}
+
+}  // namespace gateway

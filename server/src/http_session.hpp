@@ -1,0 +1,50 @@
+#pragma once
+// One client connection from its first byte: HTTP requests answered one after another (keep-alive),
+// until the client asks to upgrade /ws, when the connection becomes a websocket_session.
+// Internal: include only from server/src.
+
+#include "connection.hpp"
+#include "server_state.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace gateway {
+
+class http_session final : public std::enable_shared_from_this<http_session>, public connection {
+public:
+    http_session(boost::asio::ip::tcp::socket socket, std::uint64_t serial, std::shared_ptr<server_state> state);
+
+    /// Serves the connection until it ends, as HTTP or as the WebSocket session it becomes.
+    [[nodiscard]] boost::asio::awaitable<void> run();
+
+    /// Closes the connection once the request being answered (if any) has its response.
+    void begin_drain() override;
+    void abort() override;
+    void detach() noexcept override {}
+
+private:
+    using request_type = boost::beast::http::request<boost::beast::http::string_body>;
+
+    /// Answers one request; false when the connection is to close after it.
+    [[nodiscard]] boost::asio::awaitable<bool> answer(const request_type& request);
+    [[nodiscard]] boost::asio::awaitable<void> upgrade(request_type request);
+
+    boost::beast::tcp_stream stream_;
+    boost::beast::tcp_stream::executor_type executor_;  ///< where begin_drain() and abort() post
+    boost::beast::flat_buffer buffer_;
+    std::uint64_t serial_;
+    std::shared_ptr<server_state> state_;
+    bool answering_ = false;  ///< between a request and its response; only the connection's thread touches it
+    bool draining_ = false;
+    bool upgraded_ = false;  ///< the stream belongs to the websocket_session now
+};
+
+}  // namespace gateway
