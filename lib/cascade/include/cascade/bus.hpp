@@ -107,7 +107,9 @@ public:
     [[nodiscard]] const message_registry& registry() const noexcept;
 
     /// The handlers' dependencies; fill it before the first submission. They outlive every
-    /// handler run, so an I/O object kept in one may run on executor().
+    /// handler run, so an I/O object kept in one may run on executor(). I/O that a handler awaits
+    /// on another executor must complete before the bus is destroyed: its completion would resume
+    /// the handler on the bus's executor.
     [[nodiscard]] services& dependencies() noexcept;
 
     // Submission. The waiting forms are asynchronous operations in Asio's style: they complete

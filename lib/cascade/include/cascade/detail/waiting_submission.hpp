@@ -70,13 +70,18 @@ private:
     work_type work_;
 };
 
-/// Calls `handler` with `args` on its associated executor, never inline, and clears its
-/// cancellation slot there first.
+/// Whether an operation installed a handler in the caller's cancellation slot.
+enum class slot_use : bool { untouched, installed };
+
+/// Calls `handler` with `args` on its associated executor, never inline; first clears its
+/// cancellation slot there if the operation installed something in it.
 template <class Handler, class... Args>
-void post_completion(Handler handler, Args&&... args) {
+void post_completion(Handler handler, slot_use slot, Args&&... args) {
     auto ex = boost::asio::get_associated_executor(handler);
-    boost::asio::post(ex, [handler = std::move(handler), ... args = std::forward<Args>(args)]() mutable {
-        boost::asio::get_associated_cancellation_slot(handler).clear();
+    boost::asio::post(ex, [handler = std::move(handler), slot, ... args = std::forward<Args>(args)]() mutable {
+        if (slot == slot_use::installed) {
+            boost::asio::get_associated_cancellation_slot(handler).clear();
+        }
         std::move(handler)(std::move(args)...);
     });
 }
@@ -88,7 +93,7 @@ template <class Handler>
     handler_work<Handler> work{handler, bus_executor};
     return boost::asio::bind_cancellation_slot(
         slot, [handler = std::move(handler), work = std::move(work)](boost::system::error_code ec) mutable {
-            post_completion(std::move(handler), ec);
+            post_completion(std::move(handler), slot_use::installed, ec);
             work.reset();
         });
 }
@@ -113,7 +118,7 @@ public:
         submit_result admitted;
         if constexpr (tracks_outcome) {
             auto self = this->shared_from_this();
-            admitted = try_submit_to(core, msg_, {.on_event = on_event_, .on_done = [self](outcome done) {
+            admitted = try_submit_to(core, msg_, {.on_event = on_event_, .on_done = [self](outcome&& done) {
                                                       self->finish(nullptr, std::move(done));
                                                   }});
         } else {
@@ -136,10 +141,11 @@ public:
 
 private:
     void finish(std::exception_ptr thrown, Result&& result) {
-        post_completion(std::move(handler_), std::move(thrown), std::move(result));
+        post_completion(std::move(handler_), slot_, std::move(thrown), std::move(result));
         work_.reset();  // after the completion is queued, so the executor never looks idle between
     }
     void wait_for_room(bus_core& core) {
+        slot_ = slot_use::installed;
         // Woken on any thread: the next attempt runs on the caller's executor, where the caller's
         // cancellation slot may also be cleared. The core is held weakly meanwhile: a wake-up
         // queued on the bus's own executor must not keep the bus alive.
@@ -167,6 +173,7 @@ private:
     std::function<void(const envelope&)> on_event_;
     Handler handler_;
     handler_work<Handler> work_;
+    slot_use slot_ = slot_use::untouched;  ///< whether waiting for room used the caller's slot
 };
 
 }  // namespace cascade::detail
