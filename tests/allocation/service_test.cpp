@@ -157,7 +157,7 @@ TEMPLATE_TEST_CASE("the read model answers after allocation", "[allocation][serv
     REQUIRE(svc.run(allocation_required{"order1", "sku2", 20}).result == "sku2batch");
     REQUIRE(svc.run(allocation_required{"otherorder", "sku1", 30}).result == "sku1batch");
     REQUIRE(svc.run(allocation_required{"otherorder", "sku2", 10}).result == "sku2batch");
-    // Each outcome is reported after its whole cascade, read-model handler included.
+    // Each outcome is reported after its whole cascade, whose unit of work wrote the view.
     CHECK(svc.app->allocations("order1") ==
           nlohmann::json::parse(R"([{"sku":"sku1","batchref":"sku1batch"},{"sku":"sku2","batchref":"sku2batch"}])"));
     CHECK_FALSE(svc.app->allocations("no-such-order").has_value());

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <stdexcept>
+#include <type_traits>
 
 using namespace allocation;
 using alloc_test::memory_factory;
@@ -147,21 +148,52 @@ TEMPLATE_TEST_CASE("adding a product that exists is refused", "[allocation][stor
     CHECK_THROWS_AS(uow.products().add(product{"SOFA"}), std::invalid_argument);
 }
 
-TEMPLATE_TEST_CASE("the allocations view adds, moves and removes rows", "[allocation][store][views]",
+TEMPLATE_TEST_CASE("the allocations view changes with the commit of the products", "[allocation][store][views]",
                    memory_factory, sqlite_factory) {
     TestType factory;
     const auto storage = factory.make();
-    allocations_view& view = storage->view();
-    CHECK(view.find("order1").empty());
-    view.add("order1", "SKU-B", "batch1");
-    view.add("order1", "SKU-A", "batch2");
-    view.add("order2", "SKU-A", "batch2");
-    CHECK(view.find("order1") == std::vector<allocation_row>{{"SKU-A", "batch2"}, {"SKU-B", "batch1"}});
-    view.add("order1", "SKU-B", "batch3");
-    view.remove("order1", "SKU-A");
-    view.remove("order1", "SKU-Z");  // absent: harmless
-    CHECK(view.find("order1") == std::vector<allocation_row>{{"SKU-B", "batch3"}});
-    CHECK(view.find("order2") == std::vector<allocation_row>{{"SKU-A", "batch2"}});
+    const allocations_view& view = storage->view();
+    insert_batch(*storage, "batch1", "SKU-A", 10);
+    insert_batch(*storage, "batch2", "SKU-B", 10);
+    {
+        unit_of_work uow{*storage};
+        REQUIRE(uow.products().get("SKU-B")->allocate({"order1", "SKU-B", 2}) == "batch2");
+        REQUIRE(uow.products().get("SKU-A")->allocate({"order1", "SKU-A", 5}) == "batch1");
+        REQUIRE(uow.products().get("SKU-A")->allocate({"order2", "SKU-A", 5}) == "batch1");
+        CHECK(view.find("order1").empty());  // not before the commit
+        uow.commit();
+    }
+    CHECK(view.find("order1") == std::vector<allocation_row>{{"SKU-A", "batch1"}, {"SKU-B", "batch2"}});
+    CHECK(view.find("order2") == std::vector<allocation_row>{{"SKU-A", "batch1"}});
+    {
+        unit_of_work uow{*storage};
+        uow.products().get("SKU-A")->change_batch_quantity("batch1", 5);  // order2 is deallocated
+        uow.commit();
+    }
+    CHECK(view.find("order2").empty());
+    CHECK(view.find("order1") == std::vector<allocation_row>{{"SKU-A", "batch1"}, {"SKU-B", "batch2"}});
+}
+
+TEMPLATE_TEST_CASE("the allocations view never shows what was rolled back or refused", "[allocation][store][views]",
+                   memory_factory, sqlite_factory) {
+    TestType factory;
+    const auto storage = factory.make();
+    insert_batch(*storage, "b1", "LAMP", 10);
+    {
+        unit_of_work left{*storage};
+        REQUIRE(left.products().get("LAMP")->allocate({"o1", "LAMP", 1}) == "b1");
+    }  // rolled back
+    CHECK(storage->view().find("o1").empty());
+    if constexpr (std::is_same_v<TestType, memory_factory>) {  // SQLite serialises its writers instead
+        unit_of_work first{*storage};
+        unit_of_work second{*storage};
+        REQUIRE(first.products().get("LAMP")->allocate({"o2", "LAMP", 1}) == "b1");
+        REQUIRE(second.products().get("LAMP")->allocate({"o3", "LAMP", 1}) == "b1");
+        first.commit();
+        CHECK_THROWS_AS(second.commit(), concurrency_error);
+        CHECK(storage->view().find("o2") == std::vector<allocation_row>{{"LAMP", "b1"}});
+        CHECK(storage->view().find("o3").empty());
+    }
 }
 
 TEST_CASE("the memory store refuses a commit over a concurrent one", "[allocation][store]") {
@@ -188,7 +220,6 @@ TEST_CASE("SQLite state survives closing and reopening the file", "[allocation][
         unit_of_work uow{storage};
         REQUIRE(uow.products().get("TABLE")->allocate({"o1", "TABLE", 7}) == "b1");
         uow.commit();
-        storage.view().add("o1", "TABLE", "b1");
     }
     sqlite_store reopened{file.path()};
     const auto stored = stored_product(reopened, "TABLE");

@@ -2,16 +2,13 @@
 // acknowledged submit gets exactly one `done` before its session closes with 1012, no `done` says
 // an order failed that the store committed (or the reverse), and the process exits within its
 // deadline plus the documented margin.
+#include "order_load.hpp"
 #include "server_process.hpp"
-#include "support.hpp"
 
-#include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <csignal>
-#include <map>
-#include <set>
 #include <thread>
 
 using namespace server_test;
@@ -20,72 +17,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::size_t skus = 50;
-
-struct connection_report {
-    std::set<std::string> acked;
-    std::map<std::string, int> dones;
-    std::map<std::string, json> done_frames;
-    std::optional<close_info> closed;
-    std::string error;
-};
-
-/// Keeps `window` AllocationRequired in flight until the server refuses, then reads until it closes.
-void load(std::uint16_t port, std::size_t index, std::size_t window, std::atomic<std::size_t>& done_total,
-          connection_report& report) {
-    try {
-        ws_client client{port};
-        std::size_t in_flight = 0;
-        std::size_t next = 0;
-        bool refused = false;
-        for (;;) {
-            while (!refused && in_flight < window) {
-                const auto id = "o" + std::to_string(index) + "-" + std::to_string(next);
-                client.send(
-                    json{{"type", "submit"},
-                         {"id", id},
-                         {"name", "AllocationRequired"},
-                         {"data", {{"orderid", id}, {"sku", "SKU-" + std::to_string(next % skus)}, {"qty", 1}}}});
-                ++next;
-                ++in_flight;
-            }
-            auto r = client.read_any(generous);
-            if (r.closed) {
-                report.closed = r.closed;
-                return;
-            }
-            if (!r.frame) {
-                report.error = r.error;
-                return;
-            }
-            const auto& frame = *r.frame;
-            const auto type = frame.at("type").get<std::string>();
-            if (type == "ack") {
-                report.acked.insert(frame.at("re").get<std::string>());
-            } else if (type == "done") {
-                const auto re = frame.at("re").get<std::string>();
-                ++report.dones[re];
-                report.done_frames[re] = frame;
-                --in_flight;
-                ++done_total;
-            } else if (type == "error") {
-                --in_flight;
-                refused = refused || frame.at("code") == "shutting_down";
-            }
-        }
-    } catch (const std::exception& e) {
-        report.error = e.what();
-    }
-}
-
-[[nodiscard]] std::set<std::string> committed_orders(const std::string& db) {
-    SQLite::Database database{db, SQLite::OPEN_READONLY};
-    SQLite::Statement query{database, "SELECT orderid FROM allocations"};
-    std::set<std::string> orders;
-    while (query.executeStep()) {
-        orders.insert(query.getColumn(0).getString());
-    }
-    return orders;
-}
 
 }  // namespace
 
@@ -99,23 +30,13 @@ TEST_CASE("SIGTERM under load: one done per acknowledged submit, honest outcomes
     server_process server{work.path(),
                           {"--store", "sqlite", "--db", "orders.db", "--notifications", "notifications.log",
                            "--drain-timeout", "0.02", "--flush-timeout", "2"}};
-    {
-        ws_client setup{server.port()};
-        for (std::size_t i = 0; i < skus; ++i) {
-            const auto frames = submit_and_collect(setup, "b" + std::to_string(i), "BatchCreated",
-                                                   {{"ref", "batch-" + std::to_string(i)},
-                                                    {"sku", "SKU-" + std::to_string(i)},
-                                                    {"qty", 1'000'000},
-                                                    {"eta", nullptr}});
-            REQUIRE(frames.back()["type"] == "done");
-        }
-    }
+    create_batches(server.port(), skus);
 
     std::atomic<std::size_t> done_total{0};
-    std::vector<connection_report> reports(connections);
+    std::vector<order_load_report> reports(connections);
     std::vector<std::thread> clients;
     for (std::size_t i = 0; i < connections; ++i) {
-        clients.emplace_back([&, i] { load(server.port(), i, window, done_total, reports[i]); });
+        clients.emplace_back([&, i] { load_orders(server.port(), "o", i, window, skus, done_total, reports[i]); });
     }
     // Under load, with every window full; a CHECK, not a REQUIRE: the clients must be joined.
     CHECK(eventually_true([&] { return done_total.load() >= 500; }));

@@ -36,9 +36,9 @@ std::shared_ptr<application> bootstrap(cascade::bus& bus, bootstrap_options opti
     bus.handle<batch_created>("add_batch", &handlers::add_batch);
     bus.handle<allocation_required>("allocate", &handlers::allocate);
     bus.handle<batch_quantity_changed>("change_batch_quantity", &handlers::change_batch_quantity);
-    // Read model first: a Deallocated line leaves the view before reallocate puts it back.
-    bus.subscribe<allocated>("add_allocation_to_read_model", &handlers::add_allocation_to_read_model);
-    bus.subscribe<deallocated>("remove_allocation_from_read_model", &handlers::remove_allocation_from_read_model);
+    // No read-model handlers: each unit of work writes the view with its products (views.hpp).
+    // Allocated has no handler, yet clients name it (subscriptions, submits): register it.
+    bus.declare<allocated>();
     bus.subscribe<deallocated>("reallocate", &handlers::reallocate);
     bus.subscribe<out_of_stock>("send_out_of_stock_notification", &handlers::send_out_of_stock_notification);
 

@@ -56,16 +56,6 @@ boost::asio::awaitable<void> reallocate(const deallocated& evt, cascade::context
     co_return;
 }
 
-boost::asio::awaitable<void> add_allocation_to_read_model(const allocated& evt, cascade::context& ctx) {
-    ctx.get<store>().view().add(evt.orderid, evt.sku, evt.batchref);
-    co_return;
-}
-
-boost::asio::awaitable<void> remove_allocation_from_read_model(const deallocated& evt, cascade::context& ctx) {
-    ctx.get<store>().view().remove(evt.orderid, evt.sku);
-    co_return;
-}
-
 boost::asio::awaitable<void> send_out_of_stock_notification(const out_of_stock& evt, cascade::context& ctx) {
     ctx.get<notifications>().send(stock_destination, "Out of stock for " + evt.sku);
     co_return;

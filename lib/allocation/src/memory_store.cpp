@@ -8,17 +8,26 @@
 
 namespace allocation {
 
-void memory_allocations_view::add(std::string_view orderid, std::string_view sku, std::string_view batchref) {
+void memory_allocations_view::apply(std::span<const view_change> changes) {
     const std::scoped_lock lock{mutex_};
-    auto order = orders_.find(orderid);
-    if (order == orders_.end()) {
-        order = orders_.emplace(std::string{orderid}, std::map<std::string, std::string, std::less<>>{}).first;
+    for (const view_change& change : changes) {
+        if (change.batchref) {
+            place(change.orderid, change.sku, *change.batchref);
+        } else {
+            remove(change.orderid, change.sku);
+        }
     }
-    order->second.insert_or_assign(std::string{sku}, std::string{batchref});
 }
 
-void memory_allocations_view::remove(std::string_view orderid, std::string_view sku) {
-    const std::scoped_lock lock{mutex_};
+void memory_allocations_view::place(const std::string& orderid, const std::string& sku, const std::string& batchref) {
+    auto order = orders_.find(orderid);
+    if (order == orders_.end()) {
+        order = orders_.emplace(orderid, std::map<std::string, std::string, std::less<>>{}).first;
+    }
+    order->second.insert_or_assign(sku, batchref);
+}
+
+void memory_allocations_view::remove(const std::string& orderid, const std::string& sku) {
     const auto order = orders_.find(orderid);
     if (order == orders_.end()) {
         return;
@@ -61,7 +70,7 @@ public:
         return *it->second;
     }
 
-    void commit(std::span<tracked_product* const> products) override {
+    void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes) override {
         const std::scoped_lock lock{owner_->mutex_};
         // Check everything before changing anything: all or nothing.
         for (const tracked_product* tracked : products) {
@@ -75,6 +84,7 @@ public:
             owner_->products_.insert_or_assign(std::move(sku),
                                                std::make_shared<const product>(std::move(tracked->current)));
         }
+        owner_->view_.apply(view_changes);  // under the store's lock: views change in commit order
     }
 
     void rollback() noexcept override {}  // nothing was shared before commit

@@ -204,32 +204,13 @@ public:
     }
 
     [[nodiscard]] const sqlite_options& options() const noexcept { return options_; }
-    [[nodiscard]] allocations_view& view() noexcept { return view_; }
+    [[nodiscard]] const allocations_view& view() const noexcept { return view_; }
 
 private:
-    /// The read model in the same file, each change its own short transaction.
+    /// The read model in the same file, written by the sessions' commits.
     class view_table final : public allocations_view {
     public:
         explicit view_table(impl& owner) noexcept : owner_{&owner} {}
-
-        void add(std::string_view orderid, std::string_view sku, std::string_view batchref) override {
-            const write_permit permit{*owner_};
-            const lease conn = owner_->acquire();
-            const statement_scope scope{conn->upsert_view};
-            scope->bind(1, std::string{orderid});
-            scope->bind(2, std::string{sku});
-            scope->bind(3, std::string{batchref});
-            scope->exec();
-        }
-
-        void remove(std::string_view orderid, std::string_view sku) override {
-            const write_permit permit{*owner_};
-            const lease conn = owner_->acquire();
-            const statement_scope scope{conn->delete_view};
-            scope->bind(1, std::string{orderid});
-            scope->bind(2, std::string{sku});
-            scope->exec();
-        }
 
         [[nodiscard]] std::vector<allocation_row> find(std::string_view orderid) const override {
             const lease conn = owner_->acquire();  // readers never wait for the writer in WAL mode
@@ -291,7 +272,7 @@ public:
         return loaded;
     }
 
-    void commit(std::span<tracked_product* const> products) override {
+    void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes) override {
         connection& c = open_connection();
         std::vector<batch_change> changes;
         for (const tracked_product* tracked : products) {
@@ -304,6 +285,9 @@ public:
         }
         for (const batch_change& change : changes) {
             write_new_lines(c, change);
+        }
+        for (const view_change& change : view_changes) {
+            write_view_change(c, change);
         }
         run(c.commit);
         finish();
@@ -435,6 +419,16 @@ private:
         }
     }
 
+    static void write_view_change(connection& c, const view_change& change) {
+        const statement_scope scope{change.batchref ? c.upsert_view : c.delete_view};
+        scope->bind(1, change.orderid);
+        scope->bind(2, change.sku);
+        if (change.batchref) {
+            scope->bind(3, *change.batchref);
+        }
+        scope->exec();
+    }
+
     [[nodiscard]] const product* snapshot_of(std::string_view sku) const noexcept {
         const auto it = snapshots_.find(sku);
         return it == snapshots_.end() ? nullptr : &it->second;
@@ -456,7 +450,7 @@ std::unique_ptr<store_session> sqlite_store::open_session() {
     return std::make_unique<sqlite_session>(impl_);
 }
 
-allocations_view& sqlite_store::view() noexcept {
+const allocations_view& sqlite_store::view() const noexcept {
     return impl_->view();
 }
 

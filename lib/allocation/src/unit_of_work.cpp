@@ -1,5 +1,7 @@
 #include "allocation/unit_of_work.hpp"
 
+#include "allocation/view_projection.hpp"
+
 #include <iterator>
 #include <stdexcept>
 #include <utility>
@@ -29,7 +31,7 @@ void unit_of_work::commit() {
         events.insert(events.end(), std::make_move_iterator(recorded.begin()), std::make_move_iterator(recorded.end()));
     }
     try {
-        session_->commit(seen);
+        session_->commit(seen, view_changes_of(events));
     } catch (...) {
         rollback();
         throw;

@@ -31,14 +31,6 @@ inline constexpr std::string_view stock_destination = "stock@made.com";
 /// Deallocated: allocates the line again (Allocated or OutOfStock follows).
 [[nodiscard]] boost::asio::awaitable<void> reallocate(const deallocated& evt, cascade::context& ctx);
 
-/// Allocated: adds the line to the allocations view.
-[[nodiscard]] boost::asio::awaitable<void> add_allocation_to_read_model(const allocated& evt,
-                                                                        cascade::context& ctx);
-
-/// Deallocated: removes the line from the allocations view.
-[[nodiscard]] boost::asio::awaitable<void> remove_allocation_from_read_model(const deallocated& evt,
-                                                                             cascade::context& ctx);
-
 /// OutOfStock: tells the buyers.
 [[nodiscard]] boost::asio::awaitable<void> send_out_of_stock_notification(const out_of_stock& evt,
                                                                           cascade::context& ctx);

@@ -8,17 +8,22 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 
 namespace allocation {
 
 class memory_allocations_view final : public allocations_view {
 public:
-    void add(std::string_view orderid, std::string_view sku, std::string_view batchref) override;
-    void remove(std::string_view orderid, std::string_view sku) override;
     [[nodiscard]] std::vector<allocation_row> find(std::string_view orderid) const override;
 
+    /// Applies a committed unit's changes, in order.
+    void apply(std::span<const view_change> changes);
+
 private:
+    void place(const std::string& orderid, const std::string& sku, const std::string& batchref);
+    void remove(const std::string& orderid, const std::string& sku);
+
     mutable std::mutex mutex_;
     string_map<std::map<std::string, std::string, std::less<>>> orders_;  ///< rows of an order by SKU
 };
@@ -30,7 +35,7 @@ public:
     using product_ptr = std::shared_ptr<const product>;
 
     [[nodiscard]] std::unique_ptr<store_session> open_session() override;
-    [[nodiscard]] allocations_view& view() noexcept override { return view_; }
+    [[nodiscard]] const allocations_view& view() const noexcept override { return view_; }
 
 private:
     class session;

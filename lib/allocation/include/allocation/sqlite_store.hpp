@@ -29,7 +29,7 @@ public:
     sqlite_store& operator=(const sqlite_store&) = delete;
 
     [[nodiscard]] std::unique_ptr<store_session> open_session() override;
-    [[nodiscard]] allocations_view& view() noexcept override;
+    [[nodiscard]] const allocations_view& view() const noexcept override;
     [[nodiscard]] const std::filesystem::path& path() const noexcept;
 
     class impl;  ///< pool, write gate and statements; keeps SQLiteCpp out of this header

@@ -23,10 +23,11 @@ public:
     /// The stored product of `sku`, or std::nullopt.
     [[nodiscard]] virtual std::optional<product> load(std::string_view sku) = 0;
 
-    /// Writes the products and commits, all or nothing; it may move from them once it succeeds
-    /// (their events were taken before). concurrency_error when one was changed
-    /// by someone else since it was loaded (or was added by someone else meanwhile).
-    virtual void commit(std::span<tracked_product* const> products) = 0;
+    /// Writes the products and the view changes their events imply, and commits, all or
+    /// nothing; it may move from the products once it succeeds (their events were taken before).
+    /// concurrency_error when one was changed by someone else since it was loaded (or was added
+    /// by someone else meanwhile).
+    virtual void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes) = 0;
 
     /// Drops everything; harmless when already finished.
     virtual void rollback() noexcept = 0;
@@ -46,8 +47,8 @@ public:
     /// Starts a transaction for one unit of work.
     [[nodiscard]] virtual std::unique_ptr<store_session> open_session() = 0;
 
-    /// The allocations read model kept beside the products.
-    [[nodiscard]] virtual allocations_view& view() noexcept = 0;
+    /// The allocations read model kept beside the products, as committed.
+    [[nodiscard]] virtual const allocations_view& view() const noexcept = 0;
 
 protected:
     store() = default;

@@ -31,7 +31,8 @@ public:
 
     [[nodiscard]] repository& products() noexcept { return products_; }
 
-    /// Stores every product seen, all or nothing, and takes their new events for collection.
+    /// Stores every product seen, and the allocations view changes of their new events, all or
+    /// nothing, and takes those events for collection.
     /// Ends the unit: a second commit is a std::logic_error, and the products seen belong to
     /// the store now (the memory store keeps them rather than copies). Throws concurrency_error
     /// (and whatever the store throws) after rolling back.

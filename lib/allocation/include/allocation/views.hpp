@@ -1,7 +1,9 @@
 #pragma once
-// The read model of chapter 12: which batch each line of an order went to, kept current by the
-// Allocated and Deallocated handlers and read without touching the products.
+// The read model of chapter 12: which batch each line of an order went to, read without touching
+// the products. A unit of work writes it in the same transaction as the products whose events it
+// reflects (view_projection.hpp), so a committed allocation is never missing from it.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,15 +16,19 @@ struct allocation_row {
     friend bool operator==(const allocation_row&, const allocation_row&) = default;
 };
 
-/// The allocations view, one row per (order, SKU). Thread-safe.
+/// One change to the view: the order's line of `sku` is now in `batchref`, or in no batch.
+struct view_change {
+    std::string orderid;
+    std::string sku;
+    std::optional<std::string> batchref;  ///< std::nullopt: the row goes
+    friend bool operator==(const view_change&, const view_change&) = default;
+};
+
+/// The allocations view, one row per (order, SKU), as committed. Thread-safe.
 class allocations_view {
 public:
     virtual ~allocations_view() = default;
 
-    /// Records (or moves) the order's line of `sku` to `batchref`.
-    virtual void add(std::string_view orderid, std::string_view sku, std::string_view batchref) = 0;
-    /// Forgets the order's line of `sku`, if any.
-    virtual void remove(std::string_view orderid, std::string_view sku) = 0;
     /// The order's rows by SKU; empty when the order has none.
     [[nodiscard]] virtual std::vector<allocation_row> find(std::string_view orderid) const = 0;
 
