@@ -36,6 +36,42 @@ struct allocation_settings {
     std::size_t commands = 10'000;
     std::size_t in_flight = 64;
     std::size_t threads = 2;
+    /// When set, each run lasts this many seconds instead of `commands`, and reports its rate by window.
+    unsigned seconds = 0;
+    unsigned window_seconds = 5;
+
+    [[nodiscard]] bool timed() const noexcept { return seconds > 0; }
+    [[nodiscard]] std::chrono::seconds duration() const noexcept { return std::chrono::seconds{seconds}; }
+    [[nodiscard]] std::chrono::seconds window() const noexcept { return std::chrono::seconds{window_seconds}; }
+    [[nodiscard]] std::size_t whole_windows() const noexcept { return seconds / window_seconds; }
+};
+
+/// Completions counted by the window of the run they fall in, for a rate over time.
+class windowed_rate {
+public:
+    windowed_rate(const allocation_settings& s, std::chrono::steady_clock::time_point started)
+        : started_{started}, window_{s.window()}, counts_(s.timed() ? s.whole_windows() + 1 : 0) {}
+
+    void add(std::chrono::steady_clock::time_point at) noexcept {
+        const auto index = static_cast<std::size_t>((at - started_) / window_);
+        if (index < counts_.size()) {
+            counts_[index].fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+
+    /// The rate in every whole window, oldest first.
+    [[nodiscard]] std::vector<double> rates(std::size_t whole_windows) const {
+        std::vector<double> out;
+        for (std::size_t i = 0; i < whole_windows && i < counts_.size(); ++i) {
+            out.push_back(static_cast<double>(counts_[i].load()) / std::chrono::duration<double>(window_).count());
+        }
+        return out;
+    }
+
+private:
+    std::chrono::steady_clock::time_point started_;
+    std::chrono::seconds window_;
+    std::vector<std::atomic<std::size_t>> counts_;
 };
 
 /// Every line fits: the scenario measures allocation, not notification.
@@ -71,7 +107,13 @@ struct run_result {
     double per_second = 0;
     latency_recorder latency;
     std::size_t failed = 0;
+    std::vector<double> window_rates;  ///< timed runs only
 };
+
+/// Whether command `i` is still to be run: within the count, or before the deadline.
+[[nodiscard]] bool keep_going(std::size_t i, const allocation_settings& s, clock::time_point deadline) {
+    return s.timed() ? clock::now() < deadline : i < s.commands;
+}
 
 [[nodiscard]] std::string sku_of(std::size_t i, const allocation_settings& s) {
     return "SKU-" + std::to_string(i % s.skus);
@@ -83,7 +125,7 @@ struct run_result {
 
 /// Per SKU: a shipment (to be passed over) and an in-stock batch that holds every line.
 [[nodiscard]] std::vector<allocation::batch_created> batches_for(const allocation_settings& s) {
-    const int per_sku = static_cast<int>(s.commands / s.skus + 1);
+    const int per_sku = s.timed() ? 1'000'000'000 : static_cast<int>(s.commands / s.skus + 1);
     const std::chrono::year_month_day eta{std::chrono::year{2030}, std::chrono::January, std::chrono::day{1}};
     std::vector<allocation::batch_created> batches;
     for (std::size_t k = 0; k < s.skus; ++k) {
@@ -113,17 +155,21 @@ struct run_result {
     std::vector<latency_recorder> recorders(s.in_flight);
     std::vector<std::future<void>> submitters;
     const auto started = clock::now();
+    const auto deadline = started + s.duration();
+    windowed_rate windows{s, started};
     for (std::size_t w = 0; w < s.in_flight; ++w) {
         submitters.push_back(asio::co_spawn(
             bus.executor(),
             [&, w]() -> asio::awaitable<void> {
-                for (auto i = next++; i < s.commands; i = next++) {
+                for (auto i = next++; keep_going(i, s, deadline); i = next++) {
                     auto line = line_of(i, s);
                     // A named message: GCC 12 may destroy temporaries built inside a co_await twice.
                     any_message msg{allocation::allocation_required{std::move(line.orderid), std::move(line.sku), line.qty}};
                     const auto submitted = clock::now();
                     const auto result = co_await bus.submit(std::move(msg));
-                    recorders[w].add(clock::now() - submitted);
+                    const auto finished = clock::now();
+                    recorders[w].add(finished - submitted);
+                    windows.add(finished);
                     if (result.status != cascade_status::ok || !result.result.is_string()) {
                         failed.fetch_add(1, std::memory_order_relaxed);
                     }
@@ -135,7 +181,8 @@ struct run_result {
         submitter.get();
     }
     run_result result;
-    result.per_second = static_cast<double>(s.commands) / seconds_since(started);
+    result.per_second = static_cast<double>(s.timed() ? next.load() - s.in_flight : s.commands) / seconds_since(started);
+    result.window_rates = windows.rates(s.whole_windows());
     (void)bus.wait_idle(std::chrono::minutes{1});
     for (const auto& recorder : recorders) {
         result.latency.merge(recorder);
@@ -160,7 +207,10 @@ struct run_result {
     run_result result;
     result.latency.reserve(s.commands);
     const auto started = clock::now();
-    for (std::size_t i = 0; i < s.commands; ++i) {
+    const auto deadline = started + s.duration();
+    windowed_rate windows{s, started};
+    std::size_t i = 0;
+    for (; keep_going(i, s, deadline); ++i) {
         const auto line = line_of(i, s);
         const auto call_started = clock::now();
         allocation::unit_of_work uow{*storage};
@@ -169,9 +219,12 @@ struct run_result {
         if (!batchref) {
             ++result.failed;
         }
-        result.latency.add(clock::now() - call_started);
+        const auto finished = clock::now();
+        result.latency.add(finished - call_started);
+        windows.add(finished);
     }
-    result.per_second = static_cast<double>(s.commands) / seconds_since(started);
+    result.per_second = static_cast<double>(i) / seconds_since(started);
+    result.window_rates = windows.rates(s.whole_windows());
     return result;
 }
 
@@ -179,14 +232,29 @@ void print(std::string_view label, run_result& r) {
     print_row(label, format_rate(r.per_second) + " commands");
     print_row("  latency p50", format_duration(r.latency.percentile(0.50)));
     print_row("  latency p99", format_duration(r.latency.percentile(0.99)));
+    if (!r.window_rates.empty()) {
+        std::string by_window;
+        for (const double rate : r.window_rates) {
+            by_window += (by_window.empty() ? "" : ", ") + format_rate(rate);
+        }
+        print_row("  by window", by_window);
+        char ratio[32];
+        std::snprintf(ratio, sizeof ratio, "%.2fx", r.window_rates.back() / r.window_rates.front());
+        print_row("  last window / first", ratio);
+    }
     if (r.failed != 0) {
         print_row("  FAILED or out of stock", std::to_string(r.failed));
     }
 }
 
 int run_allocation(const allocation_settings& s) {
-    std::printf("allocation: %zu AllocationRequired over %zu SKUs, %zu in flight, %zu threads\n", s.commands, s.skus,
-                s.in_flight, s.threads);
+    if (s.timed()) {
+        std::printf("allocation: AllocationRequired for %us over %zu SKUs, %zu in flight, %zu threads, rate by %us window\n",
+                    s.seconds, s.skus, s.in_flight, s.threads, s.window_seconds);
+    } else {
+        std::printf("allocation: %zu AllocationRequired over %zu SKUs, %zu in flight, %zu threads\n", s.commands,
+                    s.skus, s.in_flight, s.threads);
+    }
     std::size_t failed = 0;
     for (const auto kind : {allocation::store_kind::memory, allocation::store_kind::sqlite}) {
         const std::string store = kind == allocation::store_kind::memory ? "memory" : "sqlite";
@@ -216,6 +284,10 @@ void add_allocation_scenario(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     cmd->add_option("--threads", s.threads, "bus pool threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--seconds", s.seconds, "run each store this long instead of --commands, rate by window");
+    cmd->add_option("--window", s.window_seconds, "the window of a timed run's rates, in seconds")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     cmd->callback([&s] {
         if (run_allocation(s) != 0) {
             throw CLI::RuntimeError{1};

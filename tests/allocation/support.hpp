@@ -118,10 +118,16 @@ template <class E>
 [[nodiscard]] inline std::optional<allocation::product> stored_product(allocation::store& storage,
                                                                        std::string_view sku) {
     allocation::unit_of_work uow{storage};
-    if (const allocation::product* p = uow.products().get(sku)) {
-        return *p;
+    const allocation::product* p = uow.products().get(sku);
+    if (p == nullptr) {
+        return std::nullopt;
     }
-    return std::nullopt;
+    // Every line read now: a stored product's lines are readable only while its unit is open.
+    std::vector<allocation::batch> batches;
+    for (const auto& b : p->batches()) {
+        batches.emplace_back(b.reference(), b.sku(), b.purchased_quantity(), b.eta(), b.allocations().lines());
+    }
+    return allocation::product{p->sku(), std::move(batches), p->version_number()};
 }
 
 }  // namespace alloc_test

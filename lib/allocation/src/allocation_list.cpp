@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -38,14 +39,17 @@ public:
         return true;
     }
 
-    [[nodiscard]] const order_line* find(std::string_view orderid, std::size_t visible) const {
+    [[nodiscard]] std::optional<order_line> find(std::string_view orderid, std::size_t visible) const {
         const std::scoped_lock lock{mutex_};
         const auto it = position_.find(orderid);
         // A line past `visible` was added by another copy, or released by this one.
-        return it == position_.end() || it->second >= visible ? nullptr : &lines_[it->second];
+        if (it == position_.end() || it->second >= visible) {
+            return std::nullopt;
+        }
+        return lines_[it->second];
     }
 
-    [[nodiscard]] const order_line& at(std::size_t i) const {
+    [[nodiscard]] order_line at(std::size_t i) const {
         const std::scoped_lock lock{mutex_};
         return lines_[i];
     }
@@ -75,51 +79,92 @@ allocation_list::allocation_list(std::vector<order_line> lines) : size_{lines.si
     }
 }
 
-const order_line& allocation_list::back() const {
-    return log_->at(size_ - 1);
+allocation_list::allocation_list(std::shared_ptr<const stored_lines> stored)
+    : stored_{std::move(stored)}, stored_size_{stored_ ? stored_->size() : 0}, size_{stored_size_} {}
+
+order_line allocation_list::back() const {
+    if (logged() > 0) {
+        return log_->at(logged() - 1);
+    }
+    return stored_->range(size_ - 1, size_).at(0);
 }
 
-const order_line* allocation_list::find(std::string_view orderid) const {
-    return log_ ? log_->find(orderid, size_) : nullptr;
+std::optional<order_line> allocation_list::find(std::string_view orderid) const {
+    if (log_) {
+        if (auto line = log_->find(orderid, logged())) {
+            return line;
+        }
+    }
+    if (stored_size_ > 0) {
+        // A stored line past stored_size_ was released by this copy.
+        if (auto found = stored_->find(orderid); found && found->first < stored_size_) {
+            return std::move(found->second);
+        }
+    }
+    return std::nullopt;
 }
 
 std::vector<order_line> allocation_list::lines(std::size_t first) const {
     std::vector<order_line> out;
-    if (log_ && first < size_) {
-        out.reserve(size_ - first);
-        log_->copy(first, size_, out);
+    if (first >= size_) {
+        return out;
+    }
+    if (first < stored_size_) {
+        out = stored_->range(first, stored_size_);
+    }
+    out.reserve(size_ - first);
+    if (logged() > 0) {
+        log_->copy(first > stored_size_ ? first - stored_size_ : 0, logged(), out);
     }
     return out;
 }
 
 std::size_t allocation_list::common_prefix(const allocation_list& other) const {
-    if (log_ == other.log_) {
-        return std::min(size_, other.size_);  // one log: the shorter is a prefix of the longer
+    if (stored_ != other.stored_) {  // of different origins: compare every line
+        const auto mine = lines();
+        const auto theirs = other.lines();
+        return static_cast<std::size_t>(std::ranges::mismatch(mine, theirs).in1 - mine.begin());
     }
-    const auto mine = lines();
-    const auto theirs = other.lines();
-    const auto [end, ignored] = std::ranges::mismatch(mine, theirs);
-    return static_cast<std::size_t>(end - mine.begin());
+    const auto stored = std::min(stored_size_, other.stored_size_);
+    if (stored_size_ != other.stored_size_ || !log_ || !other.log_) {
+        return stored;  // exact unless one released stored lines (see the header)
+    }
+    if (log_ == other.log_) {
+        return stored + std::min(logged(), other.logged());  // one log: the shorter is a prefix
+    }
+    std::vector<order_line> mine;
+    std::vector<order_line> theirs;
+    log_->copy(0, logged(), mine);
+    other.log_->copy(0, other.logged(), theirs);
+    return stored + static_cast<std::size_t>(std::ranges::mismatch(mine, theirs).in1 - mine.begin());
 }
 
 void allocation_list::push_back(order_line line) {
     if (!log_) {
         log_ = std::make_shared<line_log>();
     }
-    if (!log_->try_append(size_, line)) {
+    if (!log_->try_append(logged(), line)) {
         // Another copy appended past our lines, or we released some: start a log of our own.
-        log_ = std::make_shared<line_log>(*log_, size_);
-        (void)log_->try_append(size_, line);
+        log_ = std::make_shared<line_log>(*log_, logged());
+        (void)log_->try_append(logged(), line);
     }
     ++size_;
+}
+
+void allocation_list::pop_back() noexcept {
+    --size_;
+    if (size_ < stored_size_) {
+        stored_size_ = size_;  // released a stored line: nothing logged remains visible
+        log_.reset();
+    }
 }
 
 bool operator==(const allocation_list& a, const allocation_list& b) {
     if (a.size_ != b.size_) {
         return false;
     }
-    if (a.log_ == b.log_) {
-        return true;  // one log, same length: the same lines
+    if (a.stored_ == b.stored_ && a.stored_size_ == b.stored_size_ && a.log_ == b.log_) {
+        return true;  // the same lines, shared
     }
     return a.lines() == b.lines();
 }

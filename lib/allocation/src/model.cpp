@@ -21,11 +21,20 @@ batch::batch(std::string reference, std::string sku, int purchased_quantity, std
     allocations_ = allocation_list{std::move(allocations)};
 }
 
+batch::batch(std::string reference, std::string sku, int purchased_quantity, std::optional<date> eta,
+             allocation_list allocations, int allocated_quantity)
+    : reference_{std::move(reference)},
+      sku_{std::move(sku)},
+      purchased_{purchased_quantity},
+      eta_{eta},
+      allocations_{std::move(allocations)},
+      allocated_{allocated_quantity} {}
+
 bool batch::can_allocate(const order_line& line) const noexcept {
     return line.sku == sku_ && available_quantity() >= line.qty;
 }
 
-const order_line* batch::find_line(std::string_view orderid) const {
+std::optional<order_line> batch::find_line(std::string_view orderid) const {
     return allocations_.find(orderid);
 }
 
@@ -38,7 +47,7 @@ order_line batch::deallocate_one() {
     if (allocations_.empty()) {
         throw std::logic_error{"batch " + reference_ + " has no allocation to release"};
     }
-    order_line line = allocations_.back();  // shared with other copies: copied, not moved
+    order_line line = allocations_.back();
     allocations_.pop_back();
     allocated_ -= line.qty;
     return line;
@@ -56,11 +65,6 @@ batch* product::find_mutable_batch(std::string_view reference) noexcept {
     return const_cast<batch*>(std::as_const(*this).find_batch(reference));
 }
 
-const batch* product::batch_holding(const order_line& line) const {
-    const auto it = std::ranges::find_if(batches_, [&](const batch& b) { return b.find_line(line.orderid) != nullptr; });
-    return it == batches_.end() ? nullptr : &*it;
-}
-
 void product::add_batch(batch b) {
     if (b.sku() != sku_) {
         throw std::invalid_argument{"batch " + b.reference() + " is of SKU " + b.sku() + ", not " + sku_};
@@ -75,12 +79,14 @@ std::optional<std::string> product::allocate(const order_line& line) {
     if (line.sku != sku_) {
         throw std::invalid_argument{"line of SKU " + line.sku + " offered to product " + sku_};
     }
-    if (const batch* holder = batch_holding(line)) {
-        if (holder->find_line(line.orderid)->qty != line.qty) {
-            throw conflicting_line{"Order " + line.orderid + " already has " + sku_ + " allocated with qty " +
-                                   std::to_string(holder->find_line(line.orderid)->qty)};
+    for (const batch& b : batches_) {
+        if (const auto held = b.find_line(line.orderid)) {
+            if (held->qty != line.qty) {
+                throw conflicting_line{"Order " + line.orderid + " already has " + sku_ + " allocated with qty " +
+                                       std::to_string(held->qty)};
+            }
+            return b.reference();
         }
-        return holder->reference();
     }
     batch* preferred = nullptr;
     for (batch& candidate : batches_) {

@@ -10,16 +10,19 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace allocation {
 namespace {
 
-// Batches come back in rowid order, the order they were added in (it breaks ETA ties). A line's
-// `position` is its place in its batch, oldest first (a shrinking batch lets the newest go);
-// clustering lines by (sku, batchref, position) makes loading a product one range scan, and
-// UNIQUE (orderid, sku) makes "a line is never allocated twice" the database's rule too.
+// Batches come back in rowid order, the order they were added in (it breaks ETA ties), with the
+// sum and count of their lines: what an allocation decides on, so loading a product does not read
+// its lines. A line's `position` is its place in its batch, oldest first (a shrinking batch lets
+// the newest go), and (sku, batchref, position) finds it; UNIQUE (orderid, sku) finds an order's
+// line and makes "a line is never allocated twice" the database's rule too.
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS products (
     sku            TEXT PRIMARY KEY,
@@ -30,6 +33,8 @@ CREATE TABLE IF NOT EXISTS batches (
     reference          TEXT NOT NULL,
     purchased_quantity INTEGER NOT NULL CHECK (purchased_quantity >= 0),
     eta                TEXT,
+    allocated_quantity INTEGER NOT NULL DEFAULT 0,
+    line_count         INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (sku, reference)
 );
 CREATE TABLE IF NOT EXISTS allocations (
@@ -49,6 +54,31 @@ CREATE TABLE IF NOT EXISTS allocations_view (
     PRIMARY KEY (orderid, sku)
 );
 )sql";
+
+// Schema 1 added the batches' allocated_quantity and line_count; a file of schema 0 gets them here.
+constexpr int schema_version = 1;
+constexpr const char* add_batch_totals_sql = R"sql(
+ALTER TABLE batches ADD COLUMN allocated_quantity INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE batches ADD COLUMN line_count INTEGER NOT NULL DEFAULT 0;
+UPDATE batches SET
+    allocated_quantity = (SELECT COALESCE(SUM(qty), 0) FROM allocations a
+                          WHERE a.sku = batches.sku AND a.batchref = batches.reference),
+    line_count = (SELECT COUNT(*) FROM allocations a WHERE a.sku = batches.sku AND a.batchref = batches.reference);
+)sql";
+
+void create_or_upgrade_schema(SQLite::Database& db) {
+    SQLite::Transaction transaction{db};
+    db.exec(schema_sql);
+    if (db.execAndGet("PRAGMA user_version").getInt() < schema_version) {
+        const bool has_totals =
+            db.execAndGet("SELECT COUNT(*) FROM pragma_table_info('batches') WHERE name = 'allocated_quantity'").getInt() != 0;
+        if (!has_totals) {
+            db.exec(add_batch_totals_sql);
+        }
+        db.exec("PRAGMA user_version = " + std::to_string(schema_version));
+    }
+    transaction.commit();
+}
 
 [[nodiscard]] SQLite::Database open_database(const std::filesystem::path& path, std::chrono::milliseconds busy_timeout) {
     SQLite::Database db{path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
@@ -71,18 +101,24 @@ struct connection {
     SQLite::Statement commit{db, "COMMIT"};
     SQLite::Statement rollback{db, "ROLLBACK"};
     SQLite::Statement select_product{db, "SELECT version_number FROM products WHERE sku = ?1"};
-    SQLite::Statement select_batches{
-        db, "SELECT reference, purchased_quantity, eta FROM batches WHERE sku = ?1 ORDER BY rowid"};
-    SQLite::Statement select_allocations{
-        db, "SELECT batchref, orderid, qty FROM allocations WHERE sku = ?1 ORDER BY batchref, position"};
+    SQLite::Statement select_batches{db,
+                                     "SELECT reference, purchased_quantity, eta, allocated_quantity, line_count "
+                                     "FROM batches WHERE sku = ?1 ORDER BY rowid"};
+    SQLite::Statement select_line_of_order{
+        db, "SELECT position, qty FROM allocations WHERE orderid = ?1 AND sku = ?2 AND batchref = ?3"};
+    SQLite::Statement select_lines{db,
+                                   "SELECT orderid, qty FROM allocations WHERE sku = ?1 AND batchref = ?2 "
+                                   "AND position >= ?3 AND position < ?4 ORDER BY position"};
     SQLite::Statement insert_product{
         db, "INSERT INTO products (sku, version_number) VALUES (?1, ?2) ON CONFLICT (sku) DO NOTHING"};
     SQLite::Statement update_version{
         db, "UPDATE products SET version_number = ?2 WHERE sku = ?1 AND version_number = ?3"};
-    SQLite::Statement insert_batch{
-        db, "INSERT INTO batches (sku, reference, purchased_quantity, eta) VALUES (?1, ?2, ?3, ?4)"};
-    SQLite::Statement update_batch{
-        db, "UPDATE batches SET purchased_quantity = ?3, eta = ?4 WHERE sku = ?1 AND reference = ?2"};
+    SQLite::Statement insert_batch{db,
+                                   "INSERT INTO batches (sku, reference, purchased_quantity, eta, allocated_quantity, "
+                                   "line_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
+    SQLite::Statement update_batch{db,
+                                   "UPDATE batches SET purchased_quantity = ?3, eta = ?4, allocated_quantity = ?5, "
+                                   "line_count = ?6 WHERE sku = ?1 AND reference = ?2"};
     SQLite::Statement insert_allocation{
         db, "INSERT INTO allocations (sku, batchref, position, orderid, qty) VALUES (?1, ?2, ?3, ?4, ?5)"};
     SQLite::Statement delete_allocations_from{
@@ -186,9 +222,7 @@ public:
     explicit impl(sqlite_options options) : options_{std::move(options)}, view_{*this} {
         SQLite::Database db = open_database(options_.path, options_.busy_timeout);
         db.exec("PRAGMA journal_mode = WAL");  // persistent: recorded in the file
-        SQLite::Transaction transaction{db};
-        db.exec(schema_sql);
-        transaction.commit();
+        create_or_upgrade_schema(db);
     }
 
     [[nodiscard]] lease acquire() {
@@ -248,12 +282,65 @@ private:
 
 namespace {
 
+/// The connection of an open session, for the stored lines it loaded; null once it has ended.
+struct session_link {
+    connection* open = nullptr;
+};
+
+/// One batch's lines in the session's transaction, read one query at a time.
+class sqlite_lines final : public stored_lines {
+public:
+    sqlite_lines(std::shared_ptr<const session_link> link, std::string sku, std::string batchref, std::size_t count)
+        : link_{std::move(link)}, sku_{std::move(sku)}, batchref_{std::move(batchref)}, count_{count} {}
+
+    [[nodiscard]] std::size_t size() const override { return count_; }
+
+    [[nodiscard]] std::optional<std::pair<std::size_t, order_line>> find(std::string_view orderid) const override {
+        const statement_scope scope{session().select_line_of_order};
+        scope->bind(1, std::string{orderid});
+        scope->bind(2, sku_);
+        scope->bind(3, batchref_);
+        if (!scope->executeStep()) {
+            return std::nullopt;
+        }
+        return std::pair{static_cast<std::size_t>(scope->getColumn(0).getInt64()),
+                         order_line{std::string{orderid}, sku_, scope->getColumn(1).getInt()}};
+    }
+
+    [[nodiscard]] std::vector<order_line> range(std::size_t first, std::size_t last) const override {
+        const statement_scope scope{session().select_lines};
+        scope->bind(1, sku_);
+        scope->bind(2, batchref_);
+        scope->bind(3, static_cast<std::int64_t>(first));
+        scope->bind(4, static_cast<std::int64_t>(last));
+        std::vector<order_line> lines;
+        while (scope->executeStep()) {
+            lines.push_back({scope->getColumn(0).getString(), sku_, scope->getColumn(1).getInt()});
+        }
+        return lines;
+    }
+
+private:
+    [[nodiscard]] connection& session() const {
+        if (link_->open == nullptr) {
+            throw std::logic_error{"stored lines read after their unit of work ended"};
+        }
+        return *link_->open;
+    }
+
+    std::shared_ptr<const session_link> link_;
+    std::string sku_;
+    std::string batchref_;
+    std::size_t count_;
+};
+
 /// One unit of work's transaction: BEGIN IMMEDIATE on a pooled connection, holding the write gate.
 class sqlite_session final : public store_session {
 public:
     explicit sqlite_session(std::shared_ptr<sqlite_store::impl> owner)
         : owner_{std::move(owner)}, permit_{std::in_place, *owner_}, conn_{std::in_place, owner_->acquire()} {
         run((*conn_)->begin);
+        link_->open = &**conn_;
     }
 
     ~sqlite_session() override { rollback(); }
@@ -267,7 +354,7 @@ public:
         if (!version) {
             return std::nullopt;
         }
-        product loaded{key, load_batches(c, key), *version};
+        product loaded{key, load_batches(c, key, link_), *version};
         snapshots_.insert_or_assign(key, loaded);
         return loaded;
     }
@@ -314,6 +401,7 @@ private:
 
     /// Back to the pool first, then let the next writer in.
     void finish() noexcept {
+        link_->open = nullptr;
         conn_.reset();
         permit_.reset();
     }
@@ -327,16 +415,8 @@ private:
         return scope->getColumn(0).getInt64();
     }
 
-    [[nodiscard]] static std::vector<batch> load_batches(connection& c, const std::string& sku) {
-        std::map<std::string, std::vector<order_line>, std::less<>> lines;
-        {
-            const statement_scope scope{c.select_allocations};
-            scope->bind(1, sku);
-            while (scope->executeStep()) {
-                lines[scope->getColumn(0).getString()].push_back(
-                    {scope->getColumn(1).getString(), sku, scope->getColumn(2).getInt()});
-            }
-        }
+    [[nodiscard]] static std::vector<batch> load_batches(connection& c, const std::string& sku,
+                                                         const std::shared_ptr<session_link>& link) {
         std::vector<batch> batches;
         const statement_scope scope{c.select_batches};
         scope->bind(1, sku);
@@ -344,9 +424,10 @@ private:
             std::string reference = scope->getColumn(0).getString();
             const SQLite::Column eta = scope->getColumn(2);
             std::optional<batch::date> date = eta.isNull() ? std::nullopt : parse_date(eta.getString());
-            auto held = lines.extract(reference);
-            batches.emplace_back(std::move(reference), sku, scope->getColumn(1).getInt(), date,
-                                 held ? std::move(held.mapped()) : std::vector<order_line>{});
+            const auto line_count = static_cast<std::size_t>(scope->getColumn(4).getInt64());
+            allocation_list lines{std::make_shared<const sqlite_lines>(link, sku, reference, line_count)};
+            batches.emplace_back(std::move(reference), sku, scope->getColumn(1).getInt(), date, std::move(lines),
+                                 scope->getColumn(3).getInt());
         }
         return batches;
     }
@@ -389,12 +470,15 @@ private:
     static void write_batch_and_released_lines(connection& c, const batch_change& change) {
         const batch& b = *change.now;
         if (change.loaded == nullptr || change.loaded->purchased_quantity() != b.purchased_quantity() ||
-            change.loaded->eta() != b.eta()) {
+            change.loaded->eta() != b.eta() || change.loaded->allocations().size() != b.allocations().size() ||
+            change.loaded->allocated_quantity() != b.allocated_quantity()) {
             const statement_scope scope{change.loaded == nullptr ? c.insert_batch : c.update_batch};
             scope->bind(1, *change.sku);
             scope->bind(2, b.reference());
             scope->bind(3, b.purchased_quantity());
             bind_eta(*scope, 4, b.eta());
+            scope->bind(5, b.allocated_quantity());
+            scope->bind(6, static_cast<std::int64_t>(b.allocations().size()));
             scope->exec();
         }
         if (change.loaded != nullptr && change.kept < change.loaded->allocations().size()) {
@@ -437,6 +521,7 @@ private:
     std::shared_ptr<sqlite_store::impl> owner_;
     std::optional<sqlite_store::impl::write_permit> permit_;
     std::optional<sqlite_store::impl::lease> conn_;
+    std::shared_ptr<session_link> link_ = std::make_shared<session_link>();
     std::map<std::string, product, std::less<>> snapshots_;  ///< as loaded, to write only the difference
 };
 

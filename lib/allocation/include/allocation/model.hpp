@@ -24,6 +24,9 @@ public:
     /// `allocations` restores a stored batch; they are trusted to fit.
     batch(std::string reference, std::string sku, int purchased_quantity, std::optional<date> eta = {},
           std::vector<order_line> allocations = {});
+    /// Restores a stored batch whose lines are read when needed; `allocated_quantity` is their sum.
+    batch(std::string reference, std::string sku, int purchased_quantity, std::optional<date> eta,
+          allocation_list allocations, int allocated_quantity);
 
     [[nodiscard]] const std::string& reference() const noexcept { return reference_; }
     [[nodiscard]] const std::string& sku() const noexcept { return sku_; }
@@ -36,8 +39,8 @@ public:
     [[nodiscard]] const allocation_list& allocations() const noexcept { return allocations_; }
 
     [[nodiscard]] bool can_allocate(const order_line& line) const noexcept;
-    /// The allocated line of `orderid`, or nullptr.
-    [[nodiscard]] const order_line* find_line(std::string_view orderid) const;
+    /// The allocated line of `orderid`, or std::nullopt.
+    [[nodiscard]] std::optional<order_line> find_line(std::string_view orderid) const;
 
     /// Adds the line; the caller checked can_allocate.
     void allocate(order_line line);
@@ -92,7 +95,6 @@ public:
 
 private:
     [[nodiscard]] batch* find_mutable_batch(std::string_view reference) noexcept;
-    [[nodiscard]] const batch* batch_holding(const order_line& line) const;
 
     std::string sku_;
     std::vector<batch> batches_;  ///< in the order they were added
