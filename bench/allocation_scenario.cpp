@@ -181,7 +181,8 @@ struct run_result {
         submitter.get();
     }
     run_result result;
-    result.per_second = static_cast<double>(s.timed() ? next.load() - s.in_flight : s.commands) / seconds_since(started);
+    const auto completed = s.timed() ? next.load() - s.in_flight : s.commands;  // each ended on one extra draw
+    result.per_second = static_cast<double>(completed) / seconds_since(started);
     result.window_rates = windows.rates(s.whole_windows());
     (void)bus.wait_idle(std::chrono::minutes{1});
     for (const auto& recorder : recorders) {
@@ -249,7 +250,8 @@ void print(std::string_view label, run_result& r) {
 
 int run_allocation(const allocation_settings& s) {
     if (s.timed()) {
-        std::printf("allocation: AllocationRequired for %us over %zu SKUs, %zu in flight, %zu threads, rate by %us window\n",
+        std::printf("allocation: AllocationRequired for %us over %zu SKUs, %zu in flight, %zu threads, "
+                    "rate by %us window\n",
                     s.seconds, s.skus, s.in_flight, s.threads, s.window_seconds);
     } else {
         std::printf("allocation: %zu AllocationRequired over %zu SKUs, %zu in flight, %zu threads\n", s.commands,

@@ -170,7 +170,8 @@ public:
     }
     [[nodiscard]] std::vector<order_line> range(std::size_t first, std::size_t last) const override {
         ++reads;
-        return {lines_.begin() + static_cast<std::ptrdiff_t>(first), lines_.begin() + static_cast<std::ptrdiff_t>(last)};
+        const auto begin = lines_.begin();
+        return {begin + static_cast<std::ptrdiff_t>(first), begin + static_cast<std::ptrdiff_t>(last)};
     }
 
     mutable int reads = 0;

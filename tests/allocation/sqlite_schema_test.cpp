@@ -55,7 +55,6 @@ TEST_CASE("an SQLite file of the first schema is upgraded and keeps its allocati
     const auto stored = stored_product(reopened, "LAMP");
     const batch& b1 = *stored->find_batch("b1");
     CHECK(b1.allocated_quantity() == 10);
-    CHECK(b1.allocations().lines() ==
-          std::vector<order_line>{{"o1", "LAMP", 3}, {"o2", "LAMP", 2}, {"o3", "LAMP", 5}});
+    CHECK(b1.allocations().lines() == std::vector<order_line>{{"o1", "LAMP", 3}, {"o2", "LAMP", 2}, {"o3", "LAMP", 5}});
     CHECK(reopened.view().find("o3") == std::vector<allocation_row>{{"LAMP", "b1"}});
 }

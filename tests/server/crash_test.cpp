@@ -32,8 +32,9 @@ struct view_audit {
     SQLite::Database db{path, SQLite::OPEN_READONLY};
     return {.allocations = count(db, "SELECT COUNT(*) FROM allocations"),
             .view_rows = count(db, "SELECT COUNT(*) FROM allocations_view"),
-            .matching = count(db, "SELECT COUNT(*) FROM allocations a JOIN allocations_view v "
-                                  "ON v.orderid = a.orderid AND v.sku = a.sku AND v.batchref = a.batchref")};
+            .matching = count(db,
+                              "SELECT COUNT(*) FROM allocations a JOIN allocations_view v "
+                              "ON v.orderid = a.orderid AND v.sku = a.sku AND v.batchref = a.batchref")};
 }
 
 }  // namespace
@@ -58,7 +59,8 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
         std::vector<std::thread> clients;
         const auto prefix = "k" + std::to_string(kill) + "-";
         for (std::size_t i = 0; i < connections; ++i) {
-            clients.emplace_back([&, i] { load_orders(server.port(), prefix, i, window, skus, done_total, reports[i]); });
+            clients.emplace_back(
+                [&, i] { load_orders(server.port(), prefix, i, window, skus, done_total, reports[i]); });
         }
         // Mid-flight, with every window full; a CHECK, not a REQUIRE: the clients must be joined.
         CHECK(eventually_true([&] { return done_total.load() >= 300; }));

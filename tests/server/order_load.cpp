@@ -18,8 +18,8 @@ void create_batches(std::uint16_t port, std::size_t skus) {
     }
 }
 
-void load_orders(std::uint16_t port, const std::string& prefix, std::size_t index, std::size_t window,
-                 std::size_t skus, std::atomic<std::size_t>& done_total, order_load_report& report) {
+void load_orders(std::uint16_t port, const std::string& prefix, std::size_t index, std::size_t window, std::size_t skus,
+                 std::atomic<std::size_t>& done_total, order_load_report& report) {
     try {
         ws_client client{port};
         std::size_t in_flight = 0;

@@ -29,8 +29,8 @@ void create_batches(std::uint16_t port, std::size_t skus);
 /// Keeps `window` AllocationRequired in flight over `skus` SKUs, with order ids
 /// "<prefix><index>-<n>", until the server refuses with shutting_down (then reads until it
 /// closes) or the connection ends. Counts every `done` in `done_total`.
-void load_orders(std::uint16_t port, const std::string& prefix, std::size_t index, std::size_t window,
-                 std::size_t skus, std::atomic<std::size_t>& done_total, order_load_report& report);
+void load_orders(std::uint16_t port, const std::string& prefix, std::size_t index, std::size_t window, std::size_t skus,
+                 std::atomic<std::size_t>& done_total, order_load_report& report);
 
 /// The order ids the SQLite file at `db` holds allocations of.
 [[nodiscard]] std::set<std::string> committed_orders(const std::string& db);

@@ -71,7 +71,8 @@ void create_or_upgrade_schema(SQLite::Database& db) {
     db.exec(schema_sql);
     if (db.execAndGet("PRAGMA user_version").getInt() < schema_version) {
         const bool has_totals =
-            db.execAndGet("SELECT COUNT(*) FROM pragma_table_info('batches') WHERE name = 'allocated_quantity'").getInt() != 0;
+            db.execAndGet("SELECT COUNT(*) FROM pragma_table_info('batches') WHERE name = 'allocated_quantity'")
+                .getInt() != 0;
         if (!has_totals) {
             db.exec(add_batch_totals_sql);
         }
