@@ -1,6 +1,10 @@
 #include "gateway/http_router.hpp"
 
+#include <charconv>
+#include <cstdint>
 #include <exception>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace gateway {
@@ -15,6 +19,26 @@ std::string_view path_of(std::string_view target) noexcept {
 
 refusal code_of(cascade::admission refused) noexcept {
     return refused == cascade::admission::overloaded ? refusal::overloaded : refusal::shutting_down;
+}
+
+http_reply not_found(std::string_view message) {
+    return json_reply(404, {{"code", "not_found"}, {"message", message}});
+}
+
+/// The letter of "/dead-letters/{id}/retry", or std::nullopt when the path is not of that shape.
+std::optional<std::uint64_t> retried_letter(std::string_view path) {
+    constexpr std::string_view prefix = "/dead-letters/";
+    constexpr std::string_view suffix = "/retry";
+    if (!path.starts_with(prefix) || !path.ends_with(suffix) || path.size() <= prefix.size() + suffix.size()) {
+        return std::nullopt;
+    }
+    const auto digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    std::uint64_t letter = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), letter);
+    if (error != std::errc{} || end != digits.data() + digits.size()) {
+        return std::nullopt;
+    }
+    return letter;
 }
 
 }  // namespace
@@ -55,6 +79,14 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
             reply = health();
         } else if (path == "/metrics") {
             reply = metrics();
+        } else if (path == "/dead-letters" && call.method == "GET") {
+            reply = dead_letters();
+        } else if (path == "/dead-letters") {
+            reply = error_reply(405, refusal::bad_request, "use GET /dead-letters");
+        } else if (const auto letter = retried_letter(path); letter && call.method == "POST") {
+            reply = co_await retry_dead_letter(*letter);
+        } else if (letter) {
+            reply = error_reply(405, refusal::bad_request, "use POST /dead-letters/{id}/retry");
         } else if (path == "/ws") {
             reply = error_reply(426, refusal::bad_request, "/ws takes a WebSocket upgrade");
         } else {
@@ -62,8 +94,7 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
             if (extra_) {
                 routed = co_await extra_(call, submitter_);
             }
-            reply = routed ? std::move(*routed)
-                           : json_reply(404, {{"code", "not_found"}, {"message", "no route for " + std::string{path}}});
+            reply = routed ? std::move(*routed) : not_found("no route for " + std::string{path});
         }
     } catch (const std::exception& e) {
         metrics_.count_refusal(refusal::internal);
@@ -98,13 +129,36 @@ boost::asio::awaitable<http_reply> http_router::post_message(const http_call& ca
     }
     auto result = co_await submitter_.submit_and_wait(std::move(*msg));
     if (!result.outcome) {
-        const auto code = code_of(result.admission);
-        metrics_.count_refusal(code);
-        // Both refusals mean "try again later".
-        co_return error_reply(
-            503, code, code == refusal::overloaded ? "the bus is full; try again" : "the server is shutting down");
+        co_return refused(result.admission);
     }
     co_return json_reply(200, outcome_json(*result.outcome));
+}
+
+boost::asio::awaitable<http_reply> http_router::retry_dead_letter(std::uint64_t letter) {
+    auto result = co_await submitter_.retry_and_wait(letter);
+    if (!result) {
+        co_return not_found("no dead letter " + std::to_string(letter));
+    }
+    if (!result->outcome) {
+        co_return refused(result->admission);
+    }
+    co_return json_reply(200, outcome_json(*result->outcome));
+}
+
+http_reply http_router::refused(cascade::admission admission) {
+    const auto code = code_of(admission);
+    metrics_.count_refusal(code);
+    // Both refusals mean "try again later".
+    return error_reply(503, code,
+                       code == refusal::overloaded ? "the bus is full; try again" : "the server is shutting down");
+}
+
+http_reply http_router::dead_letters() const {
+    auto letters = json::array();
+    for (const auto& letter : submitter_.bus().dead_letters()) {
+        letters.push_back(cascade::to_json(letter));
+    }
+    return json_reply(200, letters);
 }
 
 http_reply http_router::health() const {

@@ -12,10 +12,7 @@ namespace gateway {
 
 namespace net = boost::asio;
 
-cascade::submit_result submitter::submit(cascade::any_message msg, cascade::cascade_observer observer) {
-    if (!accepting()) {
-        return {.status = cascade::admission::shutting_down, .id = 0};
-    }
+cascade::cascade_observer submitter::feeding(cascade::cascade_observer observer) const {
     observer.on_event = [feed = feed_, inner = std::move(observer.on_event)](const cascade::envelope& event) {
         // The submitter's own frames first: its ack then precedes any feed copy of its events.
         if (inner) {
@@ -23,25 +20,58 @@ cascade::submit_result submitter::submit(cascade::any_message msg, cascade::casc
         }
         feed->publish(event);
     };
-    return bus_.try_submit(std::move(msg), std::move(observer));
+    return observer;
+}
+
+cascade::submit_result submitter::submit(cascade::any_message msg, cascade::cascade_observer observer) {
+    if (!accepting()) {
+        return {.status = cascade::admission::shutting_down, .id = 0};
+    }
+    return bus_.try_submit(std::move(msg), feeding(std::move(observer)));
+}
+
+std::optional<cascade::submit_result> submitter::retry(std::uint64_t letter, cascade::cascade_observer observer) {
+    if (!accepting()) {
+        return cascade::submit_result{.status = cascade::admission::shutting_down, .id = 0};
+    }
+    return bus_.retry_dead_letter(letter, feeding(std::move(observer)));
 }
 
 net::awaitable<submission> submitter::submit_and_wait(cascade::any_message msg) {
-    auto initiate = [this](auto handler, cascade::any_message m) {
+    auto shared = std::make_shared<cascade::any_message>(std::move(msg));
+    // Named first: GCC 12 destroys a temporary built inside a co_await expression twice.
+    starter start = [this, shared](cascade::cascade_observer observer) {
+        return std::optional{submit(std::move(*shared), std::move(observer))};
+    };
+    auto answer = co_await await_outcome(std::move(start));
+    co_return std::move(*answer);  // a submission always starts or is refused
+}
+
+net::awaitable<std::optional<submission>> submitter::retry_and_wait(std::uint64_t letter) {
+    return await_outcome(
+        [this, letter](cascade::cascade_observer observer) { return retry(letter, std::move(observer)); });
+}
+
+net::awaitable<std::optional<submission>> submitter::await_outcome(starter start) {
+    auto initiate = [](auto handler, starter begin) {
         // std::function needs a copyable callable: share the move-only handler.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         // Resumes the waiting coroutine on its own executor, never on the bus's threads.
-        auto complete = [shared](submission result) { net::post(net::append(std::move(*shared), std::move(result))); };
-        const auto admitted = submit(
-            std::move(m), {.on_event = {}, .on_done = [complete](cascade::outcome outcome) {
-                               complete({.admission = cascade::admission::accepted, .outcome = std::move(outcome)});
-                           }});
+        auto complete = [shared](std::optional<submission> result) {
+            net::post(net::append(std::move(*shared), std::move(result)));
+        };
+        const auto admitted = begin({.on_event = {}, .on_done = [complete](cascade::outcome outcome) {
+                                         complete(submission{.admission = cascade::admission::accepted,
+                                                             .outcome = std::move(outcome)});
+                                     }});
         if (!admitted) {
-            complete({.admission = admitted.status, .outcome = std::nullopt});
+            complete(std::nullopt);
+        } else if (!*admitted) {
+            complete(submission{.admission = admitted->status, .outcome = std::nullopt});
         }
     };
-    co_return co_await net::async_initiate<const net::use_awaitable_t<>&, void(submission)>(
-        std::move(initiate), net::use_awaitable, std::move(msg));
+    co_return co_await net::async_initiate<const net::use_awaitable_t<>&, void(std::optional<submission>)>(
+        std::move(initiate), net::use_awaitable, std::move(start));
 }
 
 }  // namespace gateway

@@ -1,4 +1,4 @@
-// The HTTP face of the gateway: /messages, /health, /metrics, and what it does with bad requests.
+// The HTTP face of the gateway: /messages, /dead-letters, /health, /metrics, and what it does with bad requests.
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -82,4 +82,40 @@ TEST_CASE("GET /metrics exposes the bus and gateway counters in the Prometheus f
     has("cascade_gateway_errors_total{code=\"bad_request\"} 1\n");
     has("cascade_gateway_errors_total{code=\"overloaded\"} 0\n");
     has("cascade_process_peak_resident_memory_bytes ");
+}
+
+TEST_CASE("GET /dead-letters lists what handlers gave up; POST /dead-letters/{id}/retry delivers one again",
+          "[server][http][dead_letter]") {
+    fixture f;
+    CHECK(http_request(f.port(), "GET", "/dead-letters").body_json() == json::array());
+    const auto stumbled = http_request(f.port(), "POST", "/messages", R"({"name":"Stumble","data":{"key":"k"}})");
+    REQUIRE(stumbled.body_json()["status"] == "partial");
+
+    const auto listed = http_request(f.port(), "GET", "/dead-letters");
+    CHECK(listed.status == 200);
+    const auto letters = listed.body_json();
+    REQUIRE(letters.size() == 1);
+    const auto& letter = letters[0];
+    CHECK(letter["handler"] == "always_fails");
+    CHECK(letter["attempts"] == 1);
+    CHECK(letter["message"]["name"] == "Broken");
+    CHECK(letter["message"]["aggregate"] == "k");
+    const auto id = letter["id"].get<std::string>();
+
+    // The handler still fails: the retry reports it, and its letter is replaced by a new one.
+    const auto retried = http_request(f.port(), "POST", "/dead-letters/" + id + "/retry");
+    CHECK(retried.status == 200);
+    CHECK(retried.body_json()["status"] == "partial");
+    CHECK(retried.body_json()["errors"][0]["handler"] == "always_fails");
+    const auto after = http_request(f.port(), "GET", "/dead-letters").body_json();
+    REQUIRE(after.size() == 1);
+    CHECK(after[0]["id"] != id);
+    CHECK(after[0]["message"]["causation_id"] == letter["message"]["id"]);
+
+    const auto gone = http_request(f.port(), "POST", "/dead-letters/" + id + "/retry");
+    CHECK(gone.status == 404);
+    CHECK(gone.body_json()["code"] == "not_found");
+    CHECK(http_request(f.port(), "GET", "/dead-letters/" + id + "/retry").status == 405);
+    CHECK(http_request(f.port(), "POST", "/dead-letters/x1/retry").status == 404);
+    CHECK(http_request(f.port(), "POST", "/dead-letters").status == 405);
 }

@@ -73,6 +73,10 @@ metrics_snapshot bus::metrics() const {
     return core_->metrics();
 }
 
+std::optional<submit_result> bus::retry_dead_letter(std::uint64_t letter, cascade_observer observer) {
+    return core_->retry_dead_letter(letter, std::move(observer));
+}
+
 std::vector<dead_letter> bus::dead_letters() const {
     return core_->dead_letters();
 }

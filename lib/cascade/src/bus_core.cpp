@@ -6,7 +6,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <future>
+#include <stdexcept>
+#include <string>
 #include <unordered_map>
 
 namespace cascade::detail {
@@ -69,6 +72,38 @@ void bus_core::start() {
 // ---------------------------------------------------------------- submission
 
 submit_result bus_core::try_submit(any_message msg, cascade_observer observer) {
+    return admit(std::move(msg), std::move(observer), {});
+}
+
+std::optional<submit_result> bus_core::retry_dead_letter(std::uint64_t letter, cascade_observer observer) {
+    auto taken = dead_letters_.take(letter);
+    if (!taken) {
+        return std::nullopt;
+    }
+    const handler_entry* handler = nullptr;
+    if (const handler_set* set = handlers.find(taken->message.message.type())) {
+        const auto it = std::ranges::find(set->events, taken->handler, &handler_entry::name);
+        handler = it == set->events.end() ? nullptr : &*it;
+    }
+    submit_result admitted;
+    try {
+        if (handler == nullptr) {  // handlers never change once submissions began: only a bug gets here
+            throw std::logic_error{"dead letter " + std::to_string(letter) + " names no handler of " +
+                                   std::string{taken->message.message.name()}};
+        }
+        admitted = admit(taken->message.message, std::move(observer),
+                         {.causation_id = taken->message.id, .only = handler});
+    } catch (...) {
+        dead_letters_.put_back(std::move(*taken));
+        throw;
+    }
+    if (!admitted) {
+        dead_letters_.put_back(std::move(*taken));  // refused: still a dead letter, to retry later
+    }
+    return admitted;
+}
+
+submit_result bus_core::admit(any_message msg, cascade_observer observer, redelivery origin) {
     handlers.freeze();
     if (!accepting()) {
         return {.status = admission::shutting_down, .id = 0};
@@ -94,12 +129,13 @@ submit_result bus_core::try_submit(any_message msg, cascade_observer observer) {
         }
     }
     work_item item{.message = envelope{.id = id,
-                                       .causation_id = 0,
+                                       .causation_id = origin.causation_id,
                                        .correlation_id = id,
                                        .depth = 0,
                                        .timestamp = coarse_now(),
                                        .message = std::move(msg)},
-                   .cascade = std::move(cascade)};
+                   .cascade = std::move(cascade),
+                   .only = origin.only};
     bool queued = false;
     try {
         queued = enqueue(item);

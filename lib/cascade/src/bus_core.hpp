@@ -36,6 +36,9 @@ public:
 
     // Submission.
     [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer);
+    /// Delivers a dead letter again, to its one handler, as a new cascade (caused by the letter's
+    /// message); the letter leaves the box once admitted. std::nullopt when no such letter is kept.
+    [[nodiscard]] std::optional<submit_result> retry_dead_letter(std::uint64_t letter, cascade_observer observer);
     /// Completes once there is room or the bus has stopped accepting (at once if so already).
     void async_wait_for_room(room_waiter handler);
 
@@ -58,6 +61,13 @@ public:
     services dependencies;
 
 private:
+    /// What sets a retried dead letter apart from a submission.
+    struct redelivery {
+        message_id causation_id = 0;
+        const handler_entry* only = nullptr;
+    };
+
+    [[nodiscard]] submit_result admit(any_message msg, cascade_observer observer, redelivery origin);
     // delivery_host
     [[nodiscard]] message_id next_id() noexcept override { return ids_.next(); }
     void route(work_item item) override;

@@ -1,5 +1,7 @@
 #include "dead_letter_box.hpp"
 
+#include <algorithm>
+
 namespace cascade::detail {
 
 void dead_letter_box::keep(dead_letter letter) {
@@ -7,6 +9,7 @@ void dead_letter_box::keep(dead_letter letter) {
         return;
     }
     const std::scoped_lock lock{mutex_};
+    letter.id = next_id_++;
     if (letters_.size() == capacity_) {
         letters_.pop_front();
     }
@@ -16,6 +19,26 @@ void dead_letter_box::keep(dead_letter letter) {
 std::vector<dead_letter> dead_letter_box::list() const {
     const std::scoped_lock lock{mutex_};
     return {letters_.begin(), letters_.end()};
+}
+
+std::optional<dead_letter> dead_letter_box::take(std::uint64_t id) {
+    const std::scoped_lock lock{mutex_};
+    const auto it = std::ranges::lower_bound(letters_, id, {}, &dead_letter::id);
+    if (it == letters_.end() || it->id != id) {
+        return std::nullopt;
+    }
+    dead_letter letter = std::move(*it);
+    letters_.erase(it);
+    return letter;
+}
+
+void dead_letter_box::put_back(dead_letter letter) {
+    const std::scoped_lock lock{mutex_};
+    const auto it = std::ranges::lower_bound(letters_, letter.id, {}, &dead_letter::id);
+    letters_.insert(it, std::move(letter));
+    if (letters_.size() > capacity_) {
+        letters_.pop_front();  // newer letters came meanwhile: the oldest goes, as in keep()
+    }
 }
 
 }  // namespace cascade::detail

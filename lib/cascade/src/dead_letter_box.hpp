@@ -4,8 +4,10 @@
 
 #include "cascade/dead_letter.hpp"
 
+#include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace cascade::detail {
@@ -14,14 +16,20 @@ class dead_letter_box {
 public:
     explicit dead_letter_box(std::size_t capacity) noexcept : capacity_{capacity} {}
 
-    /// Keeps `letter`, dropping the oldest when full (nothing is kept with capacity 0).
+    /// Numbers and keeps `letter`, dropping the oldest when full (nothing is kept with capacity 0).
     void keep(dead_letter letter);
     [[nodiscard]] std::vector<dead_letter> list() const;
+
+    /// Removes and returns the letter numbered `id`, or std::nullopt when it is not kept.
+    [[nodiscard]] std::optional<dead_letter> take(std::uint64_t id);
+    /// Returns a taken letter to its place (a retry that was refused).
+    void put_back(dead_letter letter);
 
 private:
     std::size_t capacity_;
     mutable std::mutex mutex_;
-    std::deque<dead_letter> letters_;
+    std::deque<dead_letter> letters_;  ///< oldest first, so by id
+    std::uint64_t next_id_ = 1;
 };
 
 }  // namespace cascade::detail

@@ -127,6 +127,9 @@ asio::awaitable<void> delivery::serve(lane_ref lane, runner_state& self) {
                 counter_shard::add(p_.counts.local().unhandled);
             } else {
                 for (const auto& handler : set->events) {
+                    if (item.only != nullptr && item.only != &handler) {
+                        continue;  // a dead letter's retry goes to its one handler
+                    }
                     try {
                         auto thrown = co_await attempt(handler, item, 1, self);
                         if (thrown && !cancelled()) {

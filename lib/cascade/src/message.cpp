@@ -1,5 +1,6 @@
 #include "cascade/message.hpp"
 
+#include "cascade/dead_letter.hpp"
 #include "cascade/envelope.hpp"
 #include "cascade/outcome.hpp"
 
@@ -28,6 +29,15 @@ nlohmann::json to_json(const envelope& env) {
         {"timestamp_ms", millis},
         {"data", env.message.data()},
     };
+}
+
+nlohmann::json to_json(const dead_letter& letter) {
+    return {{"id", std::to_string(letter.id)},
+            {"handler", letter.handler},
+            {"error", letter.error},
+            {"attempts", letter.attempts},
+            {"at_ms", std::chrono::duration_cast<std::chrono::milliseconds>(letter.at.time_since_epoch()).count()},
+            {"message", to_json(letter.message)}};
 }
 
 nlohmann::json to_json(const handler_error& error) {

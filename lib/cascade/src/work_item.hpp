@@ -10,9 +10,12 @@ namespace cascade::detail {
 
 class cascade_state;
 
+struct handler_entry;
+
 struct work_item {
     envelope message;
     std::shared_ptr<cascade_state> cascade;  ///< null while nobody tracks the cascade
+    const handler_entry* only = nullptr;     ///< a dead letter's retry: this one handler of the event
 };
 
 }  // namespace cascade::detail

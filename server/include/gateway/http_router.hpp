@@ -1,6 +1,6 @@
 #pragma once
 // HTTP routing, apart from the socket: a request in, a reply out. The gateway's own routes
-// (/messages, /health, /metrics) plus an optional hook for a domain's routes (the book's).
+// (/messages, /dead-letters, /health, /metrics) plus an optional hook for a domain's routes (the book's).
 
 #include "gateway/metrics.hpp"
 #include "gateway/submitter.hpp"
@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -46,6 +47,10 @@ public:
 
 private:
     [[nodiscard]] boost::asio::awaitable<http_reply> post_message(const http_call& call);
+    [[nodiscard]] boost::asio::awaitable<http_reply> retry_dead_letter(std::uint64_t letter);
+    [[nodiscard]] http_reply dead_letters() const;
+    /// 503 with overloaded or shutting_down, counted.
+    [[nodiscard]] http_reply refused(cascade::admission admission);
     [[nodiscard]] http_reply health() const;
     [[nodiscard]] http_reply metrics() const;
 

@@ -8,6 +8,8 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -32,6 +34,13 @@ public:
     /// the outcome or the refusal.
     [[nodiscard]] boost::asio::awaitable<submission> submit_and_wait(cascade::any_message msg);
 
+    /// bus::retry_dead_letter, its events offered to the live feed; refuses with shutting_down
+    /// once stop_accepting() was called. std::nullopt when no such letter is kept.
+    [[nodiscard]] std::optional<cascade::submit_result> retry(std::uint64_t letter, cascade::cascade_observer observer);
+
+    /// retry(), completing as submit_and_wait does; std::nullopt when no such letter is kept.
+    [[nodiscard]] boost::asio::awaitable<std::optional<submission>> retry_and_wait(std::uint64_t letter);
+
     /// From now on every submission through the gateway is refused with shutting_down.
     /// (The bus itself is its owner's to shut down.)
     void stop_accepting() noexcept { accepting_.store(false, std::memory_order_release); }
@@ -42,6 +51,14 @@ public:
     [[nodiscard]] live_feed& feed() noexcept { return *feed_; }
 
 private:
+    using starter = std::function<std::optional<cascade::submit_result>(cascade::cascade_observer)>;
+
+    /// The observer with every event also offered to the live feed, after `observer` saw it.
+    [[nodiscard]] cascade::cascade_observer feeding(cascade::cascade_observer observer) const;
+    /// Starts a cascade through `start` and completes with its outcome, its refusal, or std::nullopt
+    /// when `start` found nothing to start.
+    [[nodiscard]] static boost::asio::awaitable<std::optional<submission>> await_outcome(starter start);
+
     cascade::bus& bus_;
     std::shared_ptr<live_feed> feed_;
     std::atomic<bool> accepting_{true};

@@ -21,9 +21,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -181,6 +183,12 @@ public:
         return async_wait_for_room(boost::asio::use_awaitable);
     }
 
+    /// Delivers dead letter `letter` again, to the one handler that gave it up, as a new cascade
+    /// whose root is the letter's message (its causation_id the letter's message id); `observer`
+    /// sees it as for try_submit. Admitted, the letter leaves the list (failing again makes a new
+    /// one); refused (overloaded, shutting_down), it stays. std::nullopt when no letter has that id.
+    [[nodiscard]] std::optional<submit_result> retry_dead_letter(std::uint64_t letter, cascade_observer observer = {});
+
     // Lifecycle. The blocking calls must not be made from the bus's own threads.
 
     /// Blocks until nothing is queued or running and every lane is reclaimed, or the timeout
@@ -199,6 +207,7 @@ public:
     // Observation.
 
     [[nodiscard]] metrics_snapshot metrics() const;
+    /// The dead letters kept (the newest dead_letter_capacity), oldest first.
     [[nodiscard]] std::vector<dead_letter> dead_letters() const;
     [[nodiscard]] std::size_t active_lanes() const noexcept;
     [[nodiscard]] bool accepting() const noexcept;

@@ -1,0 +1,106 @@
+// Dead letters: numbered, listed, and delivered again to the one handler that gave them up.
+#include "test_domain.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <future>
+
+using namespace test_domain;
+using cascade::context;
+
+namespace {
+
+constexpr cascade::retry_policy once{.max_attempts = 1};
+
+/// A bus whose "flaky" handler of Noted fails while `failing` is set, beside a "steady" one.
+struct flaky_bus {
+    flaky_bus() {
+        bus.subscribe<noted>(
+            "flaky",
+            [this](const noted&, context& ctx) -> asio::awaitable<void> {
+                ++flaky_runs;
+                causation = ctx.envelope().causation_id;
+                if (failing) {
+                    throw std::runtime_error{"not yet"};
+                }
+                co_return;
+            },
+            once);
+        bus.subscribe<noted>("steady", [this](const noted&, context&) -> asio::awaitable<void> {
+            ++steady_runs;
+            co_return;
+        });
+    }
+
+    /// Retries `letter` and waits for the retry's outcome; std::nullopt when it is not kept.
+    std::optional<cascade::outcome> retry(std::uint64_t letter) {
+        auto done = std::make_shared<std::promise<cascade::outcome>>();
+        auto outcome = done->get_future();
+        const auto admitted = bus.retry_dead_letter(
+            letter, {.on_done = [done](cascade::outcome out) { done->set_value(std::move(out)); }});
+        if (!admitted) {
+            return std::nullopt;
+        }
+        REQUIRE(admitted->status == cascade::admission::accepted);
+        return outcome.get();
+    }
+
+    cascade::bus bus{{.threads = 2}};
+    std::atomic<bool> failing{true};
+    std::atomic<int> flaky_runs{0};
+    std::atomic<int> steady_runs{0};
+    std::atomic<cascade::message_id> causation{0};
+};
+
+}  // namespace
+
+TEST_CASE("a retried dead letter goes to its one handler, as a new cascade caused by it", "[dead_letter]") {
+    flaky_bus f;
+    const auto first = run(f.bus, noted{.key = "a", .seq = 1});
+    REQUIRE(first.status == cascade::cascade_status::partial);
+    const auto letters = f.bus.dead_letters();
+    REQUIRE(letters.size() == 1);
+    CHECK(letters[0].handler == "flaky");
+
+    f.failing = false;
+    const auto again = f.retry(letters[0].id);
+    REQUIRE(again.has_value());
+    CHECK(again->status == cascade::cascade_status::ok);
+    CHECK(f.flaky_runs == 2);
+    CHECK(f.steady_runs == 1);  // not delivered to the handler that had succeeded
+    CHECK(f.causation == letters[0].message.id);
+    CHECK(f.bus.dead_letters().empty());
+    CHECK_FALSE(f.retry(letters[0].id).has_value());  // taken: a second retry finds nothing
+}
+
+TEST_CASE("a retried dead letter that fails again is a new dead letter", "[dead_letter]") {
+    flaky_bus f;
+    (void)run(f.bus, noted{.key = "a", .seq = 1});
+    const auto letter = f.bus.dead_letters().at(0);
+    const auto again = f.retry(letter.id);
+    REQUIRE(again.has_value());
+    CHECK(again->status == cascade::cascade_status::partial);
+    const auto letters = f.bus.dead_letters();
+    REQUIRE(letters.size() == 1);
+    CHECK(letters[0].id != letter.id);
+    CHECK(letters[0].message.message.get_if<noted>()->seq == 1);
+}
+
+TEST_CASE("a refused retry keeps its dead letter, and an unknown one is not found", "[dead_letter]") {
+    flaky_bus f;
+    (void)run(f.bus, noted{.key = "a", .seq = 1});
+    (void)run(f.bus, noted{.key = "b", .seq = 2});
+    const auto letters = f.bus.dead_letters();
+    REQUIRE(letters.size() == 2);
+    CHECK(letters[0].id < letters[1].id);
+    CHECK_FALSE(f.bus.retry_dead_letter(letters[1].id + 1).has_value());
+
+    f.bus.stop_accepting();
+    const auto refused = f.bus.retry_dead_letter(letters[0].id);
+    REQUIRE(refused.has_value());
+    CHECK(refused->status == cascade::admission::shutting_down);
+    const auto kept = f.bus.dead_letters();
+    REQUIRE(kept.size() == 2);
+    CHECK(kept[0].id == letters[0].id);  // back in its place
+    CHECK(kept[1].id == letters[1].id);
+}
