@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -125,7 +126,16 @@ template <class E>
     // Every line read now: a stored product's lines are readable only while its unit is open.
     std::vector<allocation::batch> batches;
     for (const auto& b : p->batches()) {
-        batches.emplace_back(b.reference(), b.sku(), b.purchased_quantity(), b.eta(), b.allocations().lines());
+        auto lines = b.allocations().lines();
+        int quantity = 0;
+        for (const auto& line : lines) {
+            quantity += line.qty;
+        }
+        // The totals a store keeps beside the lines must agree with them.
+        if (lines.size() != b.allocations().size() || quantity != b.allocated_quantity()) {
+            throw std::logic_error{"batch " + b.reference() + ": the stored totals disagree with its lines"};
+        }
+        batches.emplace_back(b.reference(), b.sku(), b.purchased_quantity(), b.eta(), std::move(lines));
     }
     return allocation::product{p->sku(), std::move(batches), p->version_number()};
 }

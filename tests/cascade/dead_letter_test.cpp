@@ -1,9 +1,14 @@
-// Dead letters: numbered, listed, and delivered again to the one handler that gave them up.
+// Dead letters: numbered, listed, delivered again to the one handler that gave them up, and kept
+// when a retry is refused.
+#include "dead_letter_box.hpp"
+
 #include "test_domain.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <future>
+#include <string>
+#include <vector>
 
 using namespace test_domain;
 using cascade::context;
@@ -103,4 +108,34 @@ TEST_CASE("a refused retry keeps its dead letter, and an unknown one is not foun
     REQUIRE(kept.size() == 2);
     CHECK(kept[0].id == letters[0].id);  // back in its place
     CHECK(kept[1].id == letters[1].id);
+}
+
+TEST_CASE("an event's handlers have distinct names, which a retry goes by", "[dead_letter]") {
+    cascade::bus bus;
+    const auto nothing = [](const noted&, context&) -> asio::awaitable<void> { co_return; };
+    bus.subscribe<noted>("audit", nothing);
+    CHECK_THROWS_AS(bus.subscribe<noted>("audit", nothing), std::logic_error);
+    bus.subscribe<hop>("audit", [](const hop&, context&) -> asio::awaitable<void> { co_return; });  // another event
+}
+
+TEST_CASE("a dead letter put back into a box that filled up meanwhile stays; the oldest other goes",
+          "[dead_letter]") {
+    const auto letter = [](std::string error) {
+        return cascade::dead_letter{.message = {.message = cascade::any_message{noted{.key = "a"}}},
+                                    .handler = "h",
+                                    .error = std::move(error)};
+    };
+    cascade::detail::dead_letter_box box{2};
+    box.keep(letter("first"));
+    box.keep(letter("second"));
+    auto taken = box.take(1);
+    REQUIRE(taken.has_value());
+    CHECK_FALSE(box.take(1).has_value());
+    box.keep(letter("third"));
+    box.put_back(std::move(*taken));
+    std::vector<std::string> kept;
+    for (const auto& letter : box.list()) {
+        kept.push_back(letter.error);
+    }
+    CHECK(kept == std::vector<std::string>{"first", "third"});
 }

@@ -21,7 +21,8 @@ constexpr std::size_t skus = 20;
 struct view_audit {
     std::int64_t allocations = 0;
     std::int64_t view_rows = 0;
-    std::int64_t matching = 0;  ///< allocations whose view row names the same batch
+    std::int64_t wrong_totals = 0;  ///< batches whose kept sum or count disagrees with their lines
+    std::int64_t matching = 0;      ///< allocations whose view row names the same batch
 };
 
 [[nodiscard]] std::int64_t count(SQLite::Database& db, const char* sql) {
@@ -32,6 +33,11 @@ struct view_audit {
     SQLite::Database db{path, SQLite::OPEN_READONLY};
     return {.allocations = count(db, "SELECT COUNT(*) FROM allocations"),
             .view_rows = count(db, "SELECT COUNT(*) FROM allocations_view"),
+            .wrong_totals = count(db,
+                                  "SELECT COUNT(*) FROM batches b WHERE allocated_quantity != "
+                                  "(SELECT COALESCE(SUM(qty), 0) FROM allocations a WHERE a.sku = b.sku AND a.batchref = "
+                                  "b.reference) OR line_count != (SELECT COUNT(*) FROM allocations a "
+                                  "WHERE a.sku = b.sku AND a.batchref = b.reference)"),
             .matching = count(db,
                               "SELECT COUNT(*) FROM allocations a JOIN allocations_view v "
                               "ON v.orderid = a.orderid AND v.sku = a.sku AND v.batchref = a.batchref")};
@@ -74,6 +80,7 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
         CHECK(after.allocations > allocated_before);  // the kill came under load, not after it
         CHECK(after.view_rows == after.allocations);
         CHECK(after.matching == after.allocations);
+        CHECK(after.wrong_totals == 0);
         allocated_before = after.allocations;
     }
 }

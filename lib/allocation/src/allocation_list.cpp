@@ -62,8 +62,8 @@ public:
 
 private:
     void append_locked(order_line line) {
-        // A deque never moves its elements, so the index's keys and the pointers find() hands
-        // out stay valid while the log grows.
+        // A deque never moves its elements, so the index's keys (views of the stored orderids)
+        // stay valid while the log grows.
         const auto& stored = lines_.emplace_back(std::move(line));
         position_.try_emplace(std::string_view{stored.orderid}, lines_.size() - 1);
     }

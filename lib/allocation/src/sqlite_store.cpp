@@ -55,7 +55,9 @@ CREATE TABLE IF NOT EXISTS allocations_view (
 );
 )sql";
 
-// Schema 1 added the batches' allocated_quantity and line_count; a file of schema 0 gets them here.
+// Schema 1 added the batches' allocated_quantity and line_count, and wrote the allocations view
+// with the products; a file of schema 0 gets the columns here, and its view, which a crash may
+// have left behind its allocations, is rebuilt from them.
 constexpr int schema_version = 1;
 constexpr const char* add_batch_totals_sql = R"sql(
 ALTER TABLE batches ADD COLUMN allocated_quantity INTEGER NOT NULL DEFAULT 0;
@@ -64,12 +66,21 @@ UPDATE batches SET
     allocated_quantity = (SELECT COALESCE(SUM(qty), 0) FROM allocations a
                           WHERE a.sku = batches.sku AND a.batchref = batches.reference),
     line_count = (SELECT COUNT(*) FROM allocations a WHERE a.sku = batches.sku AND a.batchref = batches.reference);
+DELETE FROM allocations_view;
+INSERT INTO allocations_view (orderid, sku, batchref) SELECT orderid, sku, batchref FROM allocations;
 )sql";
 
 void create_or_upgrade_schema(SQLite::Database& db) {
-    SQLite::Transaction transaction{db};
+    // IMMEDIATE: two processes opening an old file upgrade it one after the other, not into a
+    // lock conflict that the busy timeout cannot resolve.
+    SQLite::Transaction transaction{db, SQLite::TransactionBehavior::IMMEDIATE};
     db.exec(schema_sql);
-    if (db.execAndGet("PRAGMA user_version").getInt() < schema_version) {
+    const int version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version > schema_version) {
+        throw std::runtime_error{"the database has schema " + std::to_string(version) + "; this build knows up to " +
+                                 std::to_string(schema_version)};
+    }
+    if (version < schema_version) {
         const bool has_totals =
             db.execAndGet("SELECT COUNT(*) FROM pragma_table_info('batches') WHERE name = 'allocated_quantity'")
                 .getInt() != 0;

@@ -35,9 +35,11 @@ std::optional<dead_letter> dead_letter_box::take(std::uint64_t id) {
 void dead_letter_box::put_back(dead_letter letter) {
     const std::scoped_lock lock{mutex_};
     const auto it = std::ranges::lower_bound(letters_, letter.id, {}, &dead_letter::id);
+    const bool oldest = it == letters_.begin();
     letters_.insert(it, std::move(letter));
     if (letters_.size() > capacity_) {
-        letters_.pop_front();  // newer letters came meanwhile: the oldest goes, as in keep()
+        // Newer letters came meanwhile: the oldest other than this one goes, as in keep().
+        letters_.erase(oldest ? std::next(letters_.begin()) : letters_.begin());
     }
 }
 

@@ -22,7 +22,8 @@ public:
 
     /// Removes and returns the letter numbered `id`, or std::nullopt when it is not kept.
     [[nodiscard]] std::optional<dead_letter> take(std::uint64_t id);
-    /// Returns a taken letter to its place (a retry that was refused).
+    /// Returns a taken letter to its place (a retry that was refused); when the box filled up
+    /// meanwhile, the oldest other letter makes room.
     void put_back(dead_letter letter);
 
 private:

@@ -33,8 +33,13 @@ void handler_table::add_command_handler(const message_type& type, std::string na
 void handler_table::add_event_handler(const message_type& type, std::string name, event_invoker invoke,
                                       retry_policy policy) {
     declare(type);
+    auto& events = sets_[type.index].events;
+    // A dead letter names its handler, and a retry goes to the handler of that name: one per event.
+    if (std::ranges::find(events, name, &handler_entry::name) != events.end()) {
+        throw std::logic_error{"event " + std::string{type.name} + " already has a handler named " + name};
+    }
     policy.max_attempts = std::max<std::uint32_t>(1, policy.max_attempts);
-    sets_[type.index].events.push_back(
+    events.push_back(
         handler_entry{.name = std::move(name), .retry = policy, .on_event = std::move(invoke), .on_command = {}});
 }
 

@@ -42,8 +42,8 @@ protected:
 class allocation_list {
 public:
     allocation_list() noexcept = default;
-    /// The lines, oldest first. An order has at most one line in a batch; should the lines hold
-    /// two, find() sees the older.
+    /// The lines, oldest first. An order has at most one line in a batch (should these lines
+    /// hold two, find() sees the older).
     explicit allocation_list(std::vector<order_line> lines);
     /// The lines of `stored`, none of them read yet.
     explicit allocation_list(std::shared_ptr<const stored_lines> stored);

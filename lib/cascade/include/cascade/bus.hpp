@@ -94,7 +94,8 @@ public:
     void handle(std::string handler_name, F handler);
 
     /// One more handler of event E; its failures are retried by `policy`, then dead-lettered,
-    /// without touching the other handlers or the rest of the cascade.
+    /// without touching the other handlers or the rest of the cascade. Its name is unique among
+    /// E's handlers (std::logic_error otherwise): a dead letter's retry finds it by name.
     template <event E, handler_of<E> F>
     void subscribe(std::string handler_name, F handler, retry_policy policy = {});
 
@@ -186,7 +187,8 @@ public:
     /// Delivers dead letter `letter` again, to the one handler that gave it up, as a new cascade
     /// whose root is the letter's message (its causation_id the letter's message id); `observer`
     /// sees it as for try_submit. Admitted, the letter leaves the list (failing again makes a new
-    /// one); refused (overloaded, shutting_down), it stays. std::nullopt when no letter has that id.
+    /// one); refused (overloaded, shutting_down), it stays. std::nullopt when no letter has that id
+    /// (also while another retry of it is being admitted: the letter is out of the list meanwhile).
     [[nodiscard]] std::optional<submit_result> retry_dead_letter(std::uint64_t letter, cascade_observer observer = {});
 
     // Lifecycle. The blocking calls must not be made from the bus's own threads.
