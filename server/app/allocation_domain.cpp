@@ -89,6 +89,7 @@ app_domain load_allocation_domain(cascade::bus& bus, const domain_options& optio
         allocation::bootstrap(bus, {.store = options.store == store_choice::memory ? allocation::store_kind::memory
                                                                                    : allocation::store_kind::sqlite,
                                     .db_path = options.db_path,
+                                    .sync = options.sync,
                                     .notifications_path = options.notifications_path,
                                     .notifier = nullptr});
     gateway::routes book = [app](const http_call& call,
@@ -109,7 +110,9 @@ app_domain load_allocation_domain(cascade::bus& bus, const domain_options& optio
     };
     std::string description = options.store == store_choice::memory
                                   ? std::string{"allocation domain, in-memory store"}
-                                  : "allocation domain, SQLite store " + options.db_path.string();
+                                  : "allocation domain, SQLite store " + options.db_path.string() +
+                                        (options.sync == allocation::sqlite_sync::full ? " (synchronous FULL)"
+                                                                                        : " (synchronous NORMAL)");
     return {.state = std::move(app), .http_routes = std::move(book), .description = std::move(description)};
 }
 

@@ -6,6 +6,8 @@
 #include "cascade/bus.hpp"
 #include "gateway/http_router.hpp"
 
+#include <allocation/sqlite_store.hpp>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -17,6 +19,7 @@ enum class store_choice : std::uint8_t { memory, sqlite };
 struct domain_options {
     store_choice store = store_choice::sqlite;
     std::filesystem::path db_path = "allocation.db";
+    allocation::sqlite_sync sync = allocation::sqlite_sync::normal;
     std::filesystem::path notifications_path = "notifications.log";
 };
 

@@ -24,6 +24,7 @@ struct cli_options {
     std::string bus_executor = "pool";
     std::string store = "sqlite";
     std::string db = "allocation.db";
+    std::string sync = "normal";
     std::string notifications = "notifications.log";
     std::string log_level = "info";
     double drain_seconds = 10.0;
@@ -64,6 +65,11 @@ void add_flags(CLI::App& app, cli_options& cli) {
         ->capture_default_str()
         ->check(CLI::IsMember({"sqlite", "memory"}));
     app.add_option("--db", cli.db, "SQLite database file (with --store sqlite)")->capture_default_str();
+    app.add_option("--sync", cli.sync,
+                   "when a SQLite commit is on disk: normal (survives a crash of the process) or full (survives "
+                   "a power cut too, one fsync per commit)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"normal", "full"}));
     app.add_option("--notifications", cli.notifications, "file the out-of-stock notifications go to")
         ->capture_default_str();
     app.add_option("--log-level", cli.log_level, "trace, debug, info, warn, error, critical or off")
@@ -138,6 +144,7 @@ int run(const cli_options& cli) {
         bus,
         {.store = cli.store == "memory" ? cascade_server::store_choice::memory : cascade_server::store_choice::sqlite,
          .db_path = cli.db,
+         .sync = cli.sync == "full" ? allocation::sqlite_sync::full : allocation::sqlite_sync::normal,
          .notifications_path = cli.notifications});
     spdlog::info("cascade-server starting: {}, {} I/O thread{}, bus {}", domain.description, io.size(),
                  io.size() == 1 ? "" : "s",

@@ -240,3 +240,12 @@ TEST_CASE("the SQLite store runs in WAL mode and creates its schema", "[allocati
     CHECK(stored_product(again, "X").has_value());
     CHECK(std::filesystem::exists(file.path().string() + "-wal"));  // WAL mode keeps a -wal file while open
 }
+
+TEST_CASE("the SQLite store runs with the synchronous setting it was given", "[allocation][store][sqlite]") {
+    const alloc_test::temp_file file;
+    CHECK(sqlite_store{file.path()}.sync() == sqlite_sync::normal);
+    sqlite_store full{sqlite_options{.path = file.path(), .sync = sqlite_sync::full}};
+    CHECK(full.sync() == sqlite_sync::full);
+    insert_batch(full, "b1", "DESK", 1);  // a unit of work on it commits
+    CHECK(stored_product(full, "DESK").has_value());
+}

@@ -19,15 +19,15 @@ std::optional<nlohmann::json> application::allocations(std::string_view orderid)
     return result;
 }
 
-std::shared_ptr<store> make_store(store_kind kind, const std::filesystem::path& db_path) {
+std::shared_ptr<store> make_store(store_kind kind, const std::filesystem::path& db_path, sqlite_sync sync) {
     if (kind == store_kind::memory) {
         return std::make_shared<memory_store>();
     }
-    return std::make_shared<sqlite_store>(db_path);
+    return std::make_shared<sqlite_store>(sqlite_options{.path = db_path, .sync = sync});
 }
 
 std::shared_ptr<application> bootstrap(cascade::bus& bus, bootstrap_options options) {
-    auto storage = make_store(options.store, options.db_path);
+    auto storage = make_store(options.store, options.db_path, options.sync);
     auto notifier = options.notifier ? std::move(options.notifier)
                                      : std::make_shared<file_notifications>(options.notifications_path);
     bus.dependencies().provide<store>(storage);

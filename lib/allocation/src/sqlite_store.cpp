@@ -92,18 +92,18 @@ void create_or_upgrade_schema(SQLite::Database& db) {
     transaction.commit();
 }
 
-[[nodiscard]] SQLite::Database open_database(const std::filesystem::path& path, std::chrono::milliseconds busy_timeout) {
-    SQLite::Database db{path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                        static_cast<int>(busy_timeout.count())};
+[[nodiscard]] SQLite::Database open_database(const sqlite_options& options) {
+    SQLite::Database db{options.path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                        static_cast<int>(options.busy_timeout.count())};
     // NORMAL is the setting WAL is designed for: a commit survives a crash of the process.
-    db.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+    db.exec(options.sync == sqlite_sync::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA foreign_keys = ON");
     return db;
 }
 
 /// One connection with its prepared statements.
 struct connection {
-    connection(const std::filesystem::path& path, std::chrono::milliseconds busy_timeout)
-        : db{open_database(path, busy_timeout)} {}
+    explicit connection(const sqlite_options& options) : db{open_database(options)} {}
 
     /// False when a failed rollback left it inside a transaction: it must not be reused.
     [[nodiscard]] bool reusable() const noexcept { return sqlite3_get_autocommit(db.getHandle()) != 0; }
@@ -232,7 +232,7 @@ public:
     };
 
     explicit impl(sqlite_options options) : options_{std::move(options)}, view_{*this} {
-        SQLite::Database db = open_database(options_.path, options_.busy_timeout);
+        SQLite::Database db = open_database(options_);
         db.exec("PRAGMA journal_mode = WAL");  // persistent: recorded in the file
         create_or_upgrade_schema(db);
     }
@@ -246,7 +246,7 @@ public:
                 return lease{*this, std::move(conn)};
             }
         }
-        return lease{*this, std::make_unique<connection>(options_.path, options_.busy_timeout)};
+        return lease{*this, std::make_unique<connection>(options_)};
     }
 
     [[nodiscard]] const sqlite_options& options() const noexcept { return options_; }
@@ -553,6 +553,12 @@ const allocations_view& sqlite_store::view() const noexcept {
 
 const std::filesystem::path& sqlite_store::path() const noexcept {
     return impl_->options().path;
+}
+
+sqlite_sync sqlite_store::sync() const {
+    const auto conn = impl_->acquire();
+    // 1 is NORMAL, 2 FULL (and 3 EXTRA, which this store never sets).
+    return conn->db.execAndGet("PRAGMA synchronous").getInt() >= 2 ? sqlite_sync::full : sqlite_sync::normal;
 }
 
 }  // namespace allocation

@@ -3,6 +3,7 @@
 // message and handler on a bus, and returns the application that answers queries.
 
 #include "allocation/notifications.hpp"
+#include "allocation/sqlite_store.hpp"
 #include "allocation/store.hpp"
 
 #include <cascade/bus.hpp>
@@ -19,6 +20,7 @@ namespace allocation {
 struct bootstrap_options {
     store_kind store = store_kind::sqlite;
     std::filesystem::path db_path = "allocation.db";
+    sqlite_sync sync = sqlite_sync::normal;  ///< SQLite only
     std::filesystem::path notifications_path = "notifications.log";
     std::shared_ptr<notifications> notifier;  ///< nullptr: the default file notifier
 };
@@ -42,8 +44,9 @@ private:
     std::shared_ptr<notifications> notifier_;
 };
 
-/// The store of that kind; `db_path` is used by SQLite only.
-[[nodiscard]] std::shared_ptr<store> make_store(store_kind kind, const std::filesystem::path& db_path);
+/// The store of that kind; `db_path` and `sync` are used by SQLite only.
+[[nodiscard]] std::shared_ptr<store> make_store(store_kind kind, const std::filesystem::path& db_path,
+                                               sqlite_sync sync = sqlite_sync::normal);
 
 /// Registers every allocation message and handler on `bus` (handle/subscribe), provides the
 /// store and notifier as its dependencies, and returns the wired application. Call it before the

@@ -8,13 +8,24 @@
 #include "allocation/store.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 
 namespace allocation {
 
+/// When a commit reaches the disk (SQLite's `synchronous` in WAL mode).
+enum class sqlite_sync : std::uint8_t {
+    /// A commit survives a crash of the process; after a power cut the file is intact, but the
+    /// commits since the last checkpoint may be gone. No fsync per commit.
+    normal,
+    /// A commit is on disk when it returns: it survives a power cut too. One fsync per commit.
+    full,
+};
+
 struct sqlite_options {
     std::filesystem::path path = "allocation.db";
+    sqlite_sync sync = sqlite_sync::normal;
     /// How long a unit of work waits for the write lock before failing.
     std::chrono::milliseconds busy_timeout = std::chrono::seconds{5};
 };
@@ -31,6 +42,8 @@ public:
     [[nodiscard]] std::unique_ptr<store_session> open_session() override;
     [[nodiscard]] const allocations_view& view() const noexcept override;
     [[nodiscard]] const std::filesystem::path& path() const noexcept;
+    /// The `synchronous` setting its connections run with, as SQLite reports it.
+    [[nodiscard]] sqlite_sync sync() const;
 
     class impl;  ///< pool, write gate and statements; keeps SQLiteCpp out of this header
 
