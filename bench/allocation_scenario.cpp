@@ -36,6 +36,7 @@ struct allocation_settings {
     std::size_t commands = 10'000;
     std::size_t in_flight = 64;
     std::size_t threads = 2;
+    std::string sync = "normal";  ///< the SQLite store's: normal or full
     /// When set, each run lasts this many seconds instead of `commands`, and reports its rate by window.
     unsigned seconds = 0;
     unsigned window_seconds = 5;
@@ -115,6 +116,10 @@ struct run_result {
     return s.timed() ? clock::now() < deadline : i < s.commands;
 }
 
+[[nodiscard]] allocation::sqlite_sync sync_of(const allocation_settings& s) {
+    return s.sync == "full" ? allocation::sqlite_sync::full : allocation::sqlite_sync::normal;
+}
+
 [[nodiscard]] std::string sku_of(std::size_t i, const allocation_settings& s) {
     return "SKU-" + std::to_string(i % s.skus);
 }
@@ -145,7 +150,8 @@ struct run_result {
     const scratch_database db{"allocation"};
     bus bus{{.threads = s.threads}};
     const auto app = allocation::bootstrap(
-        bus, {.store = kind, .db_path = db.path(), .notifier = std::make_shared<null_notifications>()});
+        bus,
+        {.store = kind, .db_path = db.path(), .sync = sync_of(s), .notifier = std::make_shared<null_notifications>()});
     for (auto& created : batches_for(s)) {
         (void)bus.async_submit(any_message{std::move(created)}, asio::use_future).get();
     }
@@ -195,7 +201,7 @@ struct run_result {
 /// The same allocations (and read-model rows) as direct calls on one thread: no bus at all.
 [[nodiscard]] run_result run_direct(allocation::store_kind kind, const allocation_settings& s) {
     const scratch_database db{"allocation-direct"};
-    const auto storage = allocation::make_store(kind, db.path());
+    const auto storage = allocation::make_store(kind, db.path(), sync_of(s));
     for (const auto& created : batches_for(s)) {
         allocation::unit_of_work uow{*storage};
         allocation::product* p = uow.products().get(created.sku);
@@ -254,8 +260,8 @@ int run_allocation(const allocation_settings& s) {
                     "rate by %us window\n",
                     s.seconds, s.skus, s.in_flight, s.threads, s.window_seconds);
     } else {
-        std::printf("allocation: %zu AllocationRequired over %zu SKUs, %zu in flight, %zu threads\n", s.commands,
-                    s.skus, s.in_flight, s.threads);
+        std::printf("allocation: %zu AllocationRequired over %zu SKUs, %zu in flight, %zu threads, SQLite sync %s\n",
+                    s.commands, s.skus, s.in_flight, s.threads, s.sync.c_str());
     }
     std::size_t failed = 0;
     for (const auto kind : {allocation::store_kind::memory, allocation::store_kind::sqlite}) {
@@ -286,6 +292,9 @@ void add_allocation_scenario(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     cmd->add_option("--threads", s.threads, "bus pool threads")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--sync", s.sync, "the SQLite store's synchronous setting")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"normal", "full"}));
     cmd->add_option("--seconds", s.seconds, "run each store this long instead of --commands, rate by window");
     cmd->add_option("--window", s.window_seconds, "the window of a timed run's rates, in seconds")
         ->capture_default_str()
