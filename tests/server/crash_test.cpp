@@ -1,6 +1,8 @@
 // cascade-server as a process on SQLite, killed with SIGKILL under load, three times over the same
 // file (once with --sync full): whatever moment the kill hits, every allocation the store
-// committed is in the allocations view, and the view holds nothing the store does not.
+// committed is in the allocations view, the view holds nothing the store does not, and each
+// batch's kept totals match its lines. Besides the allocations, batches keep shrinking, so lines
+// are deallocated and reallocated (to a spare batch) while the kills come.
 #include "order_load.hpp"
 #include "server_process.hpp"
 
@@ -29,6 +31,44 @@ struct view_audit {
     return db.execAndGet(sql).getInt64();
 }
 
+/// A spare batch per SKU (arriving later, so the first batch is preferred while it has room).
+void create_spares(std::uint16_t port) {
+    ws_client setup{port};
+    for (std::size_t i = 0; i < skus; ++i) {
+        (void)submit_and_collect(setup, "spare" + std::to_string(i), "BatchCreated",
+                                 {{"ref", "spare-" + std::to_string(i)},
+                                  {"sku", "SKU-" + std::to_string(i)},
+                                  {"qty", 1'000'000},
+                                  {"eta", "2030-01-01"}});
+    }
+}
+
+/// Shrinks each SKU's first batch to 3, then to 0, round after round, until the server goes;
+/// counts the Deallocated events that caused.
+void keep_shrinking(std::uint16_t port, const std::string& prefix, std::atomic<std::size_t>& deallocated) {
+    try {
+        ws_client client{port};
+        for (std::size_t round = 0;; ++round) {
+            const auto sku = round % skus;
+            const int qty = (round / skus) % 2 == 0 ? 3 : 0;
+            const auto frames = submit_and_collect(client, prefix + "shrink" + std::to_string(round),
+                                                   "BatchQuantityChanged",
+                                                   {{"ref", "batch-" + std::to_string(sku)},
+                                                    {"sku", "SKU-" + std::to_string(sku)},
+                                                    {"qty", qty}});
+            if (frames.empty() || frames.back()["type"] != "done") {
+                return;
+            }
+            for (const auto& frame : frames) {
+                if (frame["type"] == "event" && frame["event"]["name"] == "Deallocated") {
+                    ++deallocated;
+                }
+            }
+        }
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the kill ends the connection
+    }
+}
+
 [[nodiscard]] view_audit audit(const std::string& path) {
     SQLite::Database db{path, SQLite::OPEN_READONLY};
     return {.allocations = count(db, "SELECT COUNT(*) FROM allocations"),
@@ -53,6 +93,7 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
     temp_folder work;
     const auto db = work.path() + "/orders.db";
     std::int64_t allocated_before = 0;
+    std::atomic<std::size_t> deallocated{0};
     for (int kill = 0; kill < kills; ++kill) {
         const std::string sync = kill == 1 ? "full" : "normal";  // both settings keep the promise
         INFO("kill " << kill << ", --sync " << sync);
@@ -62,6 +103,7 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
         CHECK(server.log().find(sync == "full" ? "synchronous FULL" : "synchronous NORMAL") != std::string::npos);
         if (kill == 0) {
             create_batches(server.port(), skus);
+            create_spares(server.port());
         }
         std::atomic<std::size_t> done_total{0};
         std::vector<order_load_report> reports(connections);
@@ -71,6 +113,7 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
             clients.emplace_back(
                 [&, i] { load_orders(server.port(), prefix, i, window, skus, done_total, reports[i]); });
         }
+        clients.emplace_back([&] { keep_shrinking(server.port(), prefix, deallocated); });
         // Mid-flight, with every window full; a CHECK, not a REQUIRE: the clients must be joined.
         CHECK(eventually_true([&] { return done_total.load() >= 300; }));
         server.signal(SIGKILL);
@@ -86,4 +129,5 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
         CHECK(after.wrong_totals == 0);
         allocated_before = after.allocations;
     }
+    CHECK(deallocated.load() > 0);  // the kills came among deallocations too
 }
