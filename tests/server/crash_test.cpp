@@ -1,8 +1,9 @@
 // cascade-server as a process on SQLite, killed with SIGKILL under load, three times over the same
 // file (once with --sync full): whatever moment the kill hits, every allocation the store
 // committed is in the allocations view, the view holds nothing the store does not, and each
-// batch's kept totals match its lines. Besides the allocations, batches keep shrinking, so lines
-// are deallocated and reallocated (to a spare batch) while the kills come.
+// batch's kept totals match its lines; and every allocation a `done` reported is in the store.
+// During the first two runs batches keep shrinking, so lines are deallocated and reallocated (to
+// a spare batch) while the kills come.
 #include "order_load.hpp"
 #include "server_process.hpp"
 
@@ -11,6 +12,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <string>
 #include <thread>
 
 using namespace server_test;
@@ -113,7 +115,11 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
             clients.emplace_back(
                 [&, i] { load_orders(server.port(), prefix, i, window, skus, done_total, reports[i]); });
         }
-        clients.emplace_back([&] { keep_shrinking(server.port(), prefix, deallocated); });
+        // The last kill comes without shrinks: see the done check below.
+        const bool shrinking = kill + 1 < kills;
+        if (shrinking) {
+            clients.emplace_back([&] { keep_shrinking(server.port(), prefix, deallocated); });
+        }
         // Mid-flight, with every window full; a CHECK, not a REQUIRE: the clients must be joined.
         CHECK(eventually_true([&] { return done_total.load() >= 300; }));
         server.signal(SIGKILL);
@@ -121,6 +127,25 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
             c.join();
         }
         REQUIRE(server.wait_exit(generous).has_value());
+
+        // A done that named a batch was sent after its unit of work committed: the kill cannot
+        // take that allocation back. Checked when nothing was deallocating: a line a shrink had
+        // deallocated may be lost, because its reallocation is a raised event, and raised events
+        // do not survive the process yet (the journal of issue 11 is to come).
+        if (!shrinking) {
+            const auto committed = committed_orders(db);
+            std::size_t reported = 0;
+            for (const auto& report : reports) {
+                for (const auto& [id, done] : report.done_frames) {
+                    if (done.at("status") == "ok" && done.at("result").is_string()) {
+                        ++reported;
+                        INFO("order " << id);
+                        CHECK(committed.contains(id));
+                    }
+                }
+            }
+            CHECK(reported > 0);
+        }
 
         const auto after = audit(db);
         CHECK(after.allocations > allocated_before);  // the kill came under load, not after it
