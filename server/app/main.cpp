@@ -15,6 +15,9 @@
 #include <map>
 #include <string>
 
+#include <pthread.h>
+#include <signal.h>
+
 namespace {
 
 struct cli_options {
@@ -98,10 +101,15 @@ void add_flags(CLI::App& app, cli_options& cli) {
 /// not lost (nor does it kill the process before it can drain).
 class termination_signals {
 public:
-    termination_signals() = default;
+    /// Catches SIGINT and SIGTERM from now on, and blocks them in this thread, so that every thread
+    /// it starts afterwards inherits the block: they then reach only the thread that waits. (A
+    /// signal taken by a busy pool thread is handled late under ThreadSanitizer, which defers it.)
+    termination_signals() { ::pthread_sigmask(SIG_BLOCK, &caught_, nullptr); }
 
-    /// Blocks until SIGINT or SIGTERM; returns which.
+    /// Blocks until SIGINT or SIGTERM; returns which. One that came earlier is pending, and is
+    /// taken as soon as this thread unblocks it.
     [[nodiscard]] int wait() {
+        ::pthread_sigmask(SIG_UNBLOCK, &caught_, nullptr);
         int received = 0;
         signals_.async_wait([&](const boost::system::error_code& ec, int signal) {
             if (!ec) {
@@ -113,8 +121,17 @@ public:
     }
 
 private:
+    [[nodiscard]] static sigset_t sigint_and_sigterm() noexcept {
+        sigset_t set;
+        ::sigemptyset(&set);
+        ::sigaddset(&set, SIGINT);
+        ::sigaddset(&set, SIGTERM);
+        return set;
+    }
+
     boost::asio::io_context context_;
     boost::asio::signal_set signals_{context_, SIGINT, SIGTERM};
+    sigset_t caught_ = sigint_and_sigterm();
 };
 
 [[nodiscard]] std::chrono::nanoseconds seconds(double value) {
