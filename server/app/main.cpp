@@ -4,8 +4,6 @@
 #include "gateway/server.hpp"
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -101,22 +99,15 @@ void add_flags(CLI::App& app, cli_options& cli) {
 /// not lost (nor does it kill the process before it can drain).
 class termination_signals {
 public:
-    /// Catches SIGINT and SIGTERM from now on, and blocks them in this thread, so that every thread
-    /// it starts afterwards inherits the block: they then reach only the thread that waits. (A
-    /// signal taken by a busy pool thread is handled late under ThreadSanitizer, which defers it.)
-    termination_signals() { ::pthread_sigmask(SIG_BLOCK, &caught_, nullptr); }
+    /// Blocks SIGINT and SIGTERM in this thread from now on, so in every thread it starts
+    /// afterwards too: they stay pending until wait() takes them, and no handler ever runs (under
+    /// ThreadSanitizer, which defers handlers, a SIGTERM caught by a handler once went unanswered).
+    termination_signals() noexcept { ::pthread_sigmask(SIG_BLOCK, &caught_, nullptr); }
 
-    /// Blocks until SIGINT or SIGTERM; returns which. One that came earlier is pending, and is
-    /// taken as soon as this thread unblocks it.
-    [[nodiscard]] int wait() {
-        ::pthread_sigmask(SIG_UNBLOCK, &caught_, nullptr);
-        int received = 0;
-        signals_.async_wait([&](const boost::system::error_code& ec, int signal) {
-            if (!ec) {
-                received = signal;
-            }
-        });
-        context_.run();
+    /// Blocks until SIGINT or SIGTERM (one that came earlier is taken at once); returns which.
+    [[nodiscard]] int wait() const noexcept {
+        int received = SIGTERM;  // sigwait fails only for a set it cannot take, and this one it can
+        (void)::sigwait(&caught_, &received);
         return received;
     }
 
@@ -129,8 +120,6 @@ private:
         return set;
     }
 
-    boost::asio::io_context context_;
-    boost::asio::signal_set signals_{context_, SIGINT, SIGTERM};
     sigset_t caught_ = sigint_and_sigterm();
 };
 
