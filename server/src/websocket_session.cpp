@@ -268,7 +268,7 @@ void websocket_session::handle(protocol::submit_request& request) {
         case outbox::reservation::reserved:
             break;
         case outbox::reservation::duplicate:
-            reject(request.id, refusal::duplicate_id, "id: '" + request.id + "' is already in flight");
+            reject_duplicate(request.id);
             return;
         case outbox::reservation::full:
             reject(request.id, refusal::overloaded,
@@ -307,7 +307,7 @@ void websocket_session::handle(protocol::subscribe_request& request) {
         case outbox::reservation::reserved:
             break;
         case outbox::reservation::duplicate:
-            reject(request.id, refusal::duplicate_id, "id: '" + request.id + "' is already in flight");
+            reject_duplicate(request.id);
             return;
         case outbox::reservation::full:
         case outbox::reservation::closed:
@@ -322,7 +322,7 @@ void websocket_session::handle(protocol::subscribe_request& request) {
 
 void websocket_session::handle(protocol::unsubscribe_request& request) {
     if (outbox_->in_use(request.id)) {
-        reject(request.id, refusal::duplicate_id, "id: '" + request.id + "' is already in flight");
+        reject_duplicate(request.id);
         return;
     }
     if (!outbox_->is_subscription(request.sub)) {
@@ -336,10 +336,14 @@ void websocket_session::handle(protocol::unsubscribe_request& request) {
 
 void websocket_session::handle(protocol::ping_request& request) {
     if (outbox_->in_use(request.id)) {
-        reject(request.id, refusal::duplicate_id, "id: '" + request.id + "' is already in flight");
+        reject_duplicate(request.id);
         return;
     }
     reply(protocol::pong_frame(request.id));
+}
+
+void websocket_session::reject_duplicate(const std::string& id) {
+    reject(id, refusal::duplicate_id, "id: '" + id + "' is already in flight");
 }
 
 void websocket_session::reject(std::string_view re, refusal code, std::string_view message) {

@@ -73,6 +73,8 @@ private:
     void handle(protocol::unsubscribe_request& request);
     void handle(protocol::ping_request& request);
     void reject(std::string_view re, protocol::refusal code, std::string_view message);
+    /// duplicate_id: `id` is in use by a submit in flight or a live subscription.
+    void reject_duplicate(const std::string& id);
     void reply(std::string frame);
 
     void note_read_end(const boost::system::error_code& ec);

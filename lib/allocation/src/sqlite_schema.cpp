@@ -1,0 +1,87 @@
+#include "sqlite_schema.hpp"
+
+#include <SQLiteCpp/Transaction.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace allocation::detail {
+namespace {
+
+// Batches come back in rowid order, the order they were added in (it breaks ETA ties), with the
+// sum and count of their lines: what an allocation decides on, so loading a product does not read
+// its lines. A line's `position` is its place in its batch, oldest first (a shrinking batch lets
+// the newest go), and (sku, batchref, position) finds it; UNIQUE (orderid, sku) finds an order's
+// line and makes "a line is never allocated twice" the database's rule too.
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS products (
+    sku            TEXT PRIMARY KEY,
+    version_number INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    sku                TEXT NOT NULL REFERENCES products (sku),
+    reference          TEXT NOT NULL,
+    purchased_quantity INTEGER NOT NULL CHECK (purchased_quantity >= 0),
+    eta                TEXT,
+    allocated_quantity INTEGER NOT NULL DEFAULT 0,
+    line_count         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (sku, reference)
+);
+CREATE TABLE IF NOT EXISTS allocations (
+    sku      TEXT NOT NULL,
+    batchref TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    orderid  TEXT NOT NULL,
+    qty      INTEGER NOT NULL CHECK (qty > 0),
+    PRIMARY KEY (sku, batchref, position),
+    UNIQUE (orderid, sku),
+    FOREIGN KEY (sku, batchref) REFERENCES batches (sku, reference)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS allocations_view (
+    orderid  TEXT NOT NULL,
+    sku      TEXT NOT NULL,
+    batchref TEXT NOT NULL,
+    PRIMARY KEY (orderid, sku)
+);
+)sql";
+
+// Schema 1 added the batches' allocated_quantity and line_count, and wrote the allocations view
+// with the products; a file of schema 0 gets the columns here, and its view, which a crash may
+// have left behind its allocations, is rebuilt from them.
+constexpr int schema_version = 1;
+constexpr const char* add_batch_totals_sql = R"sql(
+ALTER TABLE batches ADD COLUMN allocated_quantity INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE batches ADD COLUMN line_count INTEGER NOT NULL DEFAULT 0;
+UPDATE batches SET
+    allocated_quantity = (SELECT COALESCE(SUM(qty), 0) FROM allocations a
+                          WHERE a.sku = batches.sku AND a.batchref = batches.reference),
+    line_count = (SELECT COUNT(*) FROM allocations a WHERE a.sku = batches.sku AND a.batchref = batches.reference);
+DELETE FROM allocations_view;
+INSERT INTO allocations_view (orderid, sku, batchref) SELECT orderid, sku, batchref FROM allocations;
+)sql";
+
+}  // namespace
+
+void create_or_upgrade_schema(SQLite::Database& db) {
+    // IMMEDIATE: two processes opening an old file upgrade it one after the other, not into a
+    // lock conflict that the busy timeout cannot resolve.
+    SQLite::Transaction transaction{db, SQLite::TransactionBehavior::IMMEDIATE};
+    db.exec(schema_sql);
+    const int version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version > schema_version) {
+        throw std::runtime_error{"the database has schema " + std::to_string(version) + "; this build knows up to " +
+                                 std::to_string(schema_version)};
+    }
+    if (version < schema_version) {
+        const bool has_totals =
+            db.execAndGet("SELECT COUNT(*) FROM pragma_table_info('batches') WHERE name = 'allocated_quantity'")
+                .getInt() != 0;
+        if (!has_totals) {
+            db.exec(add_batch_totals_sql);
+        }
+        db.exec("PRAGMA user_version = " + std::to_string(schema_version));
+    }
+    transaction.commit();
+}
+
+}  // namespace allocation::detail
