@@ -57,6 +57,33 @@ submit_result bus::try_submit(any_message msg, cascade_observer observer) {
     return core_->try_submit(std::move(msg), std::move(observer));
 }
 
+submit_result bus::try_submit(any_message msg, cascade_observer observer, std::string key) {
+    return core_->try_submit(std::move(msg), std::move(observer), std::move(key));
+}
+
+void bus::use_journal(std::shared_ptr<journal> log) {
+    core_->use_journal(std::move(log));
+}
+
+std::size_t bus::recover() {
+    return core_->recover();
+}
+
+std::optional<keyed_submit> bus::find_submit(std::string_view key) const {
+    if (!core_->journaled()) {
+        return std::nullopt;
+    }
+    return core_->find_submit(key);
+}
+
+bool bus::journaled() const noexcept {
+    return core_->journaled();
+}
+
+bool bus::durable() const noexcept {
+    return core_->journaled() && core_->journal_log().durable();
+}
+
 bool bus::wait_idle(std::chrono::nanoseconds timeout) {
     return core_->wait_idle(timeout);
 }

@@ -35,7 +35,16 @@ public:
     void start();
 
     // Submission.
-    [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer);
+    [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer, std::string key = {});
+    void use_journal(std::shared_ptr<journal> log);
+    [[nodiscard]] std::size_t recover();
+    [[nodiscard]] bool journaled() const noexcept { return durability_ != nullptr; }
+    /// Only on a journaled bus.
+    [[nodiscard]] journal& journal_log() const noexcept { return durability_->log(); }
+    /// Only on a journaled bus.
+    [[nodiscard]] std::optional<keyed_submit> find_submit(std::string_view key) const {
+        return durability_->find(key);
+    }
     /// Delivers a dead letter again, to its one handler, as a new cascade (caused by the letter's
     /// message); the letter leaves the box once admitted. std::nullopt when no such letter is kept.
     [[nodiscard]] std::optional<submit_result> retry_dead_letter(std::uint64_t letter, cascade_observer observer);
@@ -67,7 +76,15 @@ private:
         const handler_entry* only = nullptr;
     };
 
-    [[nodiscard]] submit_result admit(any_message msg, cascade_observer observer, redelivery origin);
+    [[nodiscard]] submit_result admit(any_message msg, cascade_observer observer, redelivery origin, std::string key);
+    /// admit() for a journaled bus, with the slot held: the message enters its lane once appended.
+    [[nodiscard]] submit_result admit_journaled(any_message msg, cascade_observer observer, message_id id,
+                                                std::string key);
+    /// The append of `item` called back.
+    void enter_journaled(work_item& item, const std::function<void(message_id, bool)>& on_recorded,
+                         const std::exception_ptr& failed);
+    /// The observer with its outcome recorded in the journal before on_done sees it.
+    [[nodiscard]] cascade_observer recording(cascade_observer observer, const std::string& key);
     // delivery_host
     [[nodiscard]] message_id next_id() noexcept override { return ids_.next(); }
     void route(work_item item) override;
@@ -97,6 +114,7 @@ private:
     std::shared_ptr<delay_timer> delays_;
 
     id_source ids_;
+    std::unique_ptr<durability> durability_;  ///< set by use_journal, before the first submission
     counters counts_;
     dead_letter_box dead_letters_;
     admission_control admission_;

@@ -2,7 +2,10 @@
 
 #include "cascade_state.hpp"
 #include "coarse_clock.hpp"
+#include "describe.hpp"
 
+#include <boost/asio/append.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,16 +24,6 @@ namespace {
 /// turn. Counted per lane, not across lanes: yielding between the small batches of many lanes
 /// let producers interleave with the runners and cost a quarter of the bus's throughput.
 constexpr std::size_t messages_per_turn = 256;
-
-[[nodiscard]] std::string describe(const std::exception_ptr& thrown) {
-    try {
-        std::rethrow_exception(thrown);
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
 
 [[nodiscard]] double unit_random() {
     thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -63,9 +56,9 @@ constexpr std::uint32_t latency_sample_every = 8;
 
 /// One run of a handler: the runner is inside it until end(), which times the run (only sampled
 /// runs read the clock) and counts it as handled or failed.
-class handler_run {
+class timed_run {
 public:
-    explicit handler_run(runner_state& self) noexcept : inside_{self}, sampled_{sample_latency()} {
+    explicit timed_run(runner_state& self) noexcept : inside_{self}, sampled_{sample_latency()} {
         if (sampled_) {
             started_ = std::chrono::steady_clock::now();
         }
@@ -131,6 +124,9 @@ asio::awaitable<void> delivery::serve(lane_ref lane, runner_state& self) {
                         continue;  // a dead letter's retry goes to its one handler
                     }
                     try {
+                        if (item.recovering && replay_recorded(handler, item)) {
+                            continue;
+                        }
                         auto thrown = co_await attempt(handler, item, 1, self);
                         if (thrown && !cancelled()) {
                             co_await retry(handler, item, std::move(thrown), self);
@@ -173,12 +169,15 @@ asio::awaitable<void> delivery::run_command(const handler_set* set, work_item& i
         co_return;
     }
     const handler_entry& handler = *set->command;
-    context ctx{item.message, p_.dependencies, 1};
+    if (item.recovering && replay_recorded(handler, item)) {
+        co_return;
+    }
+    context ctx{item.message, p_.dependencies, 1, scope_of(item, handler)};
     nlohmann::json result;
     std::vector<any_message> raised;
     std::exception_ptr thrown;
     p_.runners.enter_handler(self);
-    handler_run run{self};
+    timed_run run{self};
     try {
         result = co_await handler.on_command(item.message.message.payload(), ctx);
         raised = ctx.take_raised();
@@ -199,11 +198,27 @@ asio::awaitable<void> delivery::run_command(const handler_set* set, work_item& i
         }
         co_return;  // what it raised is dropped with ctx
     }
+    auto recorded = ctx.take_recorded_run();  // by the handler's store, with its effects
+    if (result.is_null()) {
+        result = recorded ? std::move(recorded->result) : ctx.result();
+    }
+    auto events = recorded ? std::move(recorded->raised) : identify(std::move(raised));
+    if (item.journaled && !recorded) {
+        handler_run run{.message = item.message.id,
+                        .root = item.message.correlation_id,
+                        .handler = handler.name,
+                        .result = result,
+                        .raised = events};
+        co_await write_run(std::move(run), self);
+        if (cancelled()) {
+            co_return;
+        }
+    }
     if (item.cascade) {
         item.cascade->set_result(std::move(result));
     }
-    if (!raised.empty()) {
-        collect(std::move(raised), item, handler.name);
+    if (!events.empty()) {
+        collect(std::move(events), item, handler.name, false);
     }
 }
 
@@ -242,11 +257,11 @@ asio::awaitable<void> delivery::retry(const handler_entry& handler, work_item& i
 
 asio::awaitable<std::exception_ptr> delivery::attempt(const handler_entry& handler, work_item& item,
                                                       std::uint32_t number, runner_state& self) {
-    context ctx{item.message, p_.dependencies, number};
+    context ctx{item.message, p_.dependencies, number, scope_of(item, handler)};
     std::exception_ptr thrown;
     std::vector<any_message> raised;
     p_.runners.enter_handler(self);
-    handler_run run{self};
+    timed_run run{self};
     try {
         co_await handler.on_event(item.message.message.payload(), ctx);
         raised = ctx.take_raised();  // a failing event source fails the handler
@@ -257,13 +272,72 @@ asio::awaitable<std::exception_ptr> delivery::attempt(const handler_entry& handl
     if (thrown || cancelled()) {
         co_return thrown;  // what it raised is dropped with ctx
     }
-    if (!raised.empty()) {
-        collect(std::move(raised), item, handler.name);
+    auto recorded = ctx.take_recorded_run();  // by the handler's store, with its effects
+    auto events = recorded ? std::move(recorded->raised) : identify(std::move(raised));
+    if (item.journaled && !recorded) {
+        handler_run run{.message = item.message.id,
+                        .root = item.message.correlation_id,
+                        .handler = handler.name,
+                        .result = nullptr,
+                        .raised = events};
+        co_await write_run(std::move(run), self);
+        if (cancelled()) {
+            co_return nullptr;
+        }
+    }
+    if (!events.empty()) {
+        collect(std::move(events), item, handler.name, false);
     }
     co_return nullptr;
 }
 
-void delivery::collect(std::vector<any_message> events, work_item& parent, const std::string& handler) {
+bool delivery::replay_recorded(const handler_entry& handler, work_item& item) {
+    auto run = p_.journal->log().find_run(item.message.id, handler.name, p_.handlers.registry());
+    if (!run) {
+        return false;
+    }
+    counter_shard::add(p_.counts.local().replayed);
+    if (item.cascade && item.message.message.kind() == message_kind::command) {
+        item.cascade->set_result(std::move(run->result));
+    }
+    if (!run->raised.empty()) {
+        collect(std::move(run->raised), item, handler.name, true);
+    }
+    return true;
+}
+
+run_scope delivery::scope_of(const work_item& item, const handler_entry& handler) noexcept {
+    if (!item.journaled) {
+        return {};
+    }
+    return {.journal = &p_.journal->log(), .ids = &p_.host, .handler = handler.name};
+}
+
+std::vector<raised_event> delivery::identify(std::vector<any_message> raised) {
+    std::vector<raised_event> events;
+    events.reserve(raised.size());
+    for (auto& evt : raised) {
+        events.push_back({.id = p_.host.next_id(), .message = std::move(evt)});
+    }
+    return events;
+}
+
+asio::awaitable<void> delivery::write_run(handler_run run, runner_state& self) {
+    p_.runners.enter_handler(self);  // waiting for the journal suspends this runner like a handler
+    const handler_scope inside{self};
+    auto initiate = [this, &run](auto handler) {
+        // std::function needs a copyable callable: share the move-only handler.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        p_.journal->record_run(std::move(run), [shared](std::exception_ptr failed) {
+            asio::post(asio::append(std::move(*shared), std::move(failed)));
+        });
+    };
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(initiate,
+                                                                                           asio::use_awaitable);
+}
+
+void delivery::collect(std::vector<raised_event> events, work_item& parent, const std::string& handler,
+                       bool recovering) {
     const auto count = events.size();
     const std::uint32_t depth = parent.message.depth + 1;
     const auto drop = [&](std::size_t n, std::string_view code, std::string message) {
@@ -277,7 +351,7 @@ void delivery::collect(std::vector<any_message> events, work_item& parent, const
     };
     if (depth > limits_.max_depth) {
         drop(count, failure::depth_exceeded,
-             std::string{events.front().name()} + " raised by " + handler + " would be at depth " +
+             std::string{events.front().message.name()} + " raised by " + handler + " would be at depth " +
                  std::to_string(depth) + ", past the limit of " + std::to_string(limits_.max_depth) + "; dropped");
         return;
     }
@@ -298,13 +372,16 @@ void delivery::collect(std::vector<any_message> events, work_item& parent, const
     }
     for (std::size_t i = 0; i < admitted; ++i) {
         work_item child{
-            .message = envelope{.id = p_.host.next_id(),
+            .message = envelope{.id = events[i].id,
                                 .causation_id = parent.message.id,
                                 .correlation_id = parent.message.correlation_id,
                                 .depth = depth,
                                 .timestamp = coarse_now(),
-                                .message = std::move(events[i])},
+                                .message = std::move(events[i].message)},
             .cascade = parent.cascade,
+            .only = nullptr,
+            .journaled = parent.journaled,
+            .recovering = recovering,
         };
         // Counted before the parent is settled, so that the cascade cannot look done in between;
         // taken back if routing fails (the parent is still pending, so this is never the last).

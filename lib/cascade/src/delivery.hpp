@@ -6,6 +6,7 @@
 
 #include "counters.hpp"
 #include "dead_letter_box.hpp"
+#include "durability.hpp"
 #include "handler_table.hpp"
 #include "runner_pool.hpp"
 #include "work_item.hpp"
@@ -20,10 +21,8 @@
 namespace cascade::detail {
 
 /// What delivery needs of the bus around it.
-class delivery_host {
-public:
-    [[nodiscard]] virtual message_id next_id() noexcept = 0;
-    /// Takes a slot for a collected event regardless of the bound and puts it on its lane.
+class delivery_host : public id_allocator {
+public:    /// Takes a slot for a collected event regardless of the bound and puts it on its lane.
     virtual void route(work_item item) = 0;
     /// The message is done: its cascade's share is settled and its slot freed.
     virtual void settle(work_item& item) noexcept = 0;
@@ -50,6 +49,8 @@ public:
         counters& counts;
         dead_letter_box& dead_letters;
         delivery_host& host;
+        /// The journal's side of the bus; null without one (set before the first submission).
+        const std::unique_ptr<durability>& journal;
         /// Set as a cancellation begins: a runner takes no further message from its batch.
         const std::atomic<bool>& stopping;
         /// Set by a cancellation: what a handler did after it is no longer the bus's to record.
@@ -73,8 +74,17 @@ private:
     /// One attempt of an event handler: on success its events are collected; else its failure.
     [[nodiscard]] boost::asio::awaitable<std::exception_ptr> attempt(const handler_entry& handler, work_item& item,
                                                                      std::uint32_t number, runner_state& self);
-    /// `events` is not empty.
-    void collect(std::vector<any_message> events, work_item& parent, const std::string& handler);
+    /// The handler's run is recorded already (recovery): it is not run again; its result and its
+    /// events stand. False when it is not.
+    [[nodiscard]] bool replay_recorded(const handler_entry& handler, work_item& item);
+    /// Where the run of `handler` on `item` is recorded.
+    [[nodiscard]] run_scope scope_of(const work_item& item, const handler_entry& handler) noexcept;
+    /// What a run raised, each event given its id.
+    [[nodiscard]] std::vector<raised_event> identify(std::vector<any_message> raised);
+    /// Records a run whose effects are outside the journal's store, before its events are routed.
+    [[nodiscard]] boost::asio::awaitable<void> write_run(handler_run run, runner_state& self);
+    /// `events` is not empty; `recovering` when they come from a recorded run.
+    void collect(std::vector<raised_event> events, work_item& parent, const std::string& handler, bool recovering);
     void give_up(const handler_entry& handler, work_item& item, std::string code, std::string error,
                  std::uint32_t attempts);
     void record_machinery_failure(work_item& item, const std::string& handler, const std::exception_ptr& thrown);

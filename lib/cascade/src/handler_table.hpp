@@ -39,6 +39,8 @@ public:
         }
     }
 
+    [[nodiscard]] bool frozen() const noexcept { return frozen_.load(std::memory_order_acquire); }
+
     /// The handlers of `type`, or nullptr when it has none.
     [[nodiscard]] const handler_set* find(const message_type& type) const noexcept {
         return type.index < sets_.size() ? &sets_[type.index] : nullptr;

@@ -16,6 +16,9 @@ public:
     /// contend on it.
     [[nodiscard]] message_id next() noexcept;
 
+    /// Ids from now on are above `last` (recorded by an earlier process). Before any next().
+    void skip_past(message_id last) noexcept;
+
 private:
     static constexpr message_id block_size = 1024;
 

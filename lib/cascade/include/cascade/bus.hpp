@@ -5,6 +5,7 @@
 #include "cascade/context.hpp"
 #include "cascade/dead_letter.hpp"
 #include "cascade/detail/waiting_submission.hpp"
+#include "cascade/journal.hpp"
 #include "cascade/message.hpp"
 #include "cascade/metrics.hpp"
 #include "cascade/outcome.hpp"
@@ -106,6 +107,22 @@ public:
     }
     void declare(const message_type& type);
 
+    /// Keeps the bus's cascades in `log` (before the first submission; std::logic_error after):
+    /// a submitted message is appended before it enters its lane (on_recorded tells when), each
+    /// handler's run is recorded with the events it raised before they are routed, and each
+    /// outcome is recorded before on_done. Call recover() next.
+    void use_journal(std::shared_ptr<journal> log);
+    /// Runs again every cascade the journal holds unfinished (a crash, or a shutdown that cut it):
+    /// a handler whose run is recorded is not run again, and the events it raised are delivered.
+    /// Once, after use_journal and before the first submission; returns the cascades resumed.
+    std::size_t recover();
+    /// The submit known under an idempotency key, with its outcome once recorded; std::nullopt
+    /// when the key is unknown (or the bus keeps no journal).
+    [[nodiscard]] std::optional<keyed_submit> find_submit(std::string_view key) const;
+    /// Whether the bus keeps a journal, and whether what it keeps survives the process.
+    [[nodiscard]] bool journaled() const noexcept;
+    [[nodiscard]] bool durable() const noexcept;
+
     /// Every message type declared or handled, by wire name.
     [[nodiscard]] const message_registry& registry() const noexcept;
 
@@ -122,6 +139,12 @@ public:
 
     /// Admits the message if there is room and the bus accepts; never waits.
     [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer = {});
+
+    /// try_submit under an idempotency key (on a journaled bus; std::logic_error otherwise): a key
+    /// the journal knows runs nothing again. With the same message it is accepted with `replay`,
+    /// and the observer is told the recorded cascade (or follows the one running under the key);
+    /// with another message it is refused with duplicate_key.
+    [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer, std::string key);
 
     /// Waits for room, submits, and completes with the cascade's outcome: signature
     /// void(std::exception_ptr, outcome); the exception is bus_closed when the bus stops

@@ -136,6 +136,9 @@ public:
             case admission::overloaded:
                 wait_for_room(core);
                 return;
+            case admission::duplicate_key:  // only a keyed submission is refused so; this one has none
+                finish(std::make_exception_ptr(std::logic_error{"duplicate key without a key"}), Result{});
+                return;
         }
     }
 
