@@ -28,6 +28,7 @@ struct app_domain {
     std::shared_ptr<void> state;  ///< keeps the domain's application (store, notifier) alive
     gateway::routes http_routes;  ///< the domain's HTTP routes, for the server's `extra`
     std::string description;      ///< for the start-up log line
+    std::size_t resumed = 0;      ///< cascades resumed from the journal
 };
 
 /// Registers the allocation domain's messages and handlers on `bus` (before its first submission)

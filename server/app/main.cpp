@@ -157,6 +157,11 @@ int run(const cli_options& cli) {
                  bus_on_io ? std::string{"on the first I/O thread"}
                            : fmt::format("on {} thread{} of its own", bus_threads, bus_threads == 1 ? "" : "s"));
 
+    if (bus.journaled()) {
+        spdlog::info("recovery: {} unfinished cascade{} resumed from the journal", domain.resumed,
+                     domain.resumed == 1 ? "" : "s");
+    }
+
     gateway::server server{io, bus, options, domain.http_routes};
     server.start();
     io.start();

@@ -18,7 +18,14 @@ std::string_view path_of(std::string_view target) noexcept {
 }
 
 refusal code_of(cascade::admission refused) noexcept {
-    return refused == cascade::admission::overloaded ? refusal::overloaded : refusal::shutting_down;
+    switch (refused) {
+        case cascade::admission::overloaded:
+            return refusal::overloaded;
+        case cascade::admission::duplicate_key:
+            return refusal::duplicate_id;
+        default:
+            return refusal::shutting_down;
+    }
 }
 
 http_reply not_found(std::string_view message) {
@@ -71,10 +78,16 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
     const auto path = path_of(call.target);
     http_reply reply;
     try {
+        constexpr std::string_view messages_prefix = "/messages/";
         if (path == "/messages" && call.method == "POST") {
             reply = co_await post_message(call);
         } else if (path == "/messages") {
             reply = error_reply(405, refusal::bad_request, "use POST /messages");
+        } else if (path.starts_with(messages_prefix) && path.size() > messages_prefix.size() &&
+                   call.method == "GET") {
+            reply = recorded_message(path.substr(messages_prefix.size()));
+        } else if (path.starts_with(messages_prefix)) {
+            reply = error_reply(405, refusal::bad_request, "use GET /messages/{id}");
         } else if (path == "/health") {
             reply = health();
         } else if (path == "/metrics") {
@@ -119,6 +132,14 @@ boost::asio::awaitable<http_reply> http_router::post_message(const http_call& ca
         metrics_.count_refusal(refusal::bad_request);
         co_return error_reply(400, refusal::bad_request, "data: missing or not an object");
     }
+    std::string key;
+    if (const auto id = body.find("id"); id != body.end()) {
+        if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
+            metrics_.count_refusal(refusal::bad_request);
+            co_return error_reply(400, refusal::bad_request, "id: not a non-empty string");
+        }
+        key = id->get<std::string>();
+    }
     std::optional<cascade::any_message> msg;
     try {
         msg.emplace(submitter_.registry().decode(name->get_ref<const std::string&>(), *data));
@@ -127,7 +148,7 @@ boost::asio::awaitable<http_reply> http_router::post_message(const http_call& ca
         metrics_.count_refusal(code);
         co_return error_reply(422, code, e.what());
     }
-    auto result = co_await submitter_.submit_and_wait(std::move(*msg));
+    auto result = co_await submitter_.submit_and_wait(std::move(*msg), std::move(key));
     if (!result.outcome) {
         co_return refused(result.admission);
     }
@@ -145,9 +166,32 @@ boost::asio::awaitable<http_reply> http_router::retry_dead_letter(std::uint64_t 
     co_return json_reply(200, outcome_json(*result->outcome));
 }
 
+http_reply http_router::recorded_message(std::string_view key) const {
+    const auto& bus = submitter_.bus();
+    if (!bus.journaled()) {
+        return not_found("this server keeps no journal (--store memory): outcomes are not kept");
+    }
+    const auto known = bus.find_submit(key);
+    if (!known) {
+        return not_found("no submit with id " + std::string{key});
+    }
+    json body{{"id", key},
+              {"message_id", std::to_string(known->submit.id)},
+              {"name", known->submit.message.name()},
+              {"state", known->finished ? "done" : "running"}};
+    if (!known->finished) {
+        return json_reply(202, body);
+    }
+    body.update(outcome_json(*known->finished));
+    return json_reply(200, body);
+}
+
 http_reply http_router::refused(cascade::admission admission) {
     const auto code = code_of(admission);
     metrics_.count_refusal(code);
+    if (code == refusal::duplicate_id) {
+        return error_reply(409, code, "id: names another message already; ids are idempotency keys");
+    }
     // Both refusals mean "try again later".
     return error_reply(503, code,
                        code == refusal::overloaded ? "the bus is full; try again" : "the server is shutting down");

@@ -61,6 +61,9 @@ std::string format_prometheus(const cascade::metrics_snapshot& bus, const gatewa
     counter(out, "cascade_bus_dead_lettered_total", "Event deliveries given up after all attempts.", bus.dead_lettered);
     counter(out, "cascade_bus_unhandled_total", "Messages that had no handler.", bus.unhandled);
     counter(out, "cascade_bus_dropped_total", "Raised events dropped past a cascade limit.", bus.dropped);
+    counter(out, "cascade_bus_recovered_total", "Cascades resumed from the journal at start.", bus.recovered);
+    counter(out, "cascade_bus_replayed_total",
+            "Handler runs found recorded in the journal on recovery, so not run again.", bus.replayed);
     gauge(out, "cascade_bus_queued", "Messages queued or running now.", bus.queued);
     gauge(out, "cascade_bus_active_lanes", "Aggregates with a live lane now.", bus.active_lanes);
     gauge(out, "cascade_bus_waiting", "Submitters waiting for room now.", bus.waiting);

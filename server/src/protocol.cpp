@@ -186,11 +186,12 @@ std::string dump(const ordered_json& value) {
     return value.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
-std::string welcome_frame(std::string_view session, const announced_limits& limits) {
+std::string welcome_frame(std::string_view session, const announced_limits& limits, bool durable) {
     ordered_json frame;
     frame["type"] = "welcome";
     frame["protocol"] = version;
     frame["session"] = session;
+    frame["durable"] = durable;
     frame["limits"] = {{"max_frame_bytes", limits.max_frame_bytes},
                        {"max_in_flight", limits.max_in_flight},
                        {"max_queued_frames", limits.max_queued_frames},
@@ -201,11 +202,11 @@ std::string welcome_frame(std::string_view session, const announced_limits& limi
 // The frames sent for every submit are written directly: building a JSON document for each was
 // a tenth of the gateway's CPU time.
 
-std::string ack_frame(std::string_view re, cascade::message_id id) {
+std::string ack_frame(std::string_view re, cascade::message_id id, bool replay) {
     auto frame = reply_head("ack", re);
     frame += R"(,"message_id":)";
     append_id(frame, id);  // a string, like every id on the wire
-    frame += '}';
+    frame += replay ? R"(,"replay":true})" : "}";
     return frame;
 }
 

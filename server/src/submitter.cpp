@@ -13,19 +13,33 @@ namespace gateway {
 namespace net = boost::asio;
 
 cascade::cascade_observer submitter::feeding(cascade::cascade_observer observer) const {
-    observer.on_event = [feed = feed_, inner = std::move(observer.on_event)](const cascade::envelope& event) {
+    // Set by on_recorded, which precedes every event; calls for one cascade never overlap.
+    auto replay = std::make_shared<bool>(false);
+    observer.on_recorded = [replay, inner = std::move(observer.on_recorded)](cascade::message_id id, bool replayed) {
+        *replay = replayed;
+        if (inner) {
+            inner(id, replayed);
+        }
+    };
+    observer.on_event = [feed = feed_, replay, inner = std::move(observer.on_event)](const cascade::envelope& event) {
         // The submitter's own frames first: its ack then precedes any feed copy of its events.
         if (inner) {
             inner(event);
         }
-        feed->publish(event);
+        if (!*replay) {
+            feed->publish(event);
+        }
     };
     return observer;
 }
 
-cascade::submit_result submitter::submit(cascade::any_message msg, cascade::cascade_observer observer) {
+cascade::submit_result submitter::submit(cascade::any_message msg, cascade::cascade_observer observer,
+                                         const std::string& key) {
     if (!accepting()) {
         return {.status = cascade::admission::shutting_down, .id = 0};
+    }
+    if (!key.empty() && bus_.journaled()) {
+        return bus_.try_submit(std::move(msg), feeding(std::move(observer)), key);
     }
     return bus_.try_submit(std::move(msg), feeding(std::move(observer)));
 }
@@ -37,11 +51,11 @@ std::optional<cascade::submit_result> submitter::retry(std::uint64_t letter, cas
     return bus_.retry_dead_letter(letter, feeding(std::move(observer)));
 }
 
-net::awaitable<submission> submitter::submit_and_wait(cascade::any_message msg) {
+net::awaitable<submission> submitter::submit_and_wait(cascade::any_message msg, std::string key) {
     auto shared = std::make_shared<cascade::any_message>(std::move(msg));
     // Named first: GCC 12 destroys a temporary built inside a co_await expression twice.
-    starter start = [this, shared](cascade::cascade_observer observer) {
-        return std::optional{submit(std::move(*shared), std::move(observer))};
+    starter start = [this, shared, key = std::move(key)](cascade::cascade_observer observer) {
+        return std::optional{submit(std::move(*shared), std::move(observer), key)};
     };
     auto answer = co_await await_outcome(std::move(start));
     co_return std::move(*answer);  // a submission always starts or is refused

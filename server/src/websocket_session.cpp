@@ -29,14 +29,15 @@ namespace {
 constexpr auto with_error = net::as_tuple(net::deferred);
 
 /// The frames of one accepted submit. The bus may report events before try_submit has returned,
-/// so whichever comes first (the reader's ack or the first callback) sends the ack, and the
-/// others wait for it: `ack` always precedes `event` and `done`.
+/// so whichever comes first (the reader's ack, the journal's record, or the first callback) sends
+/// the ack, and the others wait for it: `ack` always precedes `event` and `done`. On a journaled
+/// bus the reader does not ack: the journal's record does, once the submit is committed.
 class submit_tracker {
 public:
     submit_tracker(std::shared_ptr<outbox> out, std::string id) noexcept
         : outbox_{std::move(out)}, id_{std::move(id)} {}
 
-    void acknowledge(cascade::message_id message) {
+    void acknowledge(cascade::message_id message, bool replay = false) {
         // Not std::call_once: glibc's ends every first call with a futex wake-up system call,
         // one per submit. The mutex is almost never contended, and the flag skips it after the ack.
         if (acked_.load(std::memory_order_acquire)) {
@@ -44,7 +45,7 @@ public:
         }
         const std::scoped_lock lock{ack_mutex_};
         if (!acked_.load(std::memory_order_relaxed)) {
-            (void)outbox_->send(protocol::ack_frame(id_, message));
+            (void)outbox_->send(protocol::ack_frame(id_, message, replay));
             acked_.store(true, std::memory_order_release);
         }
     }
@@ -61,7 +62,8 @@ public:
     }
 
     [[nodiscard]] static cascade::cascade_observer observer(const std::shared_ptr<submit_tracker>& self) {
-        return {.on_event = [self](const cascade::envelope& event) { self->on_event(event); },
+        return {.on_recorded = [self](cascade::message_id message, bool replay) { self->acknowledge(message, replay); },
+                .on_event = [self](const cascade::envelope& event) { self->on_event(event); },
                 .on_done = [self](cascade::outcome outcome) { self->on_done(outcome); }};
     }
 
@@ -133,10 +135,12 @@ net::awaitable<void> websocket_session::run(beast::http::request<beast::http::st
     opened_ = true;
     gateway_metrics::add(state_->metrics.connections_opened);
     spdlog::info("session {} opened from {}", id_, remote_);
-    reply(protocol::welcome_frame(id_, {.max_frame_bytes = state_->options.limits.max_frame_bytes,
-                                        .max_in_flight = state_->options.limits.max_in_flight,
-                                        .max_queued_frames = state_->options.limits.max_queued_frames,
-                                        .max_queued_bytes = state_->options.limits.max_queued_bytes}));
+    reply(protocol::welcome_frame(id_,
+                                  {.max_frame_bytes = state_->options.limits.max_frame_bytes,
+                                   .max_in_flight = state_->options.limits.max_in_flight,
+                                   .max_queued_frames = state_->options.limits.max_queued_frames,
+                                   .max_queued_bytes = state_->options.limits.max_queued_bytes},
+                                  state_->submitter.bus().durable()));
     try {
         using namespace net::experimental::awaitable_operators;
         co_await (read_loop() && write_loop());
@@ -279,23 +283,35 @@ void websocket_session::handle(protocol::submit_request& request) {
             return;
     }
     auto tracker = std::make_shared<submit_tracker>(outbox_, request.id);
+    // Journaled, the id is the submit's idempotency key across connections and restarts.
+    const bool keyed = state_->submitter.keyed();
     cascade::submit_result admitted;
     try {
-        admitted = state_->submitter.submit(std::move(*msg), submit_tracker::observer(tracker));
+        admitted = state_->submitter.submit(std::move(*msg), submit_tracker::observer(tracker),
+                                            keyed ? request.id : std::string{});
     } catch (...) {
         outbox_->release(request.id);
         throw;
     }
     if (!admitted) {
         outbox_->release(request.id);
-        if (admitted.status == cascade::admission::overloaded) {
-            reject(request.id, refusal::overloaded, "the bus is full; try again");
-        } else {
-            reject(request.id, refusal::shutting_down, "the server is shutting down");
+        switch (admitted.status) {
+            case cascade::admission::overloaded:
+                reject(request.id, refusal::overloaded, "the bus is full; try again");
+                break;
+            case cascade::admission::duplicate_key:
+                reject(request.id, refusal::duplicate_id,
+                       "id: '" + request.id + "' names another message already; ids are idempotency keys");
+                break;
+            default:
+                reject(request.id, refusal::shutting_down, "the server is shutting down");
+                break;
         }
         return;
     }
-    tracker->acknowledge(admitted.id);
+    if (!keyed) {
+        tracker->acknowledge(admitted.id);
+    }
 }
 
 void websocket_session::handle(protocol::subscribe_request& request) {

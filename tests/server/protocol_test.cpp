@@ -112,6 +112,8 @@ TEST_CASE("error codes have stable strings and retryability", "[protocol]") {
 
 TEST_CASE("server frames have the documented shape", "[protocol]") {
     CHECK(json::parse(ack_frame("c1", 42)) == json{{"type", "ack"}, {"re", "c1"}, {"message_id", "42"}});
+    CHECK(json::parse(ack_frame("c1", 42, true)) ==
+          json{{"type", "ack"}, {"re", "c1"}, {"message_id", "42"}, {"replay", true}});
     CHECK(json::parse(pong_frame("p1")) == json{{"type", "pong"}, {"re", "p1"}});
     CHECK(json::parse(subscribed_frame("s1")) == json{{"type", "subscribed"}, {"re", "s1"}});
     CHECK(json::parse(unsubscribed_frame("u1", "s1")) == json{{"type", "unsubscribed"}, {"re", "u1"}, {"sub", "s1"}});
@@ -122,8 +124,9 @@ TEST_CASE("server frames have the documented shape", "[protocol]") {
           json{{"type", "error"}, {"re", "c1"}, {"code", "overloaded"}, {"message", "full"}, {"retryable", true}});
     CHECK_FALSE(json::parse(error_frame("", refusal::bad_request, "x")).contains("re"));
     const auto welcome = json::parse(welcome_frame(
-        "abc", {.max_frame_bytes = 1, .max_in_flight = 2, .max_queued_frames = 3, .max_queued_bytes = 4}));
+        "abc", {.max_frame_bytes = 1, .max_in_flight = 2, .max_queued_frames = 3, .max_queued_bytes = 4}, true));
     CHECK(welcome["type"] == "welcome");
+    CHECK(welcome["durable"] == true);
     CHECK(welcome["protocol"] == 1);
     CHECK(welcome["session"] == "abc");
     CHECK(welcome["limits"]["max_in_flight"] == 2);

@@ -40,9 +40,15 @@ std::shared_ptr<application> bootstrap(cascade::bus& bus, bootstrap_options opti
     // Allocated has no handler, yet clients name it (subscriptions, submits): register it.
     bus.declare<allocated>();
     bus.subscribe<deallocated>("reallocate", &handlers::reallocate);
+    // Outside the store: at least once (a crash between the send and its record repeats it).
     bus.subscribe<out_of_stock>("send_out_of_stock_notification", &handlers::send_out_of_stock_notification);
 
-    return std::make_shared<application>(std::move(storage), std::move(notifier));
+    std::size_t resumed = 0;
+    if (options.journal && storage->journal()) {
+        bus.use_journal(storage->journal());
+        resumed = bus.recover();
+    }
+    return std::make_shared<application>(std::move(storage), std::move(notifier), resumed);
 }
 
 }  // namespace allocation

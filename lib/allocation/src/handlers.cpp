@@ -18,6 +18,8 @@ namespace {
         throw invalid_sku{line.sku};
     }
     auto batchref = p->allocate(line);
+    // Before the commit: a journaled run keeps the command's result with its effects.
+    ctx.set_result(batchref ? nlohmann::json(*batchref) : nlohmann::json(nullptr));
     uow.commit();
     return batchref;
 }

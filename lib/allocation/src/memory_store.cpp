@@ -70,7 +70,8 @@ public:
         return *it->second;
     }
 
-    void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes) override {
+    void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes,
+                const cascade::handler_run* /*run: this store keeps no journal*/) override {
         const std::scoped_lock lock{owner_->mutex_};
         // Check everything before changing anything: all or nothing.
         for (const tracked_product* tracked : products) {

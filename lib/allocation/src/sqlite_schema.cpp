@@ -43,12 +43,35 @@ CREATE TABLE IF NOT EXISTS allocations_view (
     batchref TEXT NOT NULL,
     PRIMARY KEY (orderid, sku)
 );
+CREATE TABLE IF NOT EXISTS journal_submits (
+    id          INTEGER PRIMARY KEY,
+    key         TEXT UNIQUE,
+    name        TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    accepted_ms INTEGER NOT NULL,
+    outcome     TEXT,
+    finished_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS journal_unfinished ON journal_submits (id) WHERE outcome IS NULL;
+CREATE INDEX IF NOT EXISTS journal_finished_at ON journal_submits (finished_ms) WHERE finished_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS journal_runs (
+    message_id INTEGER NOT NULL,
+    handler    TEXT NOT NULL,
+    root       INTEGER NOT NULL,
+    result     TEXT NOT NULL,
+    raised     TEXT NOT NULL,
+    last_id    INTEGER NOT NULL,
+    PRIMARY KEY (message_id, handler)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS journal_runs_by_root ON journal_runs (root);
 )sql";
 
 // Schema 1 added the batches' allocated_quantity and line_count, and wrote the allocations view
 // with the products; a file of schema 0 gets the columns here, and its view, which a crash may
-// have left behind its allocations, is rebuilt from them.
-constexpr int schema_version = 1;
+// have left behind its allocations, is rebuilt from them. Schema 2 added the journal's tables
+// (journal_submits: each submit and its outcome; journal_runs: each handler run with the events it
+// raised), which schema_sql creates in an older file as in a new one.
+constexpr int schema_version = 2;
 constexpr const char* add_batch_totals_sql = R"sql(
 ALTER TABLE batches ADD COLUMN allocated_quantity INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE batches ADD COLUMN line_count INTEGER NOT NULL DEFAULT 0;

@@ -3,14 +3,17 @@
 #include "allocation/view_projection.hpp"
 
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
 namespace allocation {
 
-unit_of_work::unit_of_work(store& storage) : session_{storage.open_session()}, products_{*session_} {}
+unit_of_work::unit_of_work(store& storage)
+    : storage_{&storage}, session_{storage.open_session()}, products_{*session_} {}
 
 unit_of_work::unit_of_work(store& storage, cascade::context& ctx) : unit_of_work{storage} {
+    ctx_ = &ctx;
     ctx.add_event_source(event_source());
 }
 
@@ -30,14 +33,23 @@ void unit_of_work::commit() {
         auto recorded = tracked->current.take_events();
         events.insert(events.end(), std::make_move_iterator(recorded.begin()), std::make_move_iterator(recorded.end()));
     }
+    // Journaled here: the run, with these events, commits with the products.
+    std::optional<cascade::handler_run> run;
     try {
-        session_->commit(seen, view_changes_of(events));
+        if (ctx_ != nullptr && ctx_->journal() != nullptr && ctx_->journal() == storage_->journal().get()) {
+            run = ctx_->prepare_run(events);
+        }
+        session_->commit(seen, view_changes_of(events), run ? &*run : nullptr);
     } catch (...) {
         rollback();
         throw;
     }
     session_.reset();
     products_.close();
+    if (run) {
+        ctx_->run_recorded(std::move(*run));  // the events travel with the run
+        return;
+    }
     committed_events_->insert(committed_events_->end(), std::make_move_iterator(events.begin()),
                               std::make_move_iterator(events.end()));
 }

@@ -49,6 +49,8 @@ private:
     [[nodiscard]] boost::asio::awaitable<http_reply> post_message(const http_call& call);
     [[nodiscard]] boost::asio::awaitable<http_reply> retry_dead_letter(std::uint64_t letter);
     [[nodiscard]] http_reply dead_letters() const;
+    /// GET /messages/{id}: the submit recorded under the idempotency key, and its outcome.
+    [[nodiscard]] http_reply recorded_message(std::string_view key) const;
     /// 503 with overloaded or shutting_down, counted.
     [[nodiscard]] http_reply refused(cascade::admission admission);
     [[nodiscard]] http_reply health() const;

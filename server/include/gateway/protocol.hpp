@@ -29,7 +29,7 @@ enum class refusal : std::uint8_t {
     bad_request,      ///< not JSON, not an object, a missing or mistyped field
     unknown_message,  ///< no message type of that name
     invalid_data,     ///< the message's own fields do not decode
-    duplicate_id,     ///< the id is already in flight on this connection
+    duplicate_id,     ///< the id is in flight on this connection, or (durable) names another message
     overloaded,       ///< too many submits in flight; retryable
     shutting_down,    ///< the server is draining; retryable
     internal,         ///< a bug or an unexpected failure on the server
@@ -120,8 +120,10 @@ struct announced_limits {
     std::size_t max_queued_bytes{};
 };
 
-[[nodiscard]] std::string welcome_frame(std::string_view session, const announced_limits& limits);
-[[nodiscard]] std::string ack_frame(std::string_view re, cascade::message_id id);
+/// `durable`: an ack means the submit is in the server's journal, and ids are idempotency keys.
+[[nodiscard]] std::string welcome_frame(std::string_view session, const announced_limits& limits, bool durable);
+/// `replay`: the id was known; what follows is its recorded cascade, nothing runs again.
+[[nodiscard]] std::string ack_frame(std::string_view re, cascade::message_id id, bool replay = false);
 /// One resulting event of the submit `re`, the n-th (from 1).
 [[nodiscard]] std::string event_frame(std::string_view re, std::uint64_t n, const cascade::envelope& event);
 [[nodiscard]] std::string done_frame(std::string_view re, const cascade::outcome& outcome);

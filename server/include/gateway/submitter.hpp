@@ -27,12 +27,17 @@ public:
     submitter(cascade::bus& bus, std::shared_ptr<live_feed> feed) noexcept : bus_{bus}, feed_{std::move(feed)} {}
 
     /// try_submit, with every resulting event also offered to the live feed before `observer`
-    /// sees it. Refuses with shutting_down once stop_accepting() was called.
-    [[nodiscard]] cascade::submit_result submit(cascade::any_message msg, cascade::cascade_observer observer);
+    /// sees it. Refuses with shutting_down once stop_accepting() was called. On a journaled bus a
+    /// non-empty `key` is the submit's idempotency key (a replay is not fed again).
+    [[nodiscard]] cascade::submit_result submit(cascade::any_message msg, cascade::cascade_observer observer,
+                                                const std::string& key = {});
 
     /// Submits without waiting for room and completes, on the awaiting coroutine's executor, with
     /// the outcome or the refusal.
-    [[nodiscard]] boost::asio::awaitable<submission> submit_and_wait(cascade::any_message msg);
+    [[nodiscard]] boost::asio::awaitable<submission> submit_and_wait(cascade::any_message msg, std::string key = {});
+
+    /// Whether submits are journaled, so that their ids are idempotency keys.
+    [[nodiscard]] bool keyed() const noexcept { return bus_.journaled(); }
 
     /// bus::retry_dead_letter, its events offered to the live feed; refuses with shutting_down
     /// once stop_accepting() was called. std::nullopt when no such letter is kept.
@@ -53,7 +58,8 @@ public:
 private:
     using starter = std::function<std::optional<cascade::submit_result>(cascade::cascade_observer)>;
 
-    /// The observer with every event also offered to the live feed, after `observer` saw it.
+    /// The observer with every event also offered to the live feed, after `observer` saw it;
+    /// a replayed cascade's events are not fed again.
     [[nodiscard]] cascade::cascade_observer feeding(cascade::cascade_observer observer) const;
     /// Starts a cascade through `start` and completes with its outcome, its refusal, or std::nullopt
     /// when `start` found nothing to start.

@@ -23,13 +23,18 @@ struct bootstrap_options {
     sqlite_sync sync = sqlite_sync::normal;  ///< SQLite only
     std::filesystem::path notifications_path = "notifications.log";
     std::shared_ptr<notifications> notifier;  ///< nullptr: the default file notifier
+    /// With a store that keeps a journal (SQLite), the bus keeps its cascades there: acks are
+    /// durable, the handlers' runs commit with their effects, and bootstrap resumes what a crash
+    /// left unfinished. False: the bus keeps no journal.
+    bool journal = true;
 };
 
 /// The wired allocation service: owns the store (and its read model) and the notifier.
 class application {
 public:
-    application(std::shared_ptr<allocation::store> storage, std::shared_ptr<notifications> notifier) noexcept
-        : store_{std::move(storage)}, notifier_{std::move(notifier)} {}
+    application(std::shared_ptr<allocation::store> storage, std::shared_ptr<notifications> notifier,
+                std::size_t resumed = 0) noexcept
+        : store_{std::move(storage)}, notifier_{std::move(notifier)}, resumed_{resumed} {}
 
     /// The allocations view of one order: JSON array of {"sku","batchref"}; std::nullopt when
     /// the order has none.
@@ -38,10 +43,13 @@ public:
     /// The store the handlers use (for tests, tools and benchmarks).
     [[nodiscard]] allocation::store& storage() const noexcept { return *store_; }
     [[nodiscard]] notifications& notifier() const noexcept { return *notifier_; }
+    /// The cascades that bootstrap resumed from the journal.
+    [[nodiscard]] std::size_t resumed() const noexcept { return resumed_; }
 
 private:
     std::shared_ptr<allocation::store> store_;
     std::shared_ptr<notifications> notifier_;
+    std::size_t resumed_;
 };
 
 /// The store of that kind; `db_path` and `sync` are used by SQLite only.
@@ -49,8 +57,9 @@ private:
                                                sqlite_sync sync = sqlite_sync::normal);
 
 /// Registers every allocation message and handler on `bus` (handle/subscribe), provides the
-/// store and notifier as its dependencies, and returns the wired application. Call it before the
-/// first submission, once per bus.
+/// store and notifier as its dependencies, gives the bus the store's journal (if it keeps one and
+/// `options.journal`) and resumes the cascades left unfinished there, and returns the wired
+/// application. Call it before the first submission, once per bus.
 [[nodiscard]] std::shared_ptr<application> bootstrap(cascade::bus& bus, bootstrap_options options);
 
 }  // namespace allocation

@@ -8,6 +8,7 @@
 #include "allocation/store.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -28,6 +29,13 @@ struct sqlite_options {
     sqlite_sync sync = sqlite_sync::normal;
     /// How long a unit of work waits for the write lock before failing.
     std::chrono::milliseconds busy_timeout = std::chrono::seconds{5};
+    /// The journal's group commit: at most this many records per transaction...
+    std::size_t group_commit_records = 1024;
+    /// ...and a record waits at most this long for others to join its transaction (0: a
+    /// transaction takes whatever queued while the previous one committed).
+    std::chrono::microseconds group_commit_wait{0};
+    /// How long a finished cascade's record (its outcome under its key, its runs) is kept.
+    std::chrono::seconds keep_outcomes = std::chrono::hours{24};
 };
 
 class sqlite_store final : public store {
@@ -40,6 +48,8 @@ public:
     sqlite_store& operator=(const sqlite_store&) = delete;
 
     [[nodiscard]] std::unique_ptr<store_session> open_session() override;
+    /// The bus's journal in this file: units of work record their runs in their own transactions.
+    [[nodiscard]] const std::shared_ptr<cascade::journal>& journal() const noexcept override;
     [[nodiscard]] const allocations_view& view() const noexcept override;
     [[nodiscard]] const std::filesystem::path& path() const noexcept;
     /// The `synchronous` setting its connections run with, as SQLite reports it.
@@ -49,6 +59,7 @@ public:
 
 private:
     std::shared_ptr<impl> impl_;  ///< shared with open sessions, which may outlive a careless owner
+    std::shared_ptr<cascade::journal> journal_;
 };
 
 }  // namespace allocation

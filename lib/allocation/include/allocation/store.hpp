@@ -4,6 +4,8 @@
 #include "allocation/repository.hpp"
 #include "allocation/views.hpp"
 
+#include <cascade/journal.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,7 +29,10 @@ public:
     /// nothing; it may move from the products once it succeeds (their events were taken before).
     /// concurrency_error when one was changed by someone else since it was loaded (or was added
     /// by someone else meanwhile).
-    virtual void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes) = 0;
+    /// `run`, when set, is the handler's run to record in the same transaction (only a store
+    /// whose journal() holds it is given one).
+    virtual void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes,
+                        const cascade::handler_run* run) = 0;
 
     /// Drops everything; harmless when already finished.
     virtual void rollback() noexcept = 0;
@@ -49,6 +54,10 @@ public:
 
     /// The allocations read model kept beside the products, as committed.
     [[nodiscard]] virtual const allocations_view& view() const noexcept = 0;
+
+    /// A journal kept in the store: a unit of work whose handler's run is journaled there
+    /// records the run in the transaction of its commit. Null when the store keeps none.
+    [[nodiscard]] virtual const std::shared_ptr<cascade::journal>& journal() const noexcept;
 
 protected:
     store() = default;

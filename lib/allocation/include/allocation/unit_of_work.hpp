@@ -17,8 +17,10 @@ public:
     /// Opens a session on `storage`.
     explicit unit_of_work(store& storage);
 
-    /// Opens a session and registers the unit as an event source of the handler's context, so
-    /// the bus collects the committed products' events once the handler has completed.
+    /// Opens a session for the handler of `ctx`: the committed products' events become the
+    /// handler's. When the run is journaled in the store's own journal, the commit records it
+    /// (with those events and the result set on `ctx`) in the same transaction: the effects and
+    /// the record that they happened commit together, so a redelivery does not repeat them.
     unit_of_work(store& storage, cascade::context& ctx);
 
     /// Rolls back unless committed.
@@ -31,8 +33,8 @@ public:
 
     [[nodiscard]] repository& products() noexcept { return products_; }
 
-    /// Stores every product seen, and the allocations view changes of their new events, all or
-    /// nothing, and takes those events for collection.
+    /// Stores every product seen, and the allocations view changes of their new events (and the
+    /// handler's run, when journaled here), all or nothing, and takes those events for collection.
     /// Ends the unit: a second commit is a std::logic_error, and the products seen belong to
     /// the store now (the memory store keeps them rather than copies). Throws concurrency_error
     /// (and whatever the store throws) after rolling back.
@@ -55,6 +57,8 @@ public:
 private:
     using event_buffer = std::vector<cascade::any_message>;
 
+    store* storage_;
+    cascade::context* ctx_ = nullptr;          ///< the handler's, when opened for one
     std::unique_ptr<store_session> session_;  ///< null once the unit has ended
     repository products_;
     std::shared_ptr<event_buffer> committed_events_ = std::make_shared<event_buffer>();

@@ -1,0 +1,279 @@
+#include "sqlite_journal.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace allocation::detail {
+namespace {
+
+using json = nlohmann::json;
+
+/// Rows are pruned at most this often.
+constexpr std::chrono::minutes prune_every{1};
+
+[[nodiscard]] std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+[[nodiscard]] std::int64_t column_id(cascade::message_id id) {
+    return static_cast<std::int64_t>(id);
+}
+
+[[nodiscard]] json raised_to_json(const std::vector<cascade::raised_event>& raised) {
+    auto events = json::array();
+    for (const auto& event : raised) {
+        events.push_back({{"id", event.id}, {"name", event.message.name()}, {"data", event.message.data()}});
+    }
+    return events;
+}
+
+[[nodiscard]] std::vector<cascade::raised_event> raised_from_json(const json& events,
+                                                                  const cascade::message_registry& registry) {
+    std::vector<cascade::raised_event> raised;
+    raised.reserve(events.size());
+    for (const auto& event : events) {
+        raised.push_back({.id = event.at("id").get<cascade::message_id>(),
+                          .message = registry.decode(event.at("name").get<std::string>(), event.at("data"))});
+    }
+    return raised;
+}
+
+/// A read on a pooled connection, outside any transaction (WAL: it never waits for the writer).
+template <class Read>
+auto read(sqlite_store::impl& database, Read&& reading) {
+    const auto conn = database.acquire();
+    return std::forward<Read>(reading)(*conn);
+}
+
+}  // namespace
+
+void record_run(connection& c, const cascade::handler_run& run) {
+    cascade::message_id last_id = 0;
+    for (const auto& event : run.raised) {
+        last_id = std::max(last_id, event.id);
+    }
+    const statement_scope scope{c.insert_run};
+    scope->bind(1, column_id(run.message));
+    scope->bind(2, run.handler);
+    scope->bind(3, column_id(run.root));
+    scope->bind(4, run.result.dump());
+    scope->bind(5, raised_to_json(run.raised).dump());
+    scope->bind(6, column_id(last_id));
+    scope->exec();
+}
+
+sqlite_journal::sqlite_journal(std::shared_ptr<sqlite_store::impl> database)
+    : database_{std::move(database)}, next_prune_{std::chrono::steady_clock::now()}, writer_{[this] { run_writer(); }} {}
+
+sqlite_journal::~sqlite_journal() {
+    {
+        const std::scoped_lock lock{mutex_};
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    writer_.join();
+}
+
+void sqlite_journal::queue(std::function<bool(connection&)> write, cascade::journal_callback done) {
+    {
+        const std::scoped_lock lock{mutex_};
+        queued_.push_back({std::move(write), std::move(done)});
+    }
+    wake_.notify_one();
+}
+
+void sqlite_journal::append(cascade::journaled_submit submit, cascade::journal_callback done) {
+    // Encoded here, on the submitter's thread: the writer's time is the bottleneck.
+    auto data = submit.message.data().dump();
+    std::string name{submit.message.name()};
+    queue(
+        [id = submit.id, key = std::move(submit.key), name = std::move(name), data = std::move(data)](connection& c) {
+            const statement_scope scope{c.insert_submit};
+            scope->bind(1, column_id(id));
+            if (key.empty()) {
+                scope->bind(2);  // NULL: no key
+            } else {
+                scope->bind(2, key);
+            }
+            scope->bind(3, name);
+            scope->bind(4, data);
+            scope->bind(5, now_ms());
+            return scope->exec() == 1;  // 0: the id or the key is taken
+        },
+        std::move(done));
+}
+
+void sqlite_journal::record_run(cascade::handler_run run, cascade::journal_callback done) {
+    queue(
+        [run = std::move(run)](connection& c) {
+            detail::record_run(c, run);
+            return true;
+        },
+        std::move(done));
+}
+
+void sqlite_journal::finish(cascade::message_id root, const cascade::outcome& result, cascade::journal_callback done) {
+    queue(
+        [root, outcome = to_json(result).dump()](connection& c) {
+            const statement_scope scope{c.finish_submit};
+            scope->bind(1, column_id(root));
+            scope->bind(2, outcome);
+            scope->bind(3, now_ms());
+            scope->exec();  // no row: the submit was never appended (a dead letter's retry, a failed append)
+            return true;
+        },
+        std::move(done));
+}
+
+void sqlite_journal::run_writer() {
+    const auto& options = database_->options();
+    std::unique_lock lock{mutex_};
+    for (;;) {
+        wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+        if (queued_.empty()) {
+            return;  // stopping, and everything is committed
+        }
+        if (options.group_commit_wait.count() > 0 && !stopping_) {
+            wake_.wait_for(lock, options.group_commit_wait, [this, &options] {
+                return stopping_ || queued_.size() >= options.group_commit_records;
+            });
+        }
+        std::deque<queued_write> batch;
+        const auto take = std::min(queued_.size(), std::max<std::size_t>(1, options.group_commit_records));
+        batch.insert(batch.end(), std::make_move_iterator(queued_.begin()),
+                     std::make_move_iterator(queued_.begin() + static_cast<std::ptrdiff_t>(take)));
+        queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(take));
+        lock.unlock();
+        commit(batch);
+        prune_if_due();
+        lock.lock();
+        ++commits_;
+    }
+}
+
+void sqlite_journal::commit(std::deque<queued_write>& batch) {
+    std::vector<bool> written(batch.size(), false);
+    std::exception_ptr failed;
+    try {
+        const sqlite_store::impl::write_permit permit{*database_};
+        const auto conn = database_->acquire();
+        run(conn->begin);
+        try {
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                written[i] = batch[i].write(*conn);
+            }
+            run(conn->commit);
+        } catch (...) {
+            conn->rollback.tryReset();
+            try {
+                run(conn->rollback);
+            } catch (...) {  // NOLINT(bugprone-empty-catch): the lease drops a connection left in a transaction
+            }
+            throw;
+        }
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (failed) {
+            batch[i].done(failed);
+        } else if (!written[i]) {
+            batch[i].done(std::make_exception_ptr(std::invalid_argument{"the journal holds that id or key already"}));
+        } else {
+            batch[i].done(nullptr);
+        }
+    }
+}
+
+void sqlite_journal::prune_if_due() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_prune_) {
+        return;
+    }
+    next_prune_ = now + prune_every;
+    const auto cutoff =
+        now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(database_->options().keep_outcomes).count();
+    try {
+        const sqlite_store::impl::write_permit permit{*database_};
+        const auto conn = database_->acquire();
+        run(conn->begin);
+        for (auto* prune : {&conn->prune_runs, &conn->prune_submits}) {
+            const statement_scope scope{*prune};
+            scope->bind(1, cutoff);
+            scope->exec();
+        }
+        run(conn->commit);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): pruning is retried at the next turn; a failed one changes nothing
+    }
+}
+
+std::optional<cascade::handler_run> sqlite_journal::find_run(cascade::message_id message, std::string_view handler,
+                                                             const cascade::message_registry& registry) {
+    return read(*database_, [&](connection& c) -> std::optional<cascade::handler_run> {
+        const statement_scope scope{c.select_run};
+        scope->bind(1, column_id(message));
+        scope->bind(2, std::string{handler});
+        if (!scope->executeStep()) {
+            return std::nullopt;
+        }
+        return cascade::handler_run{
+            .message = message,
+            .root = 0,
+            .handler = std::string{handler},
+            .result = json::parse(scope->getColumn(0).getString()),
+            .raised = raised_from_json(json::parse(scope->getColumn(1).getString()), registry)};
+    });
+}
+
+std::optional<cascade::keyed_submit> sqlite_journal::find(std::string_view key,
+                                                          const cascade::message_registry& registry) {
+    return read(*database_, [&](connection& c) -> std::optional<cascade::keyed_submit> {
+        const statement_scope scope{c.select_submit_by_key};
+        scope->bind(1, std::string{key});
+        if (!scope->executeStep()) {
+            return std::nullopt;
+        }
+        cascade::keyed_submit known{
+            .submit = {.id = static_cast<cascade::message_id>(scope->getColumn(0).getInt64()),
+                       .key = std::string{key},
+                       .message = registry.decode(scope->getColumn(1).getString(),
+                                                  json::parse(scope->getColumn(2).getString()))},
+            .finished = std::nullopt};
+        if (const auto recorded = scope->getColumn(3); !recorded.isNull()) {
+            known.finished = cascade::outcome_from_json(json::parse(recorded.getString()), registry);
+        }
+        return known;
+    });
+}
+
+cascade::journal_state sqlite_journal::recover(const cascade::message_registry& registry) {
+    return read(*database_, [&](connection& c) {
+        cascade::journal_state state;
+        {
+            const statement_scope scope{c.select_unfinished};
+            while (scope->executeStep()) {
+                const auto key = scope->getColumn(1);
+                state.unfinished.push_back(
+                    {.id = static_cast<cascade::message_id>(scope->getColumn(0).getInt64()),
+                     .key = key.isNull() ? std::string{} : key.getString(),
+                     .message = registry.decode(scope->getColumn(2).getString(),
+                                                json::parse(scope->getColumn(3).getString()))});
+            }
+        }
+        const statement_scope scope{c.select_last_id};
+        if (scope->executeStep()) {
+            state.last_id = static_cast<cascade::message_id>(scope->getColumn(0).getInt64());
+        }
+        return state;
+    });
+}
+
+std::uint64_t sqlite_journal::commits() const {
+    const std::scoped_lock lock{mutex_};
+    return commits_;
+}
+
+}  // namespace allocation::detail

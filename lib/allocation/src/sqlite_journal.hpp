@@ -1,0 +1,72 @@
+#pragma once
+// The bus's journal in the SQLite store's file: a unit of work records its handler's run in its
+// own transaction (record_run below), and one writer thread commits the bus's other records many
+// to a transaction (group commit). Internal: include only from lib/allocation/src.
+
+#include "sqlite_database.hpp"
+
+#include <cascade/journal.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace allocation::detail {
+
+/// Writes `run` on `c`, inside the caller's transaction.
+void record_run(connection& c, const cascade::handler_run& run);
+
+class sqlite_journal final : public cascade::journal {
+public:
+    explicit sqlite_journal(std::shared_ptr<sqlite_store::impl> database);
+    /// Commits what is queued, then stops the writer.
+    ~sqlite_journal() override;
+    sqlite_journal(const sqlite_journal&) = delete;
+    sqlite_journal& operator=(const sqlite_journal&) = delete;
+    sqlite_journal(sqlite_journal&&) = delete;
+    sqlite_journal& operator=(sqlite_journal&&) = delete;
+
+    [[nodiscard]] bool durable() const noexcept override { return true; }
+
+    void append(cascade::journaled_submit submit, cascade::journal_callback done) override;
+    void record_run(cascade::handler_run run, cascade::journal_callback done) override;
+    void finish(cascade::message_id root, const cascade::outcome& result, cascade::journal_callback done) override;
+
+    [[nodiscard]] std::optional<cascade::handler_run> find_run(cascade::message_id message, std::string_view handler,
+                                                               const cascade::message_registry& registry) override;
+    [[nodiscard]] std::optional<cascade::keyed_submit> find(std::string_view key,
+                                                            const cascade::message_registry& registry) override;
+    [[nodiscard]] cascade::journal_state recover(const cascade::message_registry& registry) override;
+
+    /// Transactions the writer committed so far.
+    [[nodiscard]] std::uint64_t commits() const;
+
+private:
+    /// One record for the writer: `write` runs inside its transaction and returns false to fail
+    /// this record alone.
+    struct queued_write {
+        std::function<bool(connection&)> write;
+        cascade::journal_callback done;
+    };
+
+    void queue(std::function<bool(connection&)> write, cascade::journal_callback done);
+    void run_writer();
+    /// Commits `batch` in one transaction and calls back each record.
+    void commit(std::deque<queued_write>& batch);
+    void prune_if_due();
+
+    std::shared_ptr<sqlite_store::impl> database_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<queued_write> queued_;
+    bool stopping_ = false;
+    std::uint64_t commits_ = 0;
+    std::chrono::steady_clock::time_point next_prune_;
+    std::thread writer_;  ///< last: started once everything it uses exists
+};
+
+}  // namespace allocation::detail
