@@ -145,13 +145,25 @@ struct run_result {
     return std::chrono::duration<double>(clock::now() - from).count();
 }
 
+/// How a SQLite run keeps its journal.
+enum class journaling : std::uint8_t {
+    group_commit,       ///< acks after a shared commit of many records
+    commit_per_record,  ///< one transaction per journal record
+    none,               ///< no journal: acks mean "in memory", as the memory store's
+};
+
 /// `in_flight` coroutines on the bus's pool, each submitting and awaiting one command at a time.
-[[nodiscard]] run_result run_through_bus(allocation::store_kind kind, const allocation_settings& s) {
+[[nodiscard]] run_result run_through_bus(allocation::store_kind kind, const allocation_settings& s,
+                                         journaling journal = journaling::group_commit) {
     const scratch_database db{"allocation"};
     bus bus{{.threads = s.threads}};
-    const auto app = allocation::bootstrap(
-        bus,
-        {.store = kind, .db_path = db.path(), .sync = sync_of(s), .notifier = std::make_shared<null_notifications>()});
+    const auto app =
+        allocation::bootstrap(bus, {.store = kind,
+                                    .db_path = db.path(),
+                                    .sync = sync_of(s),
+                                    .notifier = std::make_shared<null_notifications>(),
+                                    .journal = journal != journaling::none,
+                                    .group_commit_records = journal == journaling::commit_per_record ? 1U : 1024U});
     for (auto& created : batches_for(s)) {
         (void)bus.async_submit(any_message{std::move(created)}, asio::use_future).get();
     }
@@ -265,12 +277,21 @@ int run_allocation(const allocation_settings& s) {
     }
     std::size_t failed = 0;
     for (const auto kind : {allocation::store_kind::memory, allocation::store_kind::sqlite}) {
-        const std::string store = kind == allocation::store_kind::memory ? "memory" : "sqlite";
+        const bool sqlite = kind == allocation::store_kind::sqlite;
         auto through_bus = run_through_bus(kind, s);
-        print(store + " store, through the bus", through_bus);
+        print(sqlite ? "sqlite store, through the bus, durable (group commit)" : "memory store, through the bus",
+              through_bus);
+        failed += through_bus.failed;
+        if (sqlite) {
+            auto per_record = run_through_bus(kind, s, journaling::commit_per_record);
+            print("sqlite, durable, one journal commit per record", per_record);
+            auto unjournaled = run_through_bus(kind, s, journaling::none);
+            print("sqlite, no journal (acks not durable)", unjournaled);
+            failed += per_record.failed + unjournaled.failed;
+        }
         auto direct = run_direct(kind, s);
-        print("baseline: " + store + ", direct calls, 1 thread", direct);
-        failed += through_bus.failed + direct.failed;
+        print(std::string{"baseline: "} + (sqlite ? "sqlite" : "memory") + ", direct calls, 1 thread", direct);
+        failed += direct.failed;
     }
     print_row("peak memory (process)", std::to_string(static_cast<int>(peak_rss_mib())) + " MiB");
     return failed == 0 ? 0 : 1;

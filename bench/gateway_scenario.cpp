@@ -138,9 +138,11 @@ frame_info classify(std::string_view text) {
     return info;
 }
 
+/// The sequence number that ends a submit id ("<nonce>-<connection>-<seq>").
 std::uint64_t parse_seq(std::string_view re) {
+    const auto digits = re.substr(re.rfind('-') + 1);  // npos + 1 is 0: all of it
     std::uint64_t seq = 0;
-    std::from_chars(re.data(), re.data() + re.size(), seq);
+    std::from_chars(digits.data(), digits.data() + digits.size(), seq);
     return seq;
 }
 
@@ -155,8 +157,8 @@ net::awaitable<void> open(client_stream& ws, const tcp::endpoint& endpoint, cons
     co_await ws.async_read(welcome, net::use_awaitable);
 }
 
-json submit_frame(std::uint64_t seq, std::string_view name, json data) {
-    return {{"type", "submit"}, {"id", std::to_string(seq)}, {"name", name}, {"data", std::move(data)}};
+json submit_frame(std::string id, std::string_view name, json data) {
+    return {{"type", "submit"}, {"id", std::move(id)}, {"name", name}, {"data", std::move(data)}};
 }
 
 /// Creates one big batch per SKU, so that allocations never run out of stock.
@@ -171,7 +173,7 @@ net::awaitable<void> set_up(tcp::endpoint endpoint, target where, const shared_r
         while (sent < run.skus.size() && sent - finished < window) {
             const auto& sku = run.skus[sent];
             const auto frame =
-                submit_frame(sent++, "BatchCreated",
+                submit_frame(run.nonce + "-setup-" + std::to_string(sent++), "BatchCreated",
                              {{"ref", "batch-" + sku}, {"sku", sku}, {"qty", 1'000'000'000}, {"eta", nullptr}})
                     .dump();
             co_await ws.async_write(net::buffer(frame), net::use_awaitable);
@@ -199,6 +201,8 @@ net::awaitable<void> drive(tcp::endpoint endpoint, target where, std::size_t ind
     std::uint64_t seq = 0;
     std::string frame;
     const std::string order_prefix = "o-" + run.nonce + "-" + std::to_string(index) + "-";
+    // Unique across connections and runs: on a durable server an id is an idempotency key.
+    const std::string id_prefix = run.nonce + "-" + std::to_string(index) + "-";
 
     auto send_one = [&]() -> net::awaitable<void> {
         const auto id = seq++;
@@ -206,6 +210,7 @@ net::awaitable<void> drive(tcp::endpoint endpoint, target where, std::size_t ind
         // from the server it measures, and every part of this frame is plain ASCII.
         const auto text = std::to_string(id);
         frame = R"({"type":"submit","id":")";
+        frame += id_prefix;
         frame += text;
         frame += R"(","name":"AllocationRequired","data":{"orderid":")";
         frame += order_prefix;

@@ -20,14 +20,20 @@ std::optional<nlohmann::json> application::allocations(std::string_view orderid)
 }
 
 std::shared_ptr<store> make_store(store_kind kind, const std::filesystem::path& db_path, sqlite_sync sync) {
+    return make_store(kind, sqlite_options{.path = db_path, .sync = sync});
+}
+
+std::shared_ptr<store> make_store(store_kind kind, const sqlite_options& sqlite) {
     if (kind == store_kind::memory) {
         return std::make_shared<memory_store>();
     }
-    return std::make_shared<sqlite_store>(sqlite_options{.path = db_path, .sync = sync});
+    return std::make_shared<sqlite_store>(sqlite);
 }
 
 std::shared_ptr<application> bootstrap(cascade::bus& bus, bootstrap_options options) {
-    auto storage = make_store(options.store, options.db_path, options.sync);
+    auto storage = make_store(options.store, sqlite_options{.path = options.db_path,
+                                                            .sync = options.sync,
+                                                            .group_commit_records = options.group_commit_records});
     auto notifier = options.notifier ? std::move(options.notifier)
                                      : std::make_shared<file_notifications>(options.notifications_path);
     bus.dependencies().provide<store>(storage);

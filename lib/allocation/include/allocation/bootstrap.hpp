@@ -27,6 +27,9 @@ struct bootstrap_options {
     /// durable, the handlers' runs commit with their effects, and bootstrap resumes what a crash
     /// left unfinished. False: the bus keeps no journal.
     bool journal = true;
+    /// The journal's group commit: at most this many records per transaction (1: one commit per
+    /// record, for comparison). SQLite only.
+    std::size_t group_commit_records = 1024;
 };
 
 /// The wired allocation service: owns the store (and its read model) and the notifier.
@@ -55,6 +58,8 @@ private:
 /// The store of that kind; `db_path` and `sync` are used by SQLite only.
 [[nodiscard]] std::shared_ptr<store> make_store(store_kind kind, const std::filesystem::path& db_path,
                                                sqlite_sync sync = sqlite_sync::normal);
+/// The store of that kind; `sqlite` is used by SQLite only.
+[[nodiscard]] std::shared_ptr<store> make_store(store_kind kind, const sqlite_options& sqlite);
 
 /// Registers every allocation message and handler on `bus` (handle/subscribe), provides the
 /// store and notifier as its dependencies, gives the bus the store's journal (if it keeps one and

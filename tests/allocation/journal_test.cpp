@@ -1,0 +1,160 @@
+// The journal in the SQLite store's file: a unit of work records its handler's run in its own
+// transaction, and a bus started on a file a crash left behind completes what it finds there,
+// without running again what was committed. A crash is played by editing the file to the state
+// the process would have left at that point.
+#include "support.hpp"
+
+#include <allocation/bootstrap.hpp>
+#include <allocation/messages.hpp>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <boost/asio/use_future.hpp>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+using namespace allocation;
+using cascade::any_message;
+using cascade::cascade_status;
+using json = nlohmann::json;
+
+namespace {
+
+/// Polls `done()` until it holds, for at most alloc_test::generous (never a timing claim).
+[[nodiscard]] bool eventually(const std::function<bool()>& done) {
+    const auto give_up = std::chrono::steady_clock::now() + alloc_test::generous;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > give_up) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+    return true;
+}
+
+/// A bus with the allocation domain on the SQLite file, journaled.
+struct service {
+    explicit service(const std::filesystem::path& db)
+        : app{bootstrap(bus, {.store = store_kind::sqlite,
+                              .db_path = db,
+                              .notifier = std::make_shared<alloc_test::recording_notifications>()})} {}
+
+    template <class M>
+    cascade::outcome run(M msg) {
+        return bus.async_submit(any_message{std::move(msg)}, boost::asio::use_future).get();
+    }
+
+    cascade::bus bus{{.threads = 2}};
+    std::shared_ptr<application> app;
+};
+
+[[nodiscard]] std::int64_t count(const std::filesystem::path& db, const std::string& sql) {
+    SQLite::Database file{db.string(), SQLite::OPEN_READONLY};
+    return file.execAndGet(sql).getInt64();
+}
+
+/// The recorded outcome of submit `id`, once the journal has it.
+[[nodiscard]] json recorded_outcome(const std::filesystem::path& db, cascade::message_id id) {
+    json outcome;
+    const bool recorded = eventually([&] {
+        SQLite::Database file{db.string(), SQLite::OPEN_READONLY};
+        SQLite::Statement query{file, "SELECT outcome FROM journal_submits WHERE id = ?1"};
+        query.bind(1, static_cast<std::int64_t>(id));
+        if (!query.executeStep() || query.getColumn(0).isNull()) {
+            return false;
+        }
+        outcome = json::parse(query.getColumn(0).getString());
+        return true;
+    });
+    REQUIRE(recorded);
+    return outcome;
+}
+
+}  // namespace
+
+TEST_CASE("a unit of work records its run with its effects; a recovered bus does not run it again", "[journal]") {
+    alloc_test::temp_file db;
+    cascade::message_id order_id = 0;
+    std::int64_t version_after = 0;
+    {
+        service first{db.path()};
+        CHECK(first.bus.durable());
+        REQUIRE(first.run(batch_created{"b1", "LAMP", 20, std::nullopt}).status == cascade_status::ok);
+        const auto done = first.run(allocation_required{"o1", "LAMP", 2});
+        REQUIRE(done.status == cascade_status::ok);
+        CHECK(done.result == "b1");
+        order_id = done.id;
+        (void)recorded_outcome(db.path(), order_id);
+        version_after = alloc_test::stored_product(first.app->storage(), "LAMP")->version_number();
+    }
+    SQLite::Database file{db.path().string(), SQLite::OPEN_READWRITE};
+    SQLite::Statement run{file, "SELECT result, raised FROM journal_runs WHERE message_id = ?1 AND handler = 'allocate'"};
+    run.bind(1, static_cast<std::int64_t>(order_id));
+    REQUIRE(run.executeStep());
+    CHECK(json::parse(run.getColumn(0).getString()) == "b1");
+    const auto raised = json::parse(run.getColumn(1).getString());
+    REQUIRE(raised.size() == 1);
+    CHECK(raised[0]["name"] == "Allocated");
+
+    // The process died after the handler's commit, before the outcome was recorded.
+    file.exec("UPDATE journal_submits SET outcome = NULL, finished_ms = NULL WHERE id = " + std::to_string(order_id));
+    service second{db.path()};
+    CHECK(second.app->resumed() == 1);
+    const auto outcome = recorded_outcome(db.path(), order_id);
+    CHECK(outcome["status"] == "ok");
+    CHECK(outcome["result"] == "b1");  // the recorded result: the handler did not run again
+    REQUIRE(outcome["events"].size() == 1);
+    CHECK(outcome["events"][0]["name"] == "Allocated");
+    CHECK(outcome["events"][0]["id"] == std::to_string(raised[0]["id"].get<cascade::message_id>()));
+    CHECK(second.bus.metrics().replayed >= 1);
+    CHECK(alloc_test::stored_product(second.app->storage(), "LAMP")->version_number() == version_after);
+    CHECK(count(db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o1'") == 1);
+    CHECK(second.app->allocations("o1").has_value());
+}
+
+TEST_CASE("a submit appended before the crash runs once on the next start", "[journal]") {
+    alloc_test::temp_file db;
+    {
+        service first{db.path()};
+        REQUIRE(first.run(batch_created{"b1", "LAMP", 20, std::nullopt}).status == cascade_status::ok);
+    }
+    {
+        // The process died after the append committed, before the handler ran: the ack was sent.
+        SQLite::Database file{db.path().string(), SQLite::OPEN_READWRITE};
+        file.exec(R"(INSERT INTO journal_submits (id, key, name, data, accepted_ms) VALUES (1000000, 'c9',
+                     'AllocationRequired', '{"orderid":"o9","sku":"LAMP","qty":3}', 0))");
+    }
+    service second{db.path()};
+    CHECK(second.app->resumed() == 1);
+    const auto outcome = recorded_outcome(db.path(), 1'000'000);
+    CHECK(outcome["status"] == "ok");
+    CHECK(outcome["result"] == "b1");
+    CHECK(count(db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o9'") == 1);
+    CHECK(second.app->allocations("o9").has_value());
+    // Its key answers with the record; a new submit's id is above the journal's.
+    const auto known = second.bus.find_submit("c9");
+    REQUIRE(known);
+    REQUIRE(known->finished);
+    CHECK(known->finished->result == "b1");
+    const auto next = second.run(allocation_required{"o10", "LAMP", 1});
+    CHECK(next.id > 1'000'000);
+}
+
+TEST_CASE("a store without a journal leaves the bus unjournaled", "[journal]") {
+    alloc_test::temp_file db;
+    cascade::bus bus{{.threads = 1}};
+    const auto app = bootstrap(bus, {.store = store_kind::sqlite,
+                                     .db_path = db.path(),
+                                     .notifier = std::make_shared<alloc_test::recording_notifications>(),
+                                     .journal = false});
+    CHECK_FALSE(bus.journaled());
+    cascade::bus memory_bus{{.threads = 1}};
+    const auto memory_app = bootstrap(memory_bus, {.store = store_kind::memory,
+                                                   .notifier = std::make_shared<alloc_test::recording_notifications>()});
+    CHECK_FALSE(memory_bus.journaled());
+    CHECK_FALSE(memory_bus.durable());
+}
