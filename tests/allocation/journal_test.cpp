@@ -92,7 +92,8 @@ TEST_CASE("a unit of work records its run with its effects; a recovered bus does
         version_after = alloc_test::stored_product(first.app->storage(), "LAMP")->version_number();
     }
     SQLite::Database file{db.path().string(), SQLite::OPEN_READWRITE};
-    SQLite::Statement run{file, "SELECT result, raised FROM journal_runs WHERE message_id = ?1 AND handler = 'allocate'"};
+    SQLite::Statement run{file,
+                          "SELECT result, raised FROM journal_runs WHERE message_id = ?1 AND handler = 'allocate'"};
     run.bind(1, static_cast<std::int64_t>(order_id));
     REQUIRE(run.executeStep());
     CHECK(json::parse(run.getColumn(0).getString()) == "b1");
@@ -153,8 +154,8 @@ TEST_CASE("a store without a journal leaves the bus unjournaled", "[journal]") {
                                      .journal = false});
     CHECK_FALSE(bus.journaled());
     cascade::bus memory_bus{{.threads = 1}};
-    const auto memory_app = bootstrap(memory_bus, {.store = store_kind::memory,
-                                                   .notifier = std::make_shared<alloc_test::recording_notifications>()});
+    const auto memory_app = bootstrap(
+        memory_bus, {.store = store_kind::memory, .notifier = std::make_shared<alloc_test::recording_notifications>()});
     CHECK_FALSE(memory_bus.journaled());
     CHECK_FALSE(memory_bus.durable());
 }

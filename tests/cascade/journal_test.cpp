@@ -158,6 +158,15 @@ struct told {
                           key);
 }
 
+/// The journal reopened by the next process: a new bus on it, wired, not yet recovered.
+[[nodiscard]] std::unique_ptr<cascade::bus> restart(accounts& world, memory_journal& journal) {
+    journal.reopen();
+    world.unstall();
+    auto restarted = std::make_unique<cascade::bus>(cascade::bus_options{.threads = 2});
+    world.wire(*restarted);
+    return restarted;
+}
+
 /// Waits for the outcome a keyed submit was told.
 [[nodiscard]] cascade::outcome outcome_of(told& seen) {
     auto future = seen.done.get_future();
@@ -249,25 +258,22 @@ TEST_CASE("crash after the append, before the handler: the next bus runs the cas
         CHECK(seen->recorded == 1);  // acknowledged: the client may rely on it now
         journal->sever();
     }
-    journal->reopen();
-    world.unstall();
-    cascade::bus restarted{{.threads = 2}};
-    world.wire(restarted);
-    CHECK(restarted.recover() == 1);
+    const auto restarted = restart(world, *journal);
+    CHECK(restarted->recover() == 1);
     auto resubmitted = std::make_shared<told>();
-    const auto followed = submit_keyed(restarted, {.key = "a", .amount = 7, .notes = 2}, "k", resubmitted);
+    const auto followed = submit_keyed(*restarted, {.key = "a", .amount = 7, .notes = 2}, "k", resubmitted);
     CHECK(followed.replay);
     const auto done = outcome_of(*resubmitted);
     CHECK(done.status == cascade_status::ok);
     CHECK(done.result == 7);
     CHECK(done.events.size() == 2);
-    CHECK(restarted.wait_idle(generous));
+    CHECK(restarted->wait_idle(generous));
     CHECK(world.balance("a") == 7);
     CHECK(world.deposits() == 1);
     CHECK(world.notes("a/0") == 1);
     CHECK(world.notes("a/1") == 1);
     CHECK(world.tallies() == 2);
-    CHECK(restarted.metrics().recovered == 1);
+    CHECK(restarted->metrics().recovered == 1);
 }
 
 TEST_CASE("crash after the handler's commit, before its events: they are delivered, it is not run again",
@@ -287,28 +293,24 @@ TEST_CASE("crash after the handler's commit, before its events: they are deliver
         journal->sever();
     }
     CHECK(world.deposits() == 1);
-    journal->reopen();
-    world.unstall();
-    cascade::bus restarted{{.threads = 2}};
-    world.wire(restarted);
-    CHECK(restarted.recover() == 1);
+    const auto restarted = restart(world, *journal);
+    CHECK(restarted->recover() == 1);
     auto resubmitted = std::make_shared<told>();
-    const auto followed = submit_keyed(restarted, {.key = "b", .amount = 3, .notes = 3}, "k", resubmitted);
+    const auto followed = submit_keyed(*restarted, {.key = "b", .amount = 3, .notes = 3}, "k", resubmitted);
     CHECK(followed.id == first_id);
     const auto done = outcome_of(*resubmitted);
     CHECK(done.result == 3);  // the recorded result, though the handler did not run again
     CHECK(done.events.size() == 3);
-    CHECK(restarted.wait_idle(generous));
+    CHECK(restarted->wait_idle(generous));
     CHECK(world.deposits() == 1);
     CHECK(world.balance("b") == 3);
     for (int i = 0; i < 3; ++i) {
         CHECK(world.notes("b/" + std::to_string(i)) == 1);
     }
-    CHECK(restarted.metrics().replayed >= 1);
+    CHECK(restarted->metrics().replayed >= 1);
 }
 
-TEST_CASE("crash between two handlers of one event: the first is not run again, the second runs",
-          "[journal][crash]") {
+TEST_CASE("crash between two handlers of one event: the first is not run again, the second runs", "[journal][crash]") {
     auto journal = std::make_shared<memory_journal>();
     accounts world{journal};
     {
@@ -324,12 +326,9 @@ TEST_CASE("crash between two handlers of one event: the first is not run again, 
     CHECK(world.notes("c/0") == 1);
     CHECK(world.notes("c/1") == 1);
     CHECK(world.tallies() == 0);
-    journal->reopen();
-    world.unstall();
-    cascade::bus restarted{{.threads = 2}};
-    world.wire(restarted);
-    CHECK(restarted.recover() == 1);
-    CHECK(restarted.wait_idle(generous));
+    const auto restarted = restart(world, *journal);
+    CHECK(restarted->recover() == 1);
+    CHECK(restarted->wait_idle(generous));
     CHECK(world.deposits() == 1);
     CHECK(world.notes("c/0") == 1);
     CHECK(world.notes("c/1") == 1);
@@ -337,7 +336,7 @@ TEST_CASE("crash between two handlers of one event: the first is not run again, 
     // The outcome is recorded after the cascade is done (a moment after the bus is idle).
     std::optional<cascade::keyed_submit> known;
     CHECK(eventually([&] {
-        known = journal->find("k", restarted.registry());
+        known = journal->find("k", restarted->registry());
         return known && known->finished;
     }));
     REQUIRE(known);
@@ -375,20 +374,17 @@ TEST_CASE("crash during a group commit: what was acknowledged completes, what wa
     for (const auto& seen : unacked) {
         CHECK(seen->recorded == 0);  // never acknowledged: the client knows to submit again
     }
-    journal->reopen();
-    world.unstall();
-    cascade::bus restarted{{.threads = 2}};
-    world.wire(restarted);
-    CHECK(restarted.recover() == 4);
-    CHECK(restarted.wait_idle(generous));
+    const auto restarted = restart(world, *journal);
+    CHECK(restarted->recover() == 4);
+    CHECK(restarted->wait_idle(generous));
     for (std::size_t i = 0; i < 4; ++i) {
         CHECK(world.balance("acked" + std::to_string(i)) == 1);
         CHECK(world.balance("lost" + std::to_string(i)) == 0);
-        CHECK_FALSE(journal->find("u" + std::to_string(i), restarted.registry()));
+        CHECK_FALSE(journal->find("u" + std::to_string(i), restarted->registry()));
     }
     // A lost submit's key is free: submitting it again runs it.
     auto retried = std::make_shared<told>();
-    const auto admitted = submit_keyed(restarted, {.key = "lost0", .amount = 1, .notes = 0}, "u0", retried);
+    const auto admitted = submit_keyed(*restarted, {.key = "lost0", .amount = 1, .notes = 0}, "u0", retried);
     CHECK_FALSE(admitted.replay);
     CHECK(outcome_of(*retried).status == cascade_status::ok);
     CHECK(world.balance("lost0") == 1);

@@ -106,8 +106,8 @@ TEST_CASE("a durable server answers a known id with its recorded cascade, on any
     CHECK(replayed[0].at("message_id") == message_id);
     CHECK(replayed[2].at("result") == "b1");
     // Ids given after a restart never reuse one the journal holds.
-    const auto fresh = submit_and_collect(client, "order-2", "AllocationRequired",
-                                          {{"orderid", "o3"}, {"sku", "LAMP"}, {"qty", 1}});
+    const auto fresh =
+        submit_and_collect(client, "order-2", "AllocationRequired", {{"orderid", "o3"}, {"sku", "LAMP"}, {"qty", 1}});
     CHECK(std::stoull(fresh[0].at("message_id").get<std::string>()) > std::stoull(message_id));
     const auto lines = http_request(restarted.port(), "GET", "/allocations/o1");
     CHECK(lines.status == 200);
@@ -174,7 +174,8 @@ TEST_CASE("kill -9 and restart, five times: every acknowledged submit is done on
 
     // Resubmitting an id the client never saw done answers with its record: ack (replay), its
     // event, the recorded done. (load_orders sent order n of a connection to SKU-(n % skus).)
-    const auto unseen = std::find_if(acked.begin(), acked.end(), [](const auto& entry) { return entry.second.is_null(); });
+    const auto unseen =
+        std::find_if(acked.begin(), acked.end(), [](const auto& entry) { return entry.second.is_null(); });
     REQUIRE(unseen != acked.end());
     const auto& id = unseen->first;
     const auto n = std::stoul(id.substr(id.rfind('-') + 1));

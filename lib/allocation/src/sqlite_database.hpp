@@ -9,10 +9,10 @@
 #include "write_gate.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <sqlite3.h>
 
 #include <memory>
 #include <mutex>
+#include <sqlite3.h>
 #include <string>
 #include <vector>
 
@@ -50,8 +50,8 @@ struct connection {
                                    "AND position >= ?3 AND position < ?4 ORDER BY position"};
     SQLite::Statement insert_product{
         db, "INSERT INTO products (sku, version_number) VALUES (?1, ?2) ON CONFLICT (sku) DO NOTHING"};
-    SQLite::Statement update_version{
-        db, "UPDATE products SET version_number = ?2 WHERE sku = ?1 AND version_number = ?3"};
+    SQLite::Statement update_version{db,
+                                     "UPDATE products SET version_number = ?2 WHERE sku = ?1 AND version_number = ?3"};
     SQLite::Statement insert_batch{db,
                                    "INSERT INTO batches (sku, reference, purchased_quantity, eta, allocated_quantity, "
                                    "line_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
@@ -107,7 +107,6 @@ inline void run(SQLite::Statement& statement) {
     scope->exec();
 }
 
-
 }  // namespace detail
 
 class sqlite_store::impl {
@@ -115,7 +114,8 @@ public:
     /// A pooled connection, given back when the lease ends.
     class lease {
     public:
-        lease(impl& owner, std::unique_ptr<detail::connection> conn) noexcept : owner_{&owner}, conn_{std::move(conn)} {}
+        lease(impl& owner, std::unique_ptr<detail::connection> conn) noexcept
+            : owner_{&owner}, conn_{std::move(conn)} {}
         ~lease() { owner_->give_back(std::move(conn_)); }
         lease(lease&&) noexcept = default;  // the moved-from lease gives back nothing
         lease& operator=(lease&&) = delete;

@@ -66,7 +66,9 @@ void record_run(connection& c, const cascade::handler_run& run) {
 }
 
 sqlite_journal::sqlite_journal(std::shared_ptr<sqlite_store::impl> database)
-    : database_{std::move(database)}, next_prune_{std::chrono::steady_clock::now()}, writer_{[this] { run_writer(); }} {}
+    : database_{std::move(database)}, next_prune_{std::chrono::steady_clock::now()}, writer_{[this] {
+          run_writer();
+      }} {}
 
 sqlite_journal::~sqlite_journal() {
     {
@@ -137,9 +139,8 @@ void sqlite_journal::run_writer() {
             return;  // stopping, and everything is committed
         }
         if (options.group_commit_wait.count() > 0 && !stopping_) {
-            wake_.wait_for(lock, options.group_commit_wait, [this, &options] {
-                return stopping_ || queued_.size() >= options.group_commit_records;
-            });
+            wake_.wait_for(lock, options.group_commit_wait,
+                           [this, &options] { return stopping_ || queued_.size() >= options.group_commit_records; });
         }
         std::deque<queued_write> batch;
         const auto take = std::min(queued_.size(), std::max<std::size_t>(1, options.group_commit_records));
@@ -219,12 +220,11 @@ std::optional<cascade::handler_run> sqlite_journal::find_run(cascade::message_id
         if (!scope->executeStep()) {
             return std::nullopt;
         }
-        return cascade::handler_run{
-            .message = message,
-            .root = 0,
-            .handler = std::string{handler},
-            .result = json::parse(scope->getColumn(0).getString()),
-            .raised = raised_from_json(json::parse(scope->getColumn(1).getString()), registry)};
+        return cascade::handler_run{.message = message,
+                                    .root = 0,
+                                    .handler = std::string{handler},
+                                    .result = json::parse(scope->getColumn(0).getString()),
+                                    .raised = raised_from_json(json::parse(scope->getColumn(1).getString()), registry)};
     });
 }
 
@@ -256,11 +256,10 @@ cascade::journal_state sqlite_journal::recover(const cascade::message_registry& 
             const statement_scope scope{c.select_unfinished};
             while (scope->executeStep()) {
                 const auto key = scope->getColumn(1);
-                state.unfinished.push_back(
-                    {.id = static_cast<cascade::message_id>(scope->getColumn(0).getInt64()),
-                     .key = key.isNull() ? std::string{} : key.getString(),
-                     .message = registry.decode(scope->getColumn(2).getString(),
-                                                json::parse(scope->getColumn(3).getString()))});
+                state.unfinished.push_back({.id = static_cast<cascade::message_id>(scope->getColumn(0).getInt64()),
+                                            .key = key.isNull() ? std::string{} : key.getString(),
+                                            .message = registry.decode(scope->getColumn(2).getString(),
+                                                                       json::parse(scope->getColumn(3).getString()))});
             }
         }
         const statement_scope scope{c.select_last_id};

@@ -204,11 +204,7 @@ asio::awaitable<void> delivery::run_command(const handler_set* set, work_item& i
     }
     auto events = recorded ? std::move(recorded->raised) : identify(std::move(raised));
     if (item.journaled && !recorded) {
-        handler_run run{.message = item.message.id,
-                        .root = item.message.correlation_id,
-                        .handler = handler.name,
-                        .result = result,
-                        .raised = events};
+        auto run = record_of(item, handler, result, events);
         co_await write_run(std::move(run), self);
         if (cancelled()) {
             co_return;
@@ -275,11 +271,7 @@ asio::awaitable<std::exception_ptr> delivery::attempt(const handler_entry& handl
     auto recorded = ctx.take_recorded_run();  // by the handler's store, with its effects
     auto events = recorded ? std::move(recorded->raised) : identify(std::move(raised));
     if (item.journaled && !recorded) {
-        handler_run run{.message = item.message.id,
-                        .root = item.message.correlation_id,
-                        .handler = handler.name,
-                        .result = nullptr,
-                        .raised = events};
+        auto run = record_of(item, handler, nullptr, events);
         co_await write_run(std::move(run), self);
         if (cancelled()) {
             co_return nullptr;
@@ -311,6 +303,15 @@ run_scope delivery::scope_of(const work_item& item, const handler_entry& handler
         return {};
     }
     return {.journal = &p_.journal->log(), .ids = &p_.host, .handler = handler.name};
+}
+
+handler_run delivery::record_of(const work_item& item, const handler_entry& handler, const nlohmann::json& result,
+                                const std::vector<raised_event>& events) {
+    return {.message = item.message.id,
+            .root = item.message.correlation_id,
+            .handler = handler.name,
+            .result = result,
+            .raised = events};
 }
 
 std::vector<raised_event> delivery::identify(std::vector<any_message> raised) {

@@ -79,6 +79,9 @@ private:
     [[nodiscard]] bool replay_recorded(const handler_entry& handler, work_item& item);
     /// Where the run of `handler` on `item` is recorded.
     [[nodiscard]] run_scope scope_of(const work_item& item, const handler_entry& handler) noexcept;
+    /// The record of a run the bus writes itself.
+    [[nodiscard]] static handler_run record_of(const work_item& item, const handler_entry& handler,
+                                               const nlohmann::json& result, const std::vector<raised_event>& events);
     /// What a run raised, each event given its id.
     [[nodiscard]] std::vector<raised_event> identify(std::vector<any_message> raised);
     /// Records a run whose effects are outside the journal's store, before its events are routed.

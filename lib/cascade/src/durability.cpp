@@ -126,9 +126,8 @@ std::optional<keyed_submit> durability::find(std::string_view key) {
     {
         const std::scoped_lock lock{keys_mutex_};
         if (const auto it = keys_.find(key); it != keys_.end()) {
-            return keyed_submit{
-                .submit = {.id = it->second.id, .key = std::string{key}, .message = it->second.message},
-                .finished = it->second.finished};
+            return keyed_submit{.submit = {.id = it->second.id, .key = std::string{key}, .message = it->second.message},
+                                .finished = it->second.finished};
         }
     }
     return log_->find(key, *registry_);

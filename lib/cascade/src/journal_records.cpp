@@ -43,7 +43,7 @@ json to_json(const outcome& result) {
         errors.push_back(std::move(entry));
     }
     return {{"id", std::to_string(result.id)}, {"status", to_string(result.status)}, {"result", result.result},
-            {"events", std::move(events)},      {"errors", std::move(errors)},         {"dropped", result.dropped}};
+            {"events", std::move(events)},     {"errors", std::move(errors)},        {"dropped", result.dropped}};
 }
 
 outcome outcome_from_json(const json& recorded, const message_registry& registry) {
