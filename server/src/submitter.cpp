@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <memory>
 #include <utility>
 
@@ -13,10 +14,10 @@ namespace gateway {
 namespace net = boost::asio;
 
 cascade::cascade_observer submitter::feeding(cascade::cascade_observer observer) const {
-    // Set by on_recorded, which precedes every event; calls for one cascade never overlap.
-    auto replay = std::make_shared<bool>(false);
+    // Set by on_recorded, which precedes every event (on another thread, possibly).
+    auto replay = std::make_shared<std::atomic<bool>>(false);
     observer.on_recorded = [replay, inner = std::move(observer.on_recorded)](cascade::message_id id, bool replayed) {
-        *replay = replayed;
+        replay->store(replayed, std::memory_order_release);
         if (inner) {
             inner(id, replayed);
         }
@@ -26,7 +27,7 @@ cascade::cascade_observer submitter::feeding(cascade::cascade_observer observer)
         if (inner) {
             inner(event);
         }
-        if (!*replay) {
+        if (!replay->load(std::memory_order_acquire)) {
             feed->publish(event);
         }
     };

@@ -34,8 +34,9 @@ constexpr auto with_error = net::as_tuple(net::deferred);
 /// bus the reader does not ack: the journal's record does, once the submit is committed.
 class submit_tracker {
 public:
-    submit_tracker(std::shared_ptr<outbox> out, std::string id) noexcept
-        : outbox_{std::move(out)}, id_{std::move(id)} {}
+    /// `journaled`: the ack comes only from the journal's record.
+    submit_tracker(std::shared_ptr<outbox> out, std::string id, bool journaled) noexcept
+        : outbox_{std::move(out)}, id_{std::move(id)}, journaled_{journaled} {}
 
     void acknowledge(cascade::message_id message, bool replay = false) {
         // Not std::call_once: glibc's ends every first call with a futex wake-up system call,
@@ -57,6 +58,14 @@ public:
     }
 
     void on_done(const cascade::outcome& outcome) {
+        if (journaled_ && !acked_.load(std::memory_order_acquire)) {
+            // Never recorded (the journal failed): no ack, which would say it is on disk.
+            outbox_->complete_submit(
+                id_, protocol::error_frame(id_, refusal::internal,
+                                           outcome.errors.empty() ? std::string_view{"the journal failed"}
+                                                                  : std::string_view{outcome.errors.front().message}));
+            return;
+        }
         acknowledge(outcome.id);
         outbox_->complete_submit(id_, protocol::done_frame(id_, outcome));
     }
@@ -70,6 +79,7 @@ public:
 private:
     std::shared_ptr<outbox> outbox_;
     std::string id_;
+    bool journaled_;
     std::mutex ack_mutex_;
     std::atomic<bool> acked_{false};
     std::uint64_t events_ = 0;
@@ -282,9 +292,9 @@ void websocket_session::handle(protocol::submit_request& request) {
         case outbox::reservation::closed:
             return;
     }
-    auto tracker = std::make_shared<submit_tracker>(outbox_, request.id);
     // Journaled, the id is the submit's idempotency key across connections and restarts.
     const bool keyed = state_->submitter.keyed();
+    auto tracker = std::make_shared<submit_tracker>(outbox_, request.id, keyed);
     cascade::submit_result admitted;
     try {
         admitted = state_->submitter.submit(std::move(*msg), submit_tracker::observer(tracker),

@@ -145,6 +145,48 @@ TEST_CASE("a submit appended before the crash runs once on the next start", "[jo
     CHECK(next.id > 1'000'000);
 }
 
+namespace {
+/// Ids for runs prepared outside a bus.
+class counting_ids final : public cascade::detail::id_allocator {
+public:
+    [[nodiscard]] cascade::message_id next_id() noexcept override { return ++last_; }
+
+private:
+    cascade::message_id last_ = 5'000'000;
+};
+}  // namespace
+
+TEST_CASE("a unit of work cannot record one run twice: the second commit fails and applies nothing", "[journal]") {
+    alloc_test::temp_file db;
+    sqlite_store storage{db.path()};
+    {
+        unit_of_work uow{storage};
+        uow.products().add(product{"LAMP"}).add_batch(batch{"b1", "LAMP", 20, std::nullopt});
+        uow.commit();
+    }
+    cascade::services dependencies;
+    counting_ids ids;
+    const cascade::envelope incoming{.id = 77,
+                                     .causation_id = 0,
+                                     .correlation_id = 77,
+                                     .depth = 0,
+                                     .timestamp = {},
+                                     .message = any_message{allocation_required{"o1", "LAMP", 2}}};
+    const auto allocate_once = [&] {
+        cascade::context ctx{
+            incoming, dependencies, 1, {.journal = storage.journal().get(), .ids = &ids, .handler = "allocate"}};
+        unit_of_work uow{storage, ctx};
+        (void)uow.products().get("LAMP")->allocate(order_line{"o1", "LAMP", 2});
+        uow.commit();
+    };
+    allocate_once();
+    const auto version = alloc_test::stored_product(storage, "LAMP")->version_number();
+    // A retry of the same run (the handler failed after its commit, say) must not apply it again.
+    CHECK_THROWS(allocate_once());
+    CHECK(alloc_test::stored_product(storage, "LAMP")->version_number() == version);
+    CHECK(count(db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 77") == 1);
+}
+
 TEST_CASE("a store without a journal leaves the bus unjournaled", "[journal]") {
     alloc_test::temp_file db;
     cascade::bus bus{{.threads = 1}};

@@ -222,6 +222,7 @@ TEST_CASE("a submit under the key of a running cascade follows it instead of run
     accounts world{journal};
     cascade::bus bus{{.threads = 2}};
     world.wire(bus);
+    REQUIRE(bus.recover() == 0);
     journal->hold();  // the first submit stays unrecorded, so it cannot have finished yet
     auto first = std::make_shared<told>();
     auto second = std::make_shared<told>();
@@ -229,10 +230,13 @@ TEST_CASE("a submit under the key of a running cascade follows it instead of run
     const auto followed = submit_keyed(bus, {.key = "a", .amount = 1, .notes = 1}, "k", second);
     REQUIRE(followed);
     CHECK(followed.replay);
-    CHECK(first->recorded == 0);  // not acknowledged before the journal committed it
+    CHECK(first->recorded == 0);   // not acknowledged before the journal committed it
+    CHECK(second->recorded == 0);  // nor is its follower
     journal->resume();
     CHECK(outcome_of(*first).result == 1);
     CHECK(outcome_of(*second).result == 1);
+    CHECK(second->recorded == 1);
+    CHECK(second->replay);
     CHECK(second->events == std::vector<std::string>{"Noted"});
     CHECK(world.deposits() == 1);
 }
@@ -245,6 +249,18 @@ TEST_CASE("an idempotency key needs a journal", "[journal]") {
     CHECK_THROWS_AS(bus.recover(), std::logic_error);
 }
 
+TEST_CASE("a journaled bus takes submissions once it has recovered", "[journal]") {
+    auto journal = std::make_shared<memory_journal>();
+    accounts world{journal};
+    cascade::bus bus{{.threads = 1}};
+    world.wire(bus);
+    CHECK_THROWS_AS(bus.try_submit(cascade::any_message{deposit{.key = "a", .amount = 1, .notes = 0}}),
+                    std::logic_error);
+    CHECK(bus.recover() == 0);
+    CHECK_THROWS_AS(bus.recover(), std::logic_error);  // once
+    CHECK(run(bus, deposit{.key = "a", .amount = 1, .notes = 0}).status == cascade_status::ok);
+}
+
 TEST_CASE("crash after the append, before the handler: the next bus runs the cascade once", "[journal][crash]") {
     auto journal = std::make_shared<memory_journal>();
     accounts world{journal};
@@ -252,6 +268,7 @@ TEST_CASE("crash after the append, before the handler: the next bus runs the cas
     {
         cascade::bus crashed{{.threads = 2}};
         world.wire(crashed);
+        REQUIRE(crashed.recover() == 0);
         world.stall("deposit");
         REQUIRE(submit_keyed(crashed, {.key = "a", .amount = 7, .notes = 2}, "k", seen));
         REQUIRE(eventually([&] { return world.stalled_runs() == 1; }));
@@ -284,6 +301,7 @@ TEST_CASE("crash after the handler's commit, before its events: they are deliver
     {
         cascade::bus crashed{{.threads = 2}};
         world.wire(crashed);
+        REQUIRE(crashed.recover() == 0);
         world.stall("count_note");
         auto seen = std::make_shared<told>();
         const auto admitted = submit_keyed(crashed, {.key = "b", .amount = 3, .notes = 3}, "k", seen);
@@ -316,6 +334,7 @@ TEST_CASE("crash between two handlers of one event: the first is not run again, 
     {
         cascade::bus crashed{{.threads = 2}};
         world.wire(crashed);
+        REQUIRE(crashed.recover() == 0);
         world.stall("tally");
         auto seen = std::make_shared<told>();
         REQUIRE(submit_keyed(crashed, {.key = "c", .amount = 1, .notes = 2}, "k", seen));
@@ -353,6 +372,7 @@ TEST_CASE("crash during a group commit: what was acknowledged completes, what wa
     {
         cascade::bus crashed{{.threads = 2}};
         world.wire(crashed);
+        REQUIRE(crashed.recover() == 0);
         world.stall("deposit");
         for (std::size_t i = 0; i < acked.size(); ++i) {
             acked[i] = std::make_shared<told>();
@@ -396,6 +416,7 @@ TEST_CASE("a key outlives the bus that ran it: a restarted bus replays it", "[jo
     {
         cascade::bus first{{.threads = 2}};
         world.wire(first);
+        REQUIRE(first.recover() == 0);
         auto seen = std::make_shared<told>();
         REQUIRE(submit_keyed(first, {.key = "d", .amount = 2, .notes = 1}, "k", seen));
         CHECK(outcome_of(*seen).status == cascade_status::ok);
@@ -422,6 +443,7 @@ TEST_CASE("a journal that fails the append fails the submit, and runs nothing", 
     accounts world{journal};
     cascade::bus bus{{.threads = 2}};
     world.wire(bus);
+    REQUIRE(bus.recover() == 0);
     journal->sever();
     auto seen = std::make_shared<told>();
     REQUIRE(submit_keyed(bus, {.key = "f", .amount = 1, .notes = 0}, "k", seen));

@@ -73,9 +73,12 @@ struct connection {
                                     "INSERT INTO journal_submits (id, key, name, data, accepted_ms) "
                                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"};
     SQLite::Statement insert_run{db,
+                                 "INSERT INTO journal_runs (message_id, handler, root, result, raised, "
+                                 "last_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
+    SQLite::Statement replace_run{db,
                                  "INSERT OR REPLACE INTO journal_runs (message_id, handler, root, result, raised, "
                                  "last_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
-    SQLite::Statement finish_submit{db, "UPDATE journal_submits SET outcome = ?2, finished_ms = ?3 WHERE id = ?1"};
+    SQLite::Statement finish_submit{db, "UPDATE journal_submits SET outcome = ?2, finished_ms = ?3 WHERE id = ?1 AND outcome IS NULL"};
     SQLite::Statement select_run{db, "SELECT result, raised FROM journal_runs WHERE message_id = ?1 AND handler = ?2"};
     SQLite::Statement select_submit_by_key{db, "SELECT id, name, data, outcome FROM journal_submits WHERE key = ?1"};
     SQLite::Statement select_unfinished{

@@ -1,5 +1,8 @@
 #include "sqlite_journal.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -20,6 +23,11 @@ constexpr std::chrono::minutes prune_every{1};
 
 [[nodiscard]] std::int64_t column_id(cascade::message_id id) {
     return static_cast<std::int64_t>(id);
+}
+
+/// JSON text that never throws for invalid UTF-8 in a string (replaced, as on the wire).
+[[nodiscard]] std::string text_of(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 [[nodiscard]] json raised_to_json(const std::vector<cascade::raised_event>& raised) {
@@ -50,17 +58,17 @@ auto read(sqlite_store::impl& database, Read&& reading) {
 
 }  // namespace
 
-void record_run(connection& c, const cascade::handler_run& run) {
+void record_run(connection& c, const cascade::handler_run& run, run_write how) {
     cascade::message_id last_id = 0;
     for (const auto& event : run.raised) {
         last_id = std::max(last_id, event.id);
     }
-    const statement_scope scope{c.insert_run};
+    const statement_scope scope{how == run_write::once ? c.insert_run : c.replace_run};
     scope->bind(1, column_id(run.message));
     scope->bind(2, run.handler);
     scope->bind(3, column_id(run.root));
-    scope->bind(4, run.result.dump());
-    scope->bind(5, raised_to_json(run.raised).dump());
+    scope->bind(4, text_of(run.result));
+    scope->bind(5, text_of(raised_to_json(run.raised)));
     scope->bind(6, column_id(last_id));
     scope->exec();
 }
@@ -89,7 +97,7 @@ void sqlite_journal::queue(std::function<bool(connection&)> write, cascade::jour
 
 void sqlite_journal::append(cascade::journaled_submit submit, cascade::journal_callback done) {
     // Encoded here, on the submitter's thread: the writer's time is the bottleneck.
-    auto data = submit.message.data().dump();
+    auto data = text_of(submit.message.data());
     std::string name{submit.message.name()};
     queue(
         [id = submit.id, key = std::move(submit.key), name = std::move(name), data = std::move(data)](connection& c) {
@@ -111,7 +119,7 @@ void sqlite_journal::append(cascade::journaled_submit submit, cascade::journal_c
 void sqlite_journal::record_run(cascade::handler_run run, cascade::journal_callback done) {
     queue(
         [run = std::move(run)](connection& c) {
-            detail::record_run(c, run);
+            detail::record_run(c, run, run_write::replacing);  // a repeated run (at least once)
             return true;
         },
         std::move(done));
@@ -119,7 +127,7 @@ void sqlite_journal::record_run(cascade::handler_run run, cascade::journal_callb
 
 void sqlite_journal::finish(cascade::message_id root, const cascade::outcome& result, cascade::journal_callback done) {
     queue(
-        [root, outcome = to_json(result).dump()](connection& c) {
+        [root, outcome = text_of(to_json(result))](connection& c) {
             const statement_scope scope{c.finish_submit};
             scope->bind(1, column_id(root));
             scope->bind(2, outcome);
@@ -159,7 +167,14 @@ void sqlite_journal::commit(std::deque<queued_write>& batch) {
     std::vector<bool> written(batch.size(), false);
     std::exception_ptr failed;
     try {
-        const sqlite_store::impl::write_permit permit{*database_};
+        // Units of work hold the gate only while they run; a long one makes the writer wait again.
+        std::optional<sqlite_store::impl::write_permit> permit;
+        while (!permit) {
+            try {
+                permit.emplace(*database_);
+            } catch (const SQLite::Exception&) {  // NOLINT(bugprone-empty-catch): not within busy_timeout
+            }
+        }
         const auto conn = database_->acquire();
         run(conn->begin);
         try {
@@ -255,11 +270,19 @@ cascade::journal_state sqlite_journal::recover(const cascade::message_registry& 
         {
             const statement_scope scope{c.select_unfinished};
             while (scope->executeStep()) {
+                const auto id = static_cast<cascade::message_id>(scope->getColumn(0).getInt64());
                 const auto key = scope->getColumn(1);
-                state.unfinished.push_back({.id = static_cast<cascade::message_id>(scope->getColumn(0).getInt64()),
-                                            .key = key.isNull() ? std::string{} : key.getString(),
-                                            .message = registry.decode(scope->getColumn(2).getString(),
-                                                                       json::parse(scope->getColumn(3).getString()))});
+                try {
+                    state.unfinished.push_back(
+                        {.id = id,
+                         .key = key.isNull() ? std::string{} : key.getString(),
+                         .message = registry.decode(scope->getColumn(2).getString(),
+                                                    json::parse(scope->getColumn(3).getString()))});
+                } catch (const std::exception& e) {
+                    // A message this build cannot decode (its type was removed, say): left in the
+                    // journal, reported, and the rest recovered.
+                    spdlog::error("journal: submit {} cannot be recovered: {}", id, e.what());
+                }
             }
         }
         const statement_scope scope{c.select_last_id};

@@ -17,8 +17,12 @@
 
 namespace allocation::detail {
 
+/// How a run is written: once (a unit of work: a run recorded already fails its commit, so its
+/// effects cannot apply twice), or replacing (the bus's own record of a run it repeated).
+enum class run_write : std::uint8_t { once, replacing };
+
 /// Writes `run` on `c`, inside the caller's transaction.
-void record_run(connection& c, const cascade::handler_run& run);
+void record_run(connection& c, const cascade::handler_run& run, run_write how = run_write::once);
 
 class sqlite_journal final : public cascade::journal {
 public:

@@ -100,6 +100,7 @@ std::size_t bus_core::recover() {
     handlers.freeze();
     auto state = durability_->log().recover(handlers.registry());
     ids_.skip_past(state.last_id);
+    recovered_.store(true, std::memory_order_release);
     std::size_t resumed = 0;
     for (auto& submit : state.unfinished) {
         if (!submit.key.empty()) {
@@ -159,6 +160,10 @@ std::optional<submit_result> bus_core::retry_dead_letter(std::uint64_t letter, c
 submit_result bus_core::admit(any_message msg, cascade_observer observer, redelivery origin, std::string key) {
     if (!key.empty() && !durability_) {
         throw std::logic_error{"an idempotency key needs a journal (bus::use_journal)"};
+    }
+    if (durability_ && !recovered_.load(std::memory_order_acquire)) {
+        // Until then ids could collide with the journal's, and its unfinished keys be unknown.
+        throw std::logic_error{"a journaled bus takes submissions once recover() has run"};
     }
     handlers.freeze();
     if (!accepting()) {
@@ -252,8 +257,10 @@ submit_result bus_core::admit_journaled(any_message msg, cascade_observer observ
                        .journaled = true,
                        .recovering = false};
         durability_->append({.id = id, .key = key, .message = std::move(msg)},
-                            [this, item = std::move(item), on_recorded = std::move(on_recorded)](
-                                const std::exception_ptr& failed) mutable { enter_journaled(item, on_recorded, failed); });
+                            [this, item = std::move(item), key, on_recorded = std::move(on_recorded)](
+                                const std::exception_ptr& failed) mutable {
+                                enter_journaled(item, key, on_recorded, failed);
+                            });
     } catch (...) {
         if (cascade) {
             cascade->dismiss();
@@ -268,7 +275,8 @@ submit_result bus_core::admit_journaled(any_message msg, cascade_observer observ
     return {.status = admission::accepted, .id = id};
 }
 
-void bus_core::enter_journaled(work_item& item, const std::function<void(message_id, bool)>& on_recorded,
+void bus_core::enter_journaled(work_item& item, const std::string& key,
+                               const std::function<void(message_id, bool)>& on_recorded,
                                const std::exception_ptr& failed) {
     if (failed) {
         // Never appended: it fails now, and its key is free again once that is recorded.
@@ -280,8 +288,14 @@ void bus_core::enter_journaled(work_item& item, const std::function<void(message
         settle(item);
         return;
     }
+    if (!key.empty()) {
+        durability_->appended(key);
+    }
     if (on_recorded) {
-        on_recorded(item.message.id, false);
+        try {
+            on_recorded(item.message.id, false);
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the observer's failure must not keep the cascade from running
+        }
     }
     bool queued = false;
     try {

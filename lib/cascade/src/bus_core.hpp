@@ -81,8 +81,8 @@ private:
     [[nodiscard]] submit_result admit_journaled(any_message msg, cascade_observer observer, message_id id,
                                                 std::string key);
     /// The append of `item` called back.
-    void enter_journaled(work_item& item, const std::function<void(message_id, bool)>& on_recorded,
-                         const std::exception_ptr& failed);
+    void enter_journaled(work_item& item, const std::string& key,
+                         const std::function<void(message_id, bool)>& on_recorded, const std::exception_ptr& failed);
     /// The observer with its outcome recorded in the journal before on_done sees it.
     [[nodiscard]] cascade_observer recording(cascade_observer observer, const std::string& key);
     // delivery_host
@@ -115,6 +115,7 @@ private:
 
     id_source ids_;
     std::unique_ptr<durability> durability_;  ///< set by use_journal, before the first submission
+    std::atomic<bool> recovered_{false};      ///< recover() ran: a journaled bus takes submissions
     counters counts_;
     dead_letter_box dead_letters_;
     admission_control admission_;

@@ -199,8 +199,10 @@ asio::awaitable<void> delivery::run_command(const handler_set* set, work_item& i
         co_return;  // what it raised is dropped with ctx
     }
     auto recorded = ctx.take_recorded_run();  // by the handler's store, with its effects
-    if (result.is_null()) {
-        result = recorded ? std::move(recorded->result) : ctx.result();
+    if (recorded) {
+        result = std::move(recorded->result);  // what recovery will answer too
+    } else if (result.is_null()) {
+        result = ctx.result();
     }
     auto events = recorded ? std::move(recorded->raised) : identify(std::move(raised));
     if (item.journaled && !recorded) {

@@ -36,9 +36,12 @@ public:
     /// Reserves `key` for a new submit of `msg` under `id` (accepted, replay false), or answers
     /// from what is known under it: the recorded outcome, or the cascade running under it, which
     /// `observer` then follows (accepted, replay true; its callbacks are called, possibly before
-    /// this returns); or duplicate_key when it names another message.
+    /// this returns, on_recorded only once the running submit's append has committed); or
+    /// duplicate_key when it names another message.
     [[nodiscard]] submit_result claim(const std::string& key, message_id id, const any_message& msg,
                                       cascade_observer& observer);
+    /// The submit reserved under `key` is appended: the submitters that follow it are told.
+    void appended(const std::string& key);
     /// A reserved key whose submit was not appended.
     void release(const std::string& key);
     /// What is known under `key`: a cascade running or finished in this process, or else what the
@@ -51,12 +54,19 @@ private:
     struct in_flight {
         message_id id{};
         any_message message;
+        bool appended = false;                  ///< its append has committed: followers may be acked
+        std::vector<cascade_observer> waiting;  ///< followers not acked yet: the append is pending
         std::vector<cascade_observer> followers;
         std::optional<outcome> finished;  ///< set when the cascade ended; the entry goes once recorded
     };
 
-    /// Counts a write until its callback has run.
+    /// Counts a write until its callback has run; the callback never throws.
     [[nodiscard]] journal_callback counted(journal_callback done);
+    /// Starts a write through `start`, which queues `done`; if `start` throws, `done` is called
+    /// with the exception.
+    void write(const std::function<void(journal_callback)>& start, journal_callback done);
+    /// What is known under `key` now, for claim(): under keys_mutex_.
+    [[nodiscard]] std::optional<outcome> follow_or_recorded(const std::string& key, cascade_observer& observer);
     static void replay(cascade_observer& observer, const outcome& recorded);
 
     std::shared_ptr<journal> log_;

@@ -114,7 +114,8 @@ public:
     void use_journal(std::shared_ptr<journal> log);
     /// Runs again every cascade the journal holds unfinished (a crash, or a shutdown that cut it):
     /// a handler whose run is recorded is not run again, and the events it raised are delivered.
-    /// Once, after use_journal and before the first submission; returns the cascades resumed.
+    /// Once, after use_journal: a journaled bus refuses submissions (std::logic_error) until it
+    /// has run. Returns the cascades resumed.
     std::size_t recover();
     /// The submit known under an idempotency key, with its outcome once recorded; std::nullopt
     /// when the key is unknown (or the bus keeps no journal).

@@ -76,8 +76,9 @@ public:
     [[nodiscard]] cascade::journal* journal() const noexcept { return run_.journal; }
 
     /// A command's result, for a handler whose run a store records: set it before the commit so
-    /// that the journal keeps it with the effects. The bus answers with it when the handler
-    /// returns null.
+    /// that the journal keeps it with the effects. The bus answers with the recorded result when a
+    /// store recorded the run (whatever the handler returns), else with this one when the
+    /// handler returns null.
     void set_result(nlohmann::json result) { result_ = std::move(result); }
     [[nodiscard]] const nlohmann::json& result() const noexcept { return result_; }
 
