@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
@@ -172,14 +173,21 @@ TEST_CASE("a unit of work cannot record one run twice: the second commit fails a
                                      .depth = 0,
                                      .timestamp = {},
                                      .message = any_message{allocation_required{"o1", "LAMP", 2}}};
+    // Returns the batch the run joined, as the bus would see it.
     const auto allocate_once = [&] {
         cascade::context ctx{
             incoming, dependencies, 1, {.journal = storage.journal().get(), .ids = &ids, .handler = "allocate"}};
         unit_of_work uow{storage, ctx};
         (void)uow.products().get("LAMP")->allocate(order_line{"o1", "LAMP", 2});
         uow.commit();
+        return ctx.take_recorded_run()->batch;
     };
-    allocate_once();
+    const auto batch = allocate_once();
+    CHECK(batch != 0);  // joined a transaction the journal's writer commits
+    std::promise<std::exception_ptr> flushed;
+    storage.journal()->flush(batch, [&](std::exception_ptr failed) { flushed.set_value(std::move(failed)); });
+    REQUIRE(flushed.get_future().get() == nullptr);
+    CHECK(count(db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 77") == 1);
     const auto version = alloc_test::stored_product(storage, "LAMP")->version_number();
     // A retry of the same run (the handler failed after its commit, say) must not apply it again.
     CHECK_THROWS(allocate_once());

@@ -70,8 +70,8 @@ public:
         return *it->second;
     }
 
-    void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes,
-                const cascade::handler_run* /*run: this store keeps no journal*/) override {
+    std::uint64_t commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes,
+                         const cascade::handler_run* /*run: this store keeps no journal*/) override {
         const std::scoped_lock lock{owner_->mutex_};
         // Check everything before changing anything: all or nothing.
         for (const tracked_product* tracked : products) {
@@ -86,6 +86,7 @@ public:
                                                std::make_shared<const product>(std::move(tracked->current)));
         }
         owner_->view_.apply(view_changes);  // under the store's lock: views change in commit order
+        return 0;
     }
 
     void rollback() noexcept override {}  // nothing was shared before commit

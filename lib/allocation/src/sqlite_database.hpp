@@ -6,6 +6,7 @@
 #include "allocation/sqlite_store.hpp"
 #include "allocation/views.hpp"
 #include "sqlite_schema.hpp"
+#include "write_batch.hpp"
 #include "write_gate.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -39,6 +40,9 @@ struct connection {
     SQLite::Statement begin{db, "BEGIN IMMEDIATE"};
     SQLite::Statement commit{db, "COMMIT"};
     SQLite::Statement rollback{db, "ROLLBACK"};
+    SQLite::Statement savepoint{db, "SAVEPOINT unit"};
+    SQLite::Statement release_savepoint{db, "RELEASE unit"};
+    SQLite::Statement rollback_to_savepoint{db, "ROLLBACK TO unit"};
     SQLite::Statement select_product{db, "SELECT version_number FROM products WHERE sku = ?1"};
     SQLite::Statement select_batches{db,
                                      "SELECT reference, purchased_quantity, eta, allocated_quantity, line_count "
@@ -76,9 +80,10 @@ struct connection {
                                  "INSERT INTO journal_runs (message_id, handler, root, result, raised, "
                                  "last_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
     SQLite::Statement replace_run{db,
-                                 "INSERT OR REPLACE INTO journal_runs (message_id, handler, root, result, raised, "
-                                 "last_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
-    SQLite::Statement finish_submit{db, "UPDATE journal_submits SET outcome = ?2, finished_ms = ?3 WHERE id = ?1 AND outcome IS NULL"};
+                                  "INSERT OR REPLACE INTO journal_runs (message_id, handler, root, result, raised, "
+                                  "last_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
+    SQLite::Statement finish_submit{
+        db, "UPDATE journal_submits SET outcome = ?2, finished_ms = ?3 WHERE id = ?1 AND outcome IS NULL"};
     SQLite::Statement select_run{db, "SELECT result, raised FROM journal_runs WHERE message_id = ?1 AND handler = ?2"};
     SQLite::Statement select_submit_by_key{db, "SELECT id, name, data, outcome FROM journal_submits WHERE key = ?1"};
     SQLite::Statement select_unfinished{
@@ -130,20 +135,25 @@ public:
         std::unique_ptr<detail::connection> conn_;
     };
 
-    /// The right to write, given back when the permit ends.
+    /// The right to write, with the one connection that writes, given back when the permit ends.
+    /// Every writer (units of work, the journal's writer thread) uses that connection, so its page
+    /// cache stays valid from one transaction to the next: with a connection per unit, each
+    /// transaction found its cache stale after the last one's writes and read its pages again.
     class write_permit {
     public:
-        explicit write_permit(impl& owner) : gate_{&owner.gate_} {
-            if (!gate_->try_acquire_for(owner.options_.busy_timeout)) {
+        explicit write_permit(impl& owner) : owner_{&owner} {
+            if (!owner.gate_.try_acquire_for(owner.options_.busy_timeout)) {
                 throw SQLite::Exception{"database is locked: no write lock within the busy timeout", SQLITE_BUSY};
             }
         }
-        ~write_permit() { gate_->release(); }
+        ~write_permit() { owner_->release_writer(); }
         write_permit(const write_permit&) = delete;
         write_permit& operator=(const write_permit&) = delete;
 
+        [[nodiscard]] detail::connection& connection() const { return owner_->writer(); }
+
     private:
-        detail::write_gate* gate_;
+        impl* owner_;
     };
 
     explicit impl(sqlite_options options) : options_{std::move(options)}, view_{*this} {
@@ -166,6 +176,19 @@ public:
 
     [[nodiscard]] const sqlite_options& options() const noexcept { return options_; }
     [[nodiscard]] const allocations_view& view() const noexcept { return view_; }
+
+    /// The writing connection's open transaction, begun if none is: its batch. Under the gate.
+    [[nodiscard]] std::uint64_t join_batch(detail::connection& c) {
+        if (sqlite3_get_autocommit(c.db.getHandle()) != 0) {
+            batches_.end(false);  // one was open: SQLite rolled it back by itself (a full disk, say)
+            detail::run(c.begin);
+            return batches_.begin();
+        }
+        return batches_.open();
+    }
+
+    /// What became of the units that joined `batch`, and the commit or loss of the open one.
+    [[nodiscard]] detail::batch_tracker& batches() noexcept { return batches_; }
 
 private:
     /// The read model in the same file, written by the sessions' commits.
@@ -190,6 +213,24 @@ private:
 
     static constexpr std::size_t max_idle = 8;
 
+    /// Under the gate only.
+    [[nodiscard]] detail::connection& writer() {
+        if (!writer_) {
+            writer_ = std::make_unique<detail::connection>(options_);
+        }
+        return *writer_;
+    }
+
+    void release_writer() noexcept {
+        try {
+            if (writer_ && batches_.open() == 0 && !writer_->reusable()) {
+                writer_.reset();  // a failed rollback left it in a transaction: closing it rolls back
+            }
+        } catch (...) {  // NOLINT(bugprone-empty-catch): only the tracker's mutex can throw, and keeping it is safe
+        }
+        gate_.release();
+    }
+
     void give_back(std::unique_ptr<detail::connection> conn) noexcept {
         if (!conn || !conn->reusable()) {
             return;  // closing it rolls back whatever it still held
@@ -202,6 +243,8 @@ private:
 
     sqlite_options options_;
     detail::write_gate gate_;
+    std::unique_ptr<detail::connection> writer_;  ///< the connection that writes, under gate_
+    detail::batch_tracker batches_;
     std::mutex pool_mutex_;
     std::vector<std::unique_ptr<detail::connection>> idle_;
     view_table view_;

@@ -138,33 +138,45 @@ void sqlite_journal::finish(cascade::message_id root, const cascade::outcome& re
         std::move(done));
 }
 
+void sqlite_journal::flush(std::uint64_t batch, cascade::journal_callback done) {
+    {
+        const std::scoped_lock lock{mutex_};
+        waiters_.push_back({batch, std::move(done)});
+    }
+    wake_.notify_one();
+}
+
 void sqlite_journal::run_writer() {
     const auto& options = database_->options();
     std::unique_lock lock{mutex_};
     for (;;) {
-        wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
-        if (queued_.empty()) {
+        wake_.wait(lock, [this] { return stopping_ || !queued_.empty() || !waiters_.empty(); });
+        if (queued_.empty() && waiters_.empty()) {
             return;  // stopping, and everything is committed
         }
         if (options.group_commit_wait.count() > 0 && !stopping_) {
             wake_.wait_for(lock, options.group_commit_wait,
                            [this, &options] { return stopping_ || queued_.size() >= options.group_commit_records; });
         }
-        std::deque<queued_write> batch;
+        std::deque<queued_write> records;
         const auto take = std::min(queued_.size(), std::max<std::size_t>(1, options.group_commit_records));
-        batch.insert(batch.end(), std::make_move_iterator(queued_.begin()),
-                     std::make_move_iterator(queued_.begin() + static_cast<std::ptrdiff_t>(take)));
+        records.insert(records.end(), std::make_move_iterator(queued_.begin()),
+                       std::make_move_iterator(queued_.begin() + static_cast<std::ptrdiff_t>(take)));
         queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(take));
+        auto waiting = std::exchange(waiters_, {});
         lock.unlock();
-        commit(batch);
-        prune_if_due();
+        commit(records, waiting);
         lock.lock();
         ++commits_;
+        // A waiter for a batch begun after this commit (not seen yet) waits for the next one.
+        for (auto& waiter : waiting) {
+            waiters_.push_back(std::move(waiter));
+        }
     }
 }
 
-void sqlite_journal::commit(std::deque<queued_write>& batch) {
-    std::vector<bool> written(batch.size(), false);
+void sqlite_journal::commit(std::deque<queued_write>& records, std::vector<batch_waiter>& waiting) {
+    std::vector<bool> written(records.size(), false);
     std::exception_ptr failed;
     try {
         // Units of work hold the gate only while they run; a long one makes the writer wait again.
@@ -175,36 +187,60 @@ void sqlite_journal::commit(std::deque<queued_write>& batch) {
             } catch (const SQLite::Exception&) {  // NOLINT(bugprone-empty-catch): not within busy_timeout
             }
         }
-        const auto conn = database_->acquire();
-        run(conn->begin);
+        connection& conn = permit->connection();
+        // The units of work that recorded runs since the last commit are in this transaction.
+        (void)database_->join_batch(conn);
         try {
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                written[i] = batch[i].write(*conn);
+            for (std::size_t i = 0; i < records.size(); ++i) {
+                written[i] = records[i].write(conn);
             }
-            run(conn->commit);
+            prune_if_due(conn);
+            run(conn.commit);
+            database_->batches().end(true);
         } catch (...) {
-            conn->rollback.tryReset();
+            database_->batches().end(false);
             try {
-                run(conn->rollback);
-            } catch (...) {  // NOLINT(bugprone-empty-catch): the lease drops a connection left in a transaction
+                run(conn.rollback);
+            } catch (...) {  // NOLINT(bugprone-empty-catch): the permit drops a connection left in a transaction
             }
             throw;
         }
     } catch (...) {
         failed = std::current_exception();
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) {
+    for (std::size_t i = 0; i < records.size(); ++i) {
         if (failed) {
-            batch[i].done(failed);
+            records[i].done(failed);
         } else if (!written[i]) {
-            batch[i].done(std::make_exception_ptr(std::invalid_argument{"the journal holds that id or key already"}));
+            records[i].done(std::make_exception_ptr(std::invalid_argument{"the journal holds that id or key already"}));
         } else {
-            batch[i].done(nullptr);
+            records[i].done(nullptr);
         }
     }
+    answer(waiting, failed);
 }
 
-void sqlite_journal::prune_if_due() {
+void sqlite_journal::answer(std::vector<batch_waiter>& waiting, const std::exception_ptr& failed) {
+    std::vector<batch_waiter> pending;
+    for (auto& waiter : waiting) {
+        switch (database_->batches().of(waiter.batch)) {
+            case batch_tracker::state::committed:
+                waiter.done(nullptr);
+                break;
+            case batch_tracker::state::lost:
+                waiter.done(failed ? failed
+                                   : std::make_exception_ptr(
+                                         std::runtime_error{"the transaction that held this run was rolled back"}));
+                break;
+            case batch_tracker::state::pending:
+                pending.push_back(std::move(waiter));
+                break;
+        }
+    }
+    waiting = std::move(pending);
+}
+
+void sqlite_journal::prune_if_due(connection& conn) {
     const auto now = std::chrono::steady_clock::now();
     if (now < next_prune_) {
         return;
@@ -213,16 +249,12 @@ void sqlite_journal::prune_if_due() {
     const auto cutoff =
         now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(database_->options().keep_outcomes).count();
     try {
-        const sqlite_store::impl::write_permit permit{*database_};
-        const auto conn = database_->acquire();
-        run(conn->begin);
-        for (auto* prune : {&conn->prune_runs, &conn->prune_submits}) {
+        for (auto* prune : {&conn.prune_runs, &conn.prune_submits}) {
             const statement_scope scope{*prune};
             scope->bind(1, cutoff);
             scope->exec();
         }
-        run(conn->commit);
-    } catch (...) {  // NOLINT(bugprone-empty-catch): pruning is retried at the next turn; a failed one changes nothing
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a failed statement changes nothing; retried at the next turn
     }
 }
 

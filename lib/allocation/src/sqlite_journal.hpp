@@ -39,6 +39,9 @@ public:
     void append(cascade::journaled_submit submit, cascade::journal_callback done) override;
     void record_run(cascade::handler_run run, cascade::journal_callback done) override;
     void finish(cascade::message_id root, const cascade::outcome& result, cascade::journal_callback done) override;
+    /// Wakes the writer: its next transaction commits the batch (units of work that recorded runs
+    /// join the open transaction of the writing connection, which the writer commits).
+    void flush(std::uint64_t batch, cascade::journal_callback done) override;
 
     [[nodiscard]] std::optional<cascade::handler_run> find_run(cascade::message_id message, std::string_view handler,
                                                                const cascade::message_registry& registry) override;
@@ -57,16 +60,26 @@ private:
         cascade::journal_callback done;
     };
 
+    /// Waits for a batch of units of work to commit.
+    struct batch_waiter {
+        std::uint64_t batch = 0;
+        cascade::journal_callback done;
+    };
+
     void queue(std::function<bool(connection&)> write, cascade::journal_callback done);
     void run_writer();
-    /// Commits `batch` in one transaction and calls back each record.
-    void commit(std::deque<queued_write>& batch);
-    void prune_if_due();
+    /// Commits `records` in one transaction with the open batch, and calls back each record and
+    /// each waiter whose batch is decided (the others stay in `waiting`).
+    void commit(std::deque<queued_write>& records, std::vector<batch_waiter>& waiting);
+    void answer(std::vector<batch_waiter>& waiting, const std::exception_ptr& failed);
+    /// Inside the writer's transaction, at most once a minute.
+    void prune_if_due(connection& conn);
 
     std::shared_ptr<sqlite_store::impl> database_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<queued_write> queued_;
+    std::vector<batch_waiter> waiters_;
     bool stopping_ = false;
     std::uint64_t commits_ = 0;
     std::chrono::steady_clock::time_point next_prune_;

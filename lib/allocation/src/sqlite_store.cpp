@@ -87,13 +87,16 @@ private:
     std::size_t count_;
 };
 
-/// One unit of work's transaction: BEGIN IMMEDIATE on a pooled connection, holding the write gate.
+/// One unit of work: a savepoint in the writing connection's open transaction (its batch),
+/// holding the gate. A unit that records a journaled run leaves the batch open for the journal's
+/// writer to commit with others; any other unit commits it at once.
 class sqlite_session final : public store_session {
 public:
     explicit sqlite_session(std::shared_ptr<sqlite_store::impl> owner)
-        : owner_{std::move(owner)}, permit_{std::in_place, *owner_}, conn_{std::in_place, owner_->acquire()} {
-        run((*conn_)->begin);
-        link_->open = &**conn_;
+        : owner_{std::move(owner)}, permit_{std::in_place, *owner_}, conn_{&permit_->connection()} {
+        batch_ = owner_->join_batch(*conn_);
+        run(conn_->savepoint);
+        link_->open = conn_;
     }
 
     ~sqlite_session() override { rollback(); }
@@ -112,8 +115,8 @@ public:
         return loaded;
     }
 
-    void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes,
-                const cascade::handler_run* run) override {
+    std::uint64_t commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes,
+                         const cascade::handler_run* run) override {
         connection& c = open_connection();
         std::vector<batch_change> changes;
         for (const tracked_product* tracked : products) {
@@ -133,33 +136,51 @@ public:
         if (run != nullptr) {
             detail::record_run(c, *run);
         }
-        detail::run(c.commit);
+        detail::run(c.release_savepoint);
+        if (run != nullptr) {
+            const auto batch = batch_;  // committed by the journal's writer, with other units
+            finish();
+            return batch;
+        }
+        detail::run(c.commit);  // this unit, and whatever joined the batch before it
+        owner_->batches().end(true);
         finish();
+        return 0;
     }
 
     void rollback() noexcept override {
-        if (!conn_) {
+        if (conn_ == nullptr) {
             return;
         }
         try {
-            run((*conn_)->rollback);
-        } catch (...) {  // NOLINT(bugprone-empty-catch): the lease drops a connection left in a transaction
+            run(conn_->rollback_to_savepoint);
+            run(conn_->release_savepoint);
+            if (sqlite3_get_autocommit(conn_->db.getHandle()) != 0) {
+                owner_->batches().end(false);  // SQLite rolled back the whole batch
+            }
+        } catch (...) {
+            // The connection's state is unknown: the batch is lost, and the permit closes it.
+            try {
+                owner_->batches().end(false);
+                run(conn_->rollback);
+            } catch (...) {  // NOLINT(bugprone-empty-catch): closing the connection rolls back
+            }
         }
         finish();
     }
 
 private:
     [[nodiscard]] connection& open_connection() {
-        if (!conn_) {
+        if (conn_ == nullptr) {
             throw std::logic_error{"the SQLite session has ended"};
         }
-        return **conn_;
+        return *conn_;
     }
 
-    /// Back to the pool first, then let the next writer in.
+    /// Lets the next writer in.
     void finish() noexcept {
         link_->open = nullptr;
-        conn_.reset();
+        conn_ = nullptr;
         permit_.reset();
     }
 
@@ -277,7 +298,8 @@ private:
 
     std::shared_ptr<sqlite_store::impl> owner_;
     std::optional<sqlite_store::impl::write_permit> permit_;
-    std::optional<sqlite_store::impl::lease> conn_;
+    connection* conn_;  ///< the permit's; null once the session has ended
+    std::uint64_t batch_ = 0;
     std::shared_ptr<session_link> link_ = std::make_shared<session_link>();
     std::map<std::string, product, std::less<>> snapshots_;  ///< as loaded, to write only the difference
 };

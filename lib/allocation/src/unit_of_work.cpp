@@ -39,7 +39,10 @@ void unit_of_work::commit() {
         if (ctx_ != nullptr && ctx_->journal() != nullptr && ctx_->journal() == storage_->journal().get()) {
             run = ctx_->prepare_run(events);
         }
-        session_->commit(seen, view_changes_of(events), run ? &*run : nullptr);
+        const auto batch = session_->commit(seen, view_changes_of(events), run ? &*run : nullptr);
+        if (run) {
+            run->batch = batch;  // the bus waits for it before the run's events are routed
+        }
     } catch (...) {
         rollback();
         throw;

@@ -205,15 +205,19 @@ asio::awaitable<void> delivery::run_command(const handler_set* set, work_item& i
         result = ctx.result();
     }
     auto events = recorded ? std::move(recorded->raised) : identify(std::move(raised));
-    if (item.journaled && !recorded) {
-        auto run = record_of(item, handler, result, events);
-        co_await write_run(std::move(run), self);
+    if (item.cascade) {
+        item.cascade->set_result(result);
+        if (item.message.depth == 0) {
+            // Handled: a shutdown that cuts it while its run becomes durable says `unfinished`,
+            // with this result, not `cancelled` (its effects commit, and the journal resumes it).
+            item.cascade->mark_root_settled();
+        }
+    }
+    if (item.journaled) {
+        co_await make_durable(item, handler, recorded, result, events, self);
         if (cancelled()) {
             co_return;
         }
-    }
-    if (item.cascade) {
-        item.cascade->set_result(std::move(result));
     }
     if (!events.empty()) {
         collect(std::move(events), item, handler.name, false);
@@ -272,9 +276,9 @@ asio::awaitable<std::exception_ptr> delivery::attempt(const handler_entry& handl
     }
     auto recorded = ctx.take_recorded_run();  // by the handler's store, with its effects
     auto events = recorded ? std::move(recorded->raised) : identify(std::move(raised));
-    if (item.journaled && !recorded) {
-        auto run = record_of(item, handler, nullptr, events);
-        co_await write_run(std::move(run), self);
+    if (item.journaled) {
+        const nlohmann::json no_result;  // named: GCC 12 destroys a temporary in a co_await twice
+        co_await make_durable(item, handler, recorded, no_result, events, self);
         if (cancelled()) {
             co_return nullptr;
         }
@@ -325,13 +329,32 @@ std::vector<raised_event> delivery::identify(std::vector<any_message> raised) {
     return events;
 }
 
-asio::awaitable<void> delivery::write_run(handler_run run, runner_state& self) {
+asio::awaitable<void> delivery::make_durable(const work_item& item, const handler_entry& handler,
+                                             const std::optional<handler_run>& recorded, const nlohmann::json& result,
+                                             const std::vector<raised_event>& events, runner_state& self) {
+    // The writes are named: GCC 12 destroys a temporary built inside a co_await twice.
+    if (!recorded) {
+        auto run = record_of(item, handler, result, events);
+        const std::function<void(journal_callback)> write = [&](journal_callback done) {
+            p_.journal->record_run(std::move(run), std::move(done));
+        };
+        co_await await_journal(write, self);
+    } else if (recorded->batch != 0) {
+        const std::function<void(journal_callback)> commit = [this, batch = recorded->batch](journal_callback done) {
+            p_.journal->flush(batch, std::move(done));
+        };
+        co_await await_journal(commit, self);
+    }
+}
+
+asio::awaitable<void> delivery::await_journal(const std::function<void(journal_callback)>& start,
+                                              runner_state& self) {
     p_.runners.enter_handler(self);  // waiting for the journal suspends this runner like a handler
     const handler_scope inside{self};
-    auto initiate = [this, &run](auto handler) {
+    auto initiate = [&start](auto handler) {
         // std::function needs a copyable callable: share the move-only handler.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        p_.journal->record_run(std::move(run), [shared](std::exception_ptr failed) {
+        start([shared](std::exception_ptr failed) {
             asio::post(asio::append(std::move(*shared), std::move(failed)));
         });
     };

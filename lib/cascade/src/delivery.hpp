@@ -84,8 +84,17 @@ private:
                                                const nlohmann::json& result, const std::vector<raised_event>& events);
     /// What a run raised, each event given its id.
     [[nodiscard]] std::vector<raised_event> identify(std::vector<any_message> raised);
-    /// Records a run whose effects are outside the journal's store, before its events are routed.
-    [[nodiscard]] boost::asio::awaitable<void> write_run(handler_run run, runner_state& self);
+    /// Makes a successful run durable before its events are routed: the bus records a run whose
+    /// effects are outside the journal's store; a run the store recorded in a transaction not yet
+    /// committed waits for that commit. Nothing to wait for when the cascade is not journaled.
+    [[nodiscard]] boost::asio::awaitable<void> make_durable(const work_item& item, const handler_entry& handler,
+                                                            const std::optional<handler_run>& recorded,
+                                                            const nlohmann::json& result,
+                                                            const std::vector<raised_event>& events,
+                                                            runner_state& self);
+    /// Waits, as a handler does, for the journal write that `start` begins.
+    [[nodiscard]] boost::asio::awaitable<void> await_journal(const std::function<void(journal_callback)>& start,
+                                                             runner_state& self);
     /// `events` is not empty; `recovering` when they come from a recorded run.
     void collect(std::vector<raised_event> events, work_item& parent, const std::string& handler, bool recovering);
     void give_up(const handler_entry& handler, work_item& item, std::string code, std::string error,

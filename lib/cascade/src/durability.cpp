@@ -55,6 +55,10 @@ void durability::record_run(handler_run run, journal_callback done) {
     write([&](journal_callback callback) { log_->record_run(std::move(run), std::move(callback)); }, std::move(done));
 }
 
+void durability::flush(std::uint64_t batch, journal_callback done) {
+    write([&](journal_callback callback) { log_->flush(batch, std::move(callback)); }, std::move(done));
+}
+
 void durability::finish(const std::string& key, outcome result, std::function<void(outcome)> then) {
     const auto tell = [this, key](const outcome& recorded, bool keep_key) {
         std::vector<cascade_observer> followers;

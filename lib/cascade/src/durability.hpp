@@ -27,6 +27,7 @@ public:
     // Writes, each counted until its callback has run.
     void append(journaled_submit submit, journal_callback done);
     void record_run(handler_run run, journal_callback done);
+    void flush(std::uint64_t batch, journal_callback done);
     /// Records the outcome of the cascade of `key` (empty: none), then tells the submitters that
     /// follow the key and calls `then` with it (a `done` is sent once its outcome is recorded).
     void finish(const std::string& key, outcome result, std::function<void(outcome)> then);

@@ -30,9 +30,12 @@ public:
     /// concurrency_error when one was changed by someone else since it was loaded (or was added
     /// by someone else meanwhile).
     /// `run`, when set, is the handler's run to record in the same transaction (only a store
-    /// whose journal() holds it is given one).
-    virtual void commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes,
-                        const cascade::handler_run* run) = 0;
+    /// whose journal() holds it is given one). Such a commit may join a transaction shared with
+    /// other units and committed later, many units at once: it returns that transaction's batch,
+    /// for the bus to wait for (cascade::journal::flush); 0 when it is committed already.
+    [[nodiscard]] virtual std::uint64_t commit(std::span<tracked_product* const> products,
+                                               std::span<const view_change> view_changes,
+                                               const cascade::handler_run* run) = 0;
 
     /// Drops everything; harmless when already finished.
     virtual void rollback() noexcept = 0;

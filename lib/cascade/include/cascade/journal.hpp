@@ -9,6 +9,7 @@
 #include "cascade/outcome.hpp"
 #include "cascade/registry.hpp"
 
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -31,6 +32,10 @@ struct handler_run {
     std::string handler;
     nlohmann::json result;  ///< a command's result; null for an event
     std::vector<raised_event> raised;
+    /// Set by a store that recorded the run in a transaction it has not committed yet (it
+    /// commits many units of work together): the bus waits for journal::flush(batch) before the
+    /// run's events are routed. 0: committed.
+    std::uint64_t batch = 0;
 };
 
 /// A submitted message as the journal keeps it.
@@ -73,6 +78,9 @@ public:
     /// The cascade of `root` came to `result`: it is not recovered again, and its key answers
     /// with it until retention drops it.
     virtual void finish(message_id root, const outcome& result, journal_callback done) = 0;
+    /// Calls back once the store's transaction `batch` (handler_run::batch) has committed, or
+    /// with the failure that rolled it back.
+    virtual void flush(std::uint64_t batch, journal_callback done) = 0;
 
     // Reading: what is committed. `registry` decodes the messages kept.
 

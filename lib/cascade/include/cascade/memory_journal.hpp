@@ -31,6 +31,8 @@ public:
     void append(journaled_submit submit, journal_callback done) override;
     void record_run(handler_run run, journal_callback done) override;
     void finish(message_id root, const outcome& result, journal_callback done) override;
+    /// commit_run commits at once: every batch is committed.
+    void flush(std::uint64_t batch, journal_callback done) override;
 
     [[nodiscard]] std::optional<handler_run> find_run(message_id message, std::string_view handler,
                                                       const message_registry& registry) override;
