@@ -30,9 +30,11 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <random>
 #include <unordered_map>
+#include <vector>
 
 namespace cascade::bench {
 
@@ -51,7 +53,7 @@ struct gateway_settings {
     std::size_t inflight = 16;
     double seconds = 5;
     std::string url;  ///< empty: start the server in-process
-    std::string store = "memory";
+    std::string store = "memory";  ///< memory, sqlite, sqlite-per-record, or all (one run each)
     std::size_t server_threads = 1;
     std::size_t bus_threads = 0;        // as cascade-server: the cores the I/O threads leave, at least 1
     std::string bus_executor = "both";  ///< pool, io, or both (one run each)
@@ -291,10 +293,11 @@ struct local_server {
         : io{s.server_threads},
           bus{bus_options(s, bus_on_io, io)},
           domain{cascade_server::load_allocation_domain(
-              bus, {.store = s.store == "sqlite" ? cascade_server::store_choice::sqlite
-                                                 : cascade_server::store_choice::memory,
+              bus, {.store = s.store == "memory" ? cascade_server::store_choice::memory
+                                                 : cascade_server::store_choice::sqlite,
                     .db_path = db,
-                    .notifications_path = "/dev/null"})},
+                    .notifications_path = "/dev/null",
+                    .group_commit_records = s.store == "sqlite-per-record" ? 1U : 1024U})},
           server{io, bus, options(), domain.http_routes} {
         server.start();
         io.start();
@@ -417,7 +420,8 @@ void print_figures(load_figures& f, std::string_view process) {
 }
 
 /// Runs the load against `url` and prints its figures; `local` is the in-process server, if any.
-void measure(const gateway_settings& s, const std::string& url, const local_server* local) {
+/// Returns the submits done per second.
+double measure(const gateway_settings& s, const std::string& url, const local_server* local) {
     const auto where = parse_url(url);
     const auto endpoint = resolve(where);
     auto figures = apply_load(s, where, endpoint);
@@ -426,31 +430,47 @@ void measure(const gateway_settings& s, const std::string& url, const local_serv
     print_row(
         local != nullptr ? "peak memory (server and client, one process)" : "server peak memory",
         server_mib < 0 ? std::string{"n/a (no /metrics)"} : std::to_string(static_cast<int>(server_mib)) + " MiB");
+    return static_cast<double>(figures.total.done) / figures.elapsed;
 }
 
-/// One run against an in-process server, its bus on threads of its own or on the I/O thread.
-void measure_local(const gateway_settings& s, bool bus_on_io) {
+/// What a store setting means, for the run's heading.
+[[nodiscard]] std::string describe_store(const std::string& store) {
+    if (store == "sqlite") {
+        return "sqlite store, durable (group commit)";
+    }
+    if (store == "sqlite-per-record") {
+        return "sqlite store, durable, one journal commit per record";
+    }
+    return "memory store, not durable";
+}
+
+/// One run against an in-process server, its bus on threads of its own or on the I/O thread;
+/// returns the submits done per second.
+double measure_local(const gateway_settings& s, bool bus_on_io) {
     const auto db = std::filesystem::temp_directory_path() / ("cascade-bench-" + std::to_string(::getpid()) + ".db");
+    double rate = 0;
     {
         const local_server local{s, db, bus_on_io};
         const auto url = "ws://127.0.0.1:" + std::to_string(local.server.port()) + "/ws";
+        const auto store = describe_store(s.store);
         if (bus_on_io) {
             std::printf(
-                "  bus on the first I/O thread (--bus-executor io): %s store, %zu I/O thread(s); client %zu "
+                "  bus on the first I/O thread (--bus-executor io): %s, %zu I/O thread(s); client %zu "
                 "thread(s)\n",
-                s.store.c_str(), s.server_threads, s.client_threads);
+                store.c_str(), s.server_threads, s.client_threads);
         } else {
             std::printf(
-                "  bus on %zu thread(s) of its own (--bus-executor pool): %s store, %zu I/O thread(s); "
+                "  bus on %zu thread(s) of its own (--bus-executor pool): %s, %zu I/O thread(s); "
                 "client %zu thread(s)\n",
-                s.bus_threads, s.store.c_str(), s.server_threads, s.client_threads);
+                s.bus_threads, store.c_str(), s.server_threads, s.client_threads);
         }
-        measure(s, url, &local);
+        rate = measure(s, url, &local);
     }
     std::error_code ignored;
     for (const char* suffix : {"", "-wal", "-shm"}) {
         std::filesystem::remove(db.string() + suffix, ignored);
     }
+    return rate;
 }
 
 int run_gateway(gateway_settings s) {
@@ -466,11 +486,22 @@ int run_gateway(gateway_settings s) {
         return 0;  // a server elsewhere is not compared with canned replies here: they share no machine
     }
     std::printf("cascade-server in-process\n");
-    if (s.bus_executor != "io") {
-        measure_local(s, false);
+    const std::vector<std::string> stores =
+        s.store == "all" ? std::vector<std::string>{"memory", "sqlite", "sqlite-per-record"} : std::vector{s.store};
+    std::map<std::string, double> pool_rates;
+    for (const auto& store : stores) {
+        auto run = s;
+        run.store = store;
+        if (s.bus_executor != "io") {
+            pool_rates[store] = measure_local(run, false);
+        }
+        if (s.bus_executor != "pool") {
+            (void)measure_local(run, true);
+        }
     }
-    if (s.bus_executor != "pool") {
-        measure_local(s, true);
+    if (pool_rates.contains("memory") && pool_rates.contains("sqlite") && pool_rates["memory"] > 0) {
+        print_row("durable (group commit) / memory, bus on its own thread",
+                  fmt::format("{:.2f}x", pool_rates["sqlite"] / pool_rates["memory"]));
     }
     if (s.baseline) {
         const transport_baseline baseline{s.server_threads};
@@ -497,9 +528,11 @@ void add_gateway_scenario(CLI::App& app) {
     cmd->add_option("--inflight", s.inflight, "submits in flight per connection")->capture_default_str();
     cmd->add_option("--seconds", s.seconds, "length of the measured run")->capture_default_str();
     cmd->add_option("--url", s.url, "a running protocol-v1 server (ws://HOST:PORT/ws); default: start one in-process");
-    cmd->add_option("--store", s.store, "store of the in-process server")
+    cmd->add_option("--store", s.store,
+                    "store of the in-process server: memory, sqlite (durable, group commit), sqlite-per-record "
+                    "(durable, one journal commit per record) or all, one run each")
         ->capture_default_str()
-        ->check(CLI::IsMember({"memory", "sqlite"}));
+        ->check(CLI::IsMember({"memory", "sqlite", "sqlite-per-record", "all"}));
     cmd->add_option("--server-threads", s.server_threads, "I/O threads of the in-process server")
         ->capture_default_str();
     cmd->add_option("--bus-threads", s.bus_threads,

@@ -91,7 +91,9 @@ app_domain load_allocation_domain(cascade::bus& bus, const domain_options& optio
                                     .db_path = options.db_path,
                                     .sync = options.sync,
                                     .notifications_path = options.notifications_path,
-                                    .notifier = nullptr});
+                                    .notifier = nullptr,
+                                    .journal = true,
+                                    .group_commit_records = options.group_commit_records});
     gateway::routes book = [app](const http_call& call,
                                  submitter& submit) -> net::awaitable<std::optional<http_reply>> {
         const std::string_view target{call.target};

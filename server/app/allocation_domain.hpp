@@ -21,6 +21,7 @@ struct domain_options {
     std::filesystem::path db_path = "allocation.db";
     allocation::sqlite_sync sync = allocation::sqlite_sync::normal;
     std::filesystem::path notifications_path = "notifications.log";
+    std::size_t group_commit_records = 1024;  ///< the journal's records per transaction at most (SQLite)
 };
 
 /// A domain wired onto a bus.

@@ -11,6 +11,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <sqlite3.h>
@@ -190,6 +191,19 @@ public:
     /// What became of the units that joined `batch`, and the commit or loss of the open one.
     [[nodiscard]] detail::batch_tracker& batches() noexcept { return batches_; }
 
+    /// Copies the WAL back into the database once it holds SQLite's default threshold of pages:
+    /// a PASSIVE checkpoint on a reading connection, which never waits for (nor blocks) the
+    /// writer. Call it without the gate.
+    void checkpoint_if_due() {
+        constexpr int threshold = 1000;  // SQLite's wal_autocheckpoint default
+        if (wal_pages_.load(std::memory_order_relaxed) < threshold) {
+            return;
+        }
+        wal_pages_.store(0, std::memory_order_relaxed);
+        const lease conn = acquire();
+        conn->db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    }
+
 private:
     /// The read model in the same file, written by the sessions' commits.
     class view_table final : public allocations_view {
@@ -217,8 +231,16 @@ private:
     [[nodiscard]] detail::connection& writer() {
         if (!writer_) {
             writer_ = std::make_unique<detail::connection>(options_);
+            // Replaces SQLite's automatic checkpoint, which ran (with its fsync) in the committing
+            // thread, under the gate: checkpoint_if_due() runs it outside.
+            sqlite3_wal_hook(writer_->db.getHandle(), &impl::note_wal_size, this);
         }
         return *writer_;
+    }
+
+    static int note_wal_size(void* self, sqlite3* /*db*/, const char* /*name*/, int pages) {
+        static_cast<impl*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
+        return SQLITE_OK;
     }
 
     void release_writer() noexcept {
@@ -245,6 +267,7 @@ private:
     detail::write_gate gate_;
     std::unique_ptr<detail::connection> writer_;  ///< the connection that writes, under gate_
     detail::batch_tracker batches_;
+    std::atomic<int> wal_pages_{0};  ///< the WAL's size after the writer's last commit
     std::mutex pool_mutex_;
     std::vector<std::unique_ptr<detail::connection>> idle_;
     view_table view_;

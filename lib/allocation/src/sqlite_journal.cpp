@@ -166,6 +166,10 @@ void sqlite_journal::run_writer() {
         auto waiting = std::exchange(waiters_, {});
         lock.unlock();
         commit(records, waiting);
+        try {
+            database_->checkpoint_if_due();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): retried after a later commit; the WAL only grows meanwhile
+        }
         lock.lock();
         ++commits_;
         // A waiter for a batch begun after this commit (not seen yet) waits for the next one.

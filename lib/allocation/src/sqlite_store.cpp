@@ -312,6 +312,8 @@ sqlite_store::sqlite_store(sqlite_options options)
 sqlite_store::~sqlite_store() = default;
 
 std::unique_ptr<store_session> sqlite_store::open_session() {
+    // Units that commit by themselves (no journal's writer behind them) checkpoint here.
+    impl_->checkpoint_if_due();
     return std::make_unique<sqlite_session>(impl_);
 }
 
