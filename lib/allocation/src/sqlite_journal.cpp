@@ -74,9 +74,10 @@ void record_run(connection& c, const cascade::handler_run& run, run_write how) {
 }
 
 sqlite_journal::sqlite_journal(std::shared_ptr<sqlite_store::impl> database)
-    : database_{std::move(database)}, next_prune_{std::chrono::steady_clock::now()}, writer_{[this] {
-          run_writer();
-      }} {}
+    : database_{std::move(database)},
+      next_prune_{std::chrono::steady_clock::now()},
+      writer_{[this] { run_writer(); }},
+      checkpointer_{[this] { run_checkpointer(); }} {}
 
 sqlite_journal::~sqlite_journal() {
     {
@@ -85,6 +86,29 @@ sqlite_journal::~sqlite_journal() {
     }
     wake_.notify_all();
     writer_.join();
+    {
+        const std::scoped_lock lock{checkpoint_mutex_};
+        checkpoints_stopping_ = true;
+    }
+    checkpoint_wake_.notify_all();
+    checkpointer_.join();
+}
+
+void sqlite_journal::run_checkpointer() {
+    std::unique_lock lock{checkpoint_mutex_};
+    for (;;) {
+        checkpoint_wake_.wait(lock, [this] { return checkpoints_stopping_ || checkpoint_wanted_; });
+        if (checkpoints_stopping_) {
+            return;
+        }
+        checkpoint_wanted_ = false;
+        lock.unlock();
+        try {
+            database_->checkpoint_if_due();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): retried after a later commit; the WAL only grows meanwhile
+        }
+        lock.lock();
+    }
 }
 
 void sqlite_journal::queue(std::function<bool(connection&)> write, cascade::journal_callback done) {
@@ -166,10 +190,11 @@ void sqlite_journal::run_writer() {
         auto waiting = std::exchange(waiters_, {});
         lock.unlock();
         commit(records, waiting);
-        try {
-            database_->checkpoint_if_due();
-        } catch (...) {  // NOLINT(bugprone-empty-catch): retried after a later commit; the WAL only grows meanwhile
+        {
+            const std::scoped_lock checkpoint_lock{checkpoint_mutex_};
+            checkpoint_wanted_ = true;
         }
+        checkpoint_wake_.notify_one();
         lock.lock();
         ++commits_;
         // A waiter for a batch begun after this commit (not seen yet) waits for the next one.
