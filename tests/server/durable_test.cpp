@@ -129,21 +129,13 @@ TEST_CASE("kill -9 and restart, five times: every acknowledged submit is done on
         if (kill == 0) {
             create_batches(server.port(), skus);
         }
-        std::atomic<std::size_t> done_total{0};
-        std::vector<order_load_report> reports(connections);
-        std::vector<std::thread> clients;
-        const auto prefix = "k" + std::to_string(kill) + "-";
-        for (std::size_t i = 0; i < connections; ++i) {
-            clients.emplace_back(
-                [&, i] { load_orders(server.port(), prefix, i, window, skus, done_total, reports[i]); });
-        }
-        CHECK(eventually_true([&] { return done_total.load() >= 300; }));  // mid-flight, windows full
-        server.signal(SIGKILL);
-        for (auto& c : clients) {
-            c.join();
-        }
+        const auto load = load_and_kill(
+            server.port(), "k" + std::to_string(kill) + "-", connections, window, skus,
+            [](std::size_t dones) { return dones >= 300; },  // mid-flight, windows full
+            [&] { server.signal(SIGKILL); });
+        CHECK(load.came_mid_flight);
         REQUIRE(server.wait_exit(generous).has_value());
-        for (const auto& report : reports) {
+        for (const auto& report : load.reports) {
             for (const auto& id : report.acked) {
                 const auto done = report.done_frames.find(id);
                 acked.emplace(id, done == report.done_frames.end() ? json{} : done->second);

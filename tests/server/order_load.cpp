@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <thread>
+
 namespace server_test {
 
 void create_batches(std::uint16_t port, std::size_t skus) {
@@ -63,6 +65,26 @@ void load_orders(std::uint16_t port, const std::string& prefix, std::size_t inde
     } catch (const std::exception& e) {
         report.error = e.what();
     }
+}
+
+killed_load load_and_kill(std::uint16_t port, const std::string& prefix, std::size_t connections, std::size_t window,
+                          std::size_t skus, const std::function<bool(std::size_t)>& mid_flight,
+                          const std::function<void()>& kill, const std::function<void()>& beside) {
+    killed_load result{.reports = std::vector<order_load_report>(connections), .came_mid_flight = false};
+    std::atomic<std::size_t> done_total{0};
+    std::vector<std::thread> clients;
+    for (std::size_t i = 0; i < connections; ++i) {
+        clients.emplace_back([&, i] { load_orders(port, prefix, i, window, skus, done_total, result.reports[i]); });
+    }
+    if (beside) {
+        clients.emplace_back(beside);
+    }
+    result.came_mid_flight = eventually_true([&] { return mid_flight(done_total.load()); });
+    kill();
+    for (auto& client : clients) {
+        client.join();
+    }
+    return result;
 }
 
 std::set<std::string> committed_orders(const std::string& db) {
