@@ -64,6 +64,8 @@ std::string format_prometheus(const cascade::metrics_snapshot& bus, const gatewa
     counter(out, "cascade_bus_recovered_total", "Cascades resumed from the journal at start.", bus.recovered);
     counter(out, "cascade_bus_replayed_total",
             "Handler runs found recorded in the journal on recovery, so not run again.", bus.replayed);
+    counter(out, "cascade_bus_redelivered_total",
+            "Recovered messages delivered to a handler that had not run them before the restart.", bus.redelivered);
     gauge(out, "cascade_bus_queued", "Messages queued or running now.", bus.queued);
     gauge(out, "cascade_bus_active_lanes", "Aggregates with a live lane now.", bus.active_lanes);
     gauge(out, "cascade_bus_waiting", "Submitters waiting for room now.", bus.waiting);

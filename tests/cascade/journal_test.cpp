@@ -291,6 +291,7 @@ TEST_CASE("crash after the append, before the handler: the next bus runs the cas
     CHECK(world.notes("a/1") == 1);
     CHECK(world.tallies() == 2);
     CHECK(restarted->metrics().recovered == 1);
+    CHECK(restarted->metrics().redelivered == 1);  // the deposit itself; its events were new
 }
 
 TEST_CASE("crash after the handler's commit, before its events: they are delivered, it is not run again",

@@ -39,6 +39,7 @@ metrics_snapshot counters::snapshot() const {
         total.dropped += shard.dropped.load(std::memory_order_relaxed);
         total.recovered += shard.recovered.load(std::memory_order_relaxed);
         total.replayed += shard.replayed.load(std::memory_order_relaxed);
+        total.redelivered += shard.redelivered.load(std::memory_order_relaxed);
         for (std::size_t i = 0; i < histogram.counts.size(); ++i) {
             const auto n = shard.latency_buckets[i].load(std::memory_order_relaxed);
             histogram.counts[i] += n;

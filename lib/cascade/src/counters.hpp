@@ -22,6 +22,7 @@ struct alignas(64) counter_shard {
     std::atomic<std::uint64_t> dropped{0};
     std::atomic<std::uint64_t> recovered{0};
     std::atomic<std::uint64_t> replayed{0};
+    std::atomic<std::uint64_t> redelivered{0};
     std::array<std::atomic<std::uint64_t>, latency_histogram::bounds_us.size() + 1> latency_buckets{};
     std::atomic<std::int64_t> latency_sum_ns{0};
 

@@ -292,6 +292,7 @@ asio::awaitable<std::exception_ptr> delivery::attempt(const handler_entry& handl
 bool delivery::replay_recorded(const handler_entry& handler, work_item& item) {
     auto run = p_.journal->log().find_run(item.message.id, handler.name, p_.handlers.registry());
     if (!run) {
+        counter_shard::add(p_.counts.local().redelivered);
         return false;
     }
     counter_shard::add(p_.counts.local().replayed);

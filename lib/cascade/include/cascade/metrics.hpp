@@ -30,6 +30,7 @@ struct metrics_snapshot {
     std::uint64_t dropped{};            ///< raised events dropped past a cascade limit
     std::uint64_t recovered{};          ///< cascades resumed from the journal at start
     std::uint64_t replayed{};           ///< handler runs found recorded on recovery, so not run again
+    std::uint64_t redelivered{};        ///< recovered messages delivered to a handler that had not run them
     std::uint64_t queued{};             ///< messages queued or running now
     std::uint64_t active_lanes{};       ///< aggregates with work queued or running now
     std::uint64_t resident_lanes{};     ///< lanes in memory: the active ones plus warm ones kept for reuse
