@@ -240,12 +240,14 @@ TEST_CASE("waiting submitters get bus_closed when the bus stops accepting", "[bo
 TEST_CASE("a submission from an io_context completes on it, which it keeps running meanwhile", "[bounded]") {
     // Asio's rule for asynchronous operations: work is kept on the handler's executor until the
     // handler runs there. Without it, run() would return as soon as the coroutine suspended.
+    // The context outlives the bus: a pool thread that posted the completion may still be inside
+    // the context's wake-up call when run() returns.
+    asio::io_context io;
     cascade::bus bus{{.threads = 2, .max_queued = 1}};
     gate held;
     bus.subscribe<noted>("held", [&](const noted&, context&) -> asio::awaitable<void> { co_await held.wait(); });
     REQUIRE(bus.try_submit(cascade::any_message{noted{.key = "a", .seq = 1}}));  // the next one must wait
 
-    asio::io_context io;
     std::thread::id completed_on;
     cascade::cascade_status status{};
     asio::co_spawn(
