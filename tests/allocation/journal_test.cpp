@@ -195,6 +195,38 @@ TEST_CASE("a unit of work cannot record one run twice: the second commit fails a
     CHECK(count(db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 77") == 1);
 }
 
+TEST_CASE("a batch nobody waits for is committed all the same", "[journal]") {
+    // A handler that fails after its unit of work committed (or is cut by a shutdown) never asks
+    // for its batch: the journal's writer commits it when idle.
+    alloc_test::temp_file db;
+    sqlite_store storage{db.path()};
+    {
+        unit_of_work uow{storage};
+        uow.products().add(product{"LAMP"}).add_batch(batch{"b1", "LAMP", 20, std::nullopt});
+        uow.commit();
+    }
+    cascade::services dependencies;
+    counting_ids ids;
+    const cascade::envelope incoming{.id = 91,
+                                     .causation_id = 0,
+                                     .correlation_id = 91,
+                                     .depth = 0,
+                                     .timestamp = {},
+                                     .message = any_message{allocation_required{"o2", "LAMP", 1}}};
+    cascade::context ctx{
+        incoming, dependencies, 1, {.journal = storage.journal().get(), .ids = &ids, .handler = "allocate"}};
+    {
+        unit_of_work uow{storage, ctx};
+        (void)uow.products().get("LAMP")->allocate(order_line{"o2", "LAMP", 1});
+        uow.commit();
+    }
+    REQUIRE(ctx.take_recorded_run()->batch != 0);
+    CHECK(eventually([&] {
+        return count(db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 91") == 1 &&
+               count(db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o2'") == 1;
+    }));
+}
+
 TEST_CASE("a store without a journal leaves the bus unjournaled", "[journal]") {
     alloc_test::temp_file db;
     cascade::bus bus{{.threads = 1}};

@@ -11,11 +11,12 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
-#include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <sqlite3.h>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace allocation {
@@ -44,6 +45,9 @@ struct connection {
     SQLite::Statement savepoint{db, "SAVEPOINT unit"};
     SQLite::Statement release_savepoint{db, "RELEASE unit"};
     SQLite::Statement rollback_to_savepoint{db, "ROLLBACK TO unit"};
+    SQLite::Statement begin_prune{db, "SAVEPOINT prune"};
+    SQLite::Statement end_prune{db, "RELEASE prune"};
+    SQLite::Statement undo_prune{db, "ROLLBACK TO prune"};
     SQLite::Statement select_product{db, "SELECT version_number FROM products WHERE sku = ?1"};
     SQLite::Statement select_batches{db,
                                      "SELECT reference, purchased_quantity, eta, allocated_quantity, line_count "
@@ -161,6 +165,7 @@ public:
         SQLite::Database db = detail::open_database(options_);
         db.exec("PRAGMA journal_mode = WAL");  // persistent: recorded in the file
         detail::create_or_upgrade_schema(db);
+        checkpointer_ = std::thread{[this] { run_checkpointer(); }};  // last: a throw above must not leave it running
     }
 
     [[nodiscard]] lease acquire() {
@@ -191,18 +196,18 @@ public:
     /// What became of the units that joined `batch`, and the commit or loss of the open one.
     [[nodiscard]] detail::batch_tracker& batches() noexcept { return batches_; }
 
-    /// Copies the WAL back into the database once it holds SQLite's default threshold of pages:
-    /// a PASSIVE checkpoint on a reading connection, which never waits for (nor blocks) the
-    /// writer. Call it without the gate.
-    void checkpoint_if_due() {
-        constexpr int threshold = 1000;  // SQLite's wal_autocheckpoint default
-        if (wal_pages_.load(std::memory_order_relaxed) < threshold) {
-            return;
+    ~impl() {
+        {
+            const std::scoped_lock lock{checkpoint_mutex_};
+            checkpoints_stopping_ = true;
         }
-        wal_pages_.store(0, std::memory_order_relaxed);
-        const lease conn = acquire();
-        conn->db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+        checkpoint_wake_.notify_all();
+        if (checkpointer_.joinable()) {
+            checkpointer_.join();
+        }
     }
+    impl(const impl&) = delete;
+    impl& operator=(const impl&) = delete;
 
 private:
     /// The read model in the same file, written by the sessions' commits.
@@ -238,9 +243,38 @@ private:
         return *writer_;
     }
 
+    /// The writing connection's WAL hook: wakes the checkpointer once the WAL is big enough.
     static int note_wal_size(void* self, sqlite3* /*db*/, const char* /*name*/, int pages) {
-        static_cast<impl*>(self)->wal_pages_.store(pages, std::memory_order_relaxed);
+        constexpr int threshold = 1000;  // SQLite's wal_autocheckpoint default
+        if (pages >= threshold) {
+            auto& owner = *static_cast<impl*>(self);
+            {
+                const std::scoped_lock lock{owner.checkpoint_mutex_};
+                owner.checkpoint_wanted_ = true;
+            }
+            owner.checkpoint_wake_.notify_one();
+        }
         return SQLITE_OK;
+    }
+
+    /// Copies the WAL back into the database when the writer asked for it: a PASSIVE checkpoint
+    /// on a reading connection, which never waits for (nor blocks) the writer.
+    void run_checkpointer() {
+        std::unique_lock lock{checkpoint_mutex_};
+        for (;;) {
+            checkpoint_wake_.wait(lock, [this] { return checkpoints_stopping_ || checkpoint_wanted_; });
+            if (checkpoints_stopping_) {
+                return;
+            }
+            checkpoint_wanted_ = false;
+            lock.unlock();
+            try {
+                const lease conn = acquire();
+                conn->db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+            } catch (...) {  // NOLINT(bugprone-empty-catch): retried after a later commit; the WAL only grows meanwhile
+            }
+            lock.lock();
+        }
     }
 
     void release_writer() noexcept {
@@ -267,7 +301,14 @@ private:
     detail::write_gate gate_;
     std::unique_ptr<detail::connection> writer_;  ///< the connection that writes, under gate_
     detail::batch_tracker batches_;
-    std::atomic<int> wal_pages_{0};  ///< the WAL's size after the writer's last commit
+
+    // Checkpoints run on a thread of their own: in the committing thread, under the gate, their
+    // fsync held up every writer (SQLite's automatic checkpoint did that).
+    std::mutex checkpoint_mutex_;
+    std::condition_variable checkpoint_wake_;
+    bool checkpoint_wanted_ = false;
+    bool checkpoints_stopping_ = false;
+    std::thread checkpointer_;
     std::mutex pool_mutex_;
     std::vector<std::unique_ptr<detail::connection>> idle_;
     view_table view_;

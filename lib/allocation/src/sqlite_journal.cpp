@@ -74,10 +74,9 @@ void record_run(connection& c, const cascade::handler_run& run, run_write how) {
 }
 
 sqlite_journal::sqlite_journal(std::shared_ptr<sqlite_store::impl> database)
-    : database_{std::move(database)},
-      next_prune_{std::chrono::steady_clock::now()},
-      writer_{[this] { run_writer(); }},
-      checkpointer_{[this] { run_checkpointer(); }} {}
+    : database_{std::move(database)}, next_prune_{std::chrono::steady_clock::now()}, writer_{[this] {
+          run_writer();
+      }} {}
 
 sqlite_journal::~sqlite_journal() {
     {
@@ -86,29 +85,6 @@ sqlite_journal::~sqlite_journal() {
     }
     wake_.notify_all();
     writer_.join();
-    {
-        const std::scoped_lock lock{checkpoint_mutex_};
-        checkpoints_stopping_ = true;
-    }
-    checkpoint_wake_.notify_all();
-    checkpointer_.join();
-}
-
-void sqlite_journal::run_checkpointer() {
-    std::unique_lock lock{checkpoint_mutex_};
-    for (;;) {
-        checkpoint_wake_.wait(lock, [this] { return checkpoints_stopping_ || checkpoint_wanted_; });
-        if (checkpoints_stopping_) {
-            return;
-        }
-        checkpoint_wanted_ = false;
-        lock.unlock();
-        try {
-            database_->checkpoint_if_due();
-        } catch (...) {  // NOLINT(bugprone-empty-catch): retried after a later commit; the WAL only grows meanwhile
-        }
-        lock.lock();
-    }
 }
 
 void sqlite_journal::queue(std::function<bool(connection&)> write, cascade::journal_callback done) {
@@ -172,11 +148,25 @@ void sqlite_journal::flush(std::uint64_t batch, cascade::journal_callback done) 
 
 void sqlite_journal::run_writer() {
     const auto& options = database_->options();
+    // A unit of work whose handler then failed (or was cut by a shutdown) leaves its batch open
+    // with nobody waiting for it: committed when nothing else comes for this long, and at the end.
+    constexpr std::chrono::milliseconds idle_commit{10};
     std::unique_lock lock{mutex_};
     for (;;) {
-        wake_.wait(lock, [this] { return stopping_ || !queued_.empty() || !waiters_.empty(); });
+        const bool woken =
+            wake_.wait_for(lock, idle_commit, [this] { return stopping_ || !queued_.empty() || !waiters_.empty(); });
         if (queued_.empty() && waiters_.empty()) {
-            return;  // stopping, and everything is committed
+            if (database_->batches().open() != 0) {
+                lock.unlock();
+                std::deque<queued_write> none;
+                std::vector<batch_waiter> nobody;
+                commit(none, nobody);
+                lock.lock();
+            }
+            if (woken) {
+                return;  // stopping, and everything is committed
+            }
+            continue;
         }
         if (options.group_commit_wait.count() > 0 && !stopping_) {
             wake_.wait_for(lock, options.group_commit_wait,
@@ -190,11 +180,6 @@ void sqlite_journal::run_writer() {
         auto waiting = std::exchange(waiters_, {});
         lock.unlock();
         commit(records, waiting);
-        {
-            const std::scoped_lock checkpoint_lock{checkpoint_mutex_};
-            checkpoint_wanted_ = true;
-        }
-        checkpoint_wake_.notify_one();
         lock.lock();
         ++commits_;
         // A waiter for a batch begun after this commit (not seen yet) waits for the next one.
@@ -277,13 +262,21 @@ void sqlite_journal::prune_if_due(connection& conn) {
     next_prune_ = now + prune_every;
     const auto cutoff =
         now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(database_->options().keep_outcomes).count();
+    // In a savepoint of its own: a failed prune leaves the rest of the transaction as it was.
+    run(conn.begin_prune);
     try {
         for (auto* prune : {&conn.prune_runs, &conn.prune_submits}) {
             const statement_scope scope{*prune};
             scope->bind(1, cutoff);
             scope->exec();
         }
-    } catch (...) {  // NOLINT(bugprone-empty-catch): a failed statement changes nothing; retried at the next turn
+        run(conn.end_prune);
+    } catch (...) {
+        if (sqlite3_get_autocommit(conn.db.getHandle()) != 0) {
+            throw;  // SQLite rolled back the whole transaction: the batch is lost
+        }
+        run(conn.undo_prune);  // retried at the next turn
+        run(conn.end_prune);
     }
 }
 

@@ -68,7 +68,6 @@ private:
 
     void queue(std::function<bool(connection&)> write, cascade::journal_callback done);
     void run_writer();
-    void run_checkpointer();
     /// Commits `records` in one transaction with the open batch, and calls back each record and
     /// each waiter whose batch is decided (the others stay in `waiting`).
     void commit(std::deque<queued_write>& records, std::vector<batch_waiter>& waiting);
@@ -84,14 +83,7 @@ private:
     bool stopping_ = false;
     std::uint64_t commits_ = 0;
     std::chrono::steady_clock::time_point next_prune_;
-    // Checkpoints run on a thread of their own: a checkpoint's fsync would hold up the next commit.
-    std::mutex checkpoint_mutex_;
-    std::condition_variable checkpoint_wake_;
-    bool checkpoint_wanted_ = false;
-    bool checkpoints_stopping_ = false;
-
     std::thread writer_;  ///< last: started once everything it uses exists
-    std::thread checkpointer_;
 };
 
 }  // namespace allocation::detail

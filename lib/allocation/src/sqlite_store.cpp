@@ -136,6 +136,7 @@ public:
         if (run != nullptr) {
             detail::record_run(c, *run);
         }
+        (void)open_connection();  // still inside the batch it joined
         detail::run(c.release_savepoint);
         if (run != nullptr) {
             const auto batch = batch_;  // committed by the journal's writer, with other units
@@ -173,6 +174,11 @@ private:
     [[nodiscard]] connection& open_connection() {
         if (conn_ == nullptr) {
             throw std::logic_error{"the SQLite session has ended"};
+        }
+        // After an error SQLite may roll back the whole transaction by itself: nothing of this
+        // unit may then run on, each statement committing alone.
+        if (sqlite3_get_autocommit(conn_->db.getHandle()) != 0 || owner_->batches().open() != batch_) {
+            throw SQLite::Exception{"the unit of work's transaction was rolled back", SQLITE_ABORT};
         }
         return *conn_;
     }
@@ -312,8 +318,6 @@ sqlite_store::sqlite_store(sqlite_options options)
 sqlite_store::~sqlite_store() = default;
 
 std::unique_ptr<store_session> sqlite_store::open_session() {
-    // Units that commit by themselves (no journal's writer behind them) checkpoint here.
-    impl_->checkpoint_if_due();
     return std::make_unique<sqlite_session>(impl_);
 }
 

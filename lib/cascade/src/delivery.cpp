@@ -214,8 +214,25 @@ asio::awaitable<void> delivery::run_command(const handler_set* set, work_item& i
         }
     }
     if (item.journaled) {
-        co_await make_durable(item, handler, recorded, result, events, self);
+        std::exception_ptr lost;
+        try {
+            co_await make_durable(item, handler, recorded, result, events, self);
+        } catch (...) {
+            lost = std::current_exception();
+        }
         if (cancelled()) {
+            co_return;
+        }
+        if (lost) {
+            // Its effects were rolled back with their record: the command did not happen.
+            if (item.cascade) {
+                item.cascade->set_result(nullptr);
+                item.cascade->record_error({.handler = handler.name,
+                                            .code = std::string{failure::command_failed},
+                                            .message = "its run was not made durable: " + describe(lost),
+                                            .handled_id = item.message.id},
+                                           cascade_status::failed);
+            }
             co_return;
         }
     }
@@ -278,9 +295,16 @@ asio::awaitable<std::exception_ptr> delivery::attempt(const handler_entry& handl
     auto events = recorded ? std::move(recorded->raised) : identify(std::move(raised));
     if (item.journaled) {
         const nlohmann::json no_result;  // named: GCC 12 destroys a temporary in a co_await twice
-        co_await make_durable(item, handler, recorded, no_result, events, self);
-        if (cancelled()) {
-            co_return nullptr;
+        std::exception_ptr lost;
+        try {
+            co_await make_durable(item, handler, recorded, no_result, events, self);
+        } catch (...) {
+            // Not durable: its effects (in the store) were rolled back with their record, so it
+            // failed like any attempt, to be retried or dead-lettered.
+            lost = std::current_exception();
+        }
+        if (lost || cancelled()) {
+            co_return lost;
         }
     }
     if (!events.empty()) {
