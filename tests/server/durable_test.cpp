@@ -12,7 +12,6 @@
 #include <atomic>
 #include <csignal>
 #include <map>
-#include <regex>
 #include <string>
 #include <thread>
 
@@ -28,9 +27,10 @@ constexpr std::size_t skus = 8;
 
 /// The cascades the server's start-up log says it resumed.
 [[nodiscard]] std::size_t resumed_in(const std::string& log) {
-    static const std::regex line{R"(recovery: (\d+) unfinished cascade)"};
-    std::smatch match;
-    return std::regex_search(log, match, line) ? std::stoul(match[1].str()) : 0;
+    // Not std::regex: GCC 12 under AddressSanitizer warns inside it (maybe-uninitialized).
+    constexpr std::string_view prefix = "recovery: ";
+    const auto at = log.find(prefix);
+    return at == std::string::npos ? 0 : std::stoul(log.substr(at + prefix.size()));
 }
 
 /// GET /messages/{id} once it says done (a resumed cascade may still be running).
