@@ -165,7 +165,6 @@ public:
         SQLite::Database db = detail::open_database(options_);
         db.exec("PRAGMA journal_mode = WAL");  // persistent: recorded in the file
         detail::create_or_upgrade_schema(db);
-        checkpointer_ = std::thread{[this] { run_checkpointer(); }};  // last: a throw above must not leave it running
     }
 
     [[nodiscard]] lease acquire() {
@@ -196,16 +195,7 @@ public:
     /// What became of the units that joined `batch`, and the commit or loss of the open one.
     [[nodiscard]] detail::batch_tracker& batches() noexcept { return batches_; }
 
-    ~impl() {
-        {
-            const std::scoped_lock lock{checkpoint_mutex_};
-            checkpoints_stopping_ = true;
-        }
-        checkpoint_wake_.notify_all();
-        if (checkpointer_.joinable()) {
-            checkpointer_.join();
-        }
-    }
+    ~impl() = default;
     impl(const impl&) = delete;
     impl& operator=(const impl&) = delete;
 
@@ -236,45 +226,8 @@ private:
     [[nodiscard]] detail::connection& writer() {
         if (!writer_) {
             writer_ = std::make_unique<detail::connection>(options_);
-            // Replaces SQLite's automatic checkpoint, which ran (with its fsync) in the committing
-            // thread, under the gate: checkpoint_if_due() runs it outside.
-            sqlite3_wal_hook(writer_->db.getHandle(), &impl::note_wal_size, this);
         }
         return *writer_;
-    }
-
-    /// The writing connection's WAL hook: wakes the checkpointer once the WAL is big enough.
-    static int note_wal_size(void* self, sqlite3* /*db*/, const char* /*name*/, int pages) {
-        constexpr int threshold = 1000;  // SQLite's wal_autocheckpoint default
-        if (pages >= threshold) {
-            auto& owner = *static_cast<impl*>(self);
-            {
-                const std::scoped_lock lock{owner.checkpoint_mutex_};
-                owner.checkpoint_wanted_ = true;
-            }
-            owner.checkpoint_wake_.notify_one();
-        }
-        return SQLITE_OK;
-    }
-
-    /// Copies the WAL back into the database when the writer asked for it: a PASSIVE checkpoint
-    /// on a reading connection, which never waits for (nor blocks) the writer.
-    void run_checkpointer() {
-        std::unique_lock lock{checkpoint_mutex_};
-        for (;;) {
-            checkpoint_wake_.wait(lock, [this] { return checkpoints_stopping_ || checkpoint_wanted_; });
-            if (checkpoints_stopping_) {
-                return;
-            }
-            checkpoint_wanted_ = false;
-            lock.unlock();
-            try {
-                const lease conn = acquire();
-                conn->db.exec("PRAGMA wal_checkpoint(PASSIVE)");
-            } catch (...) {  // NOLINT(bugprone-empty-catch): retried after a later commit; the WAL only grows meanwhile
-            }
-            lock.lock();
-        }
     }
 
     void release_writer() noexcept {
@@ -302,13 +255,6 @@ private:
     std::unique_ptr<detail::connection> writer_;  ///< the connection that writes, under gate_
     detail::batch_tracker batches_;
 
-    // Checkpoints run on a thread of their own: in the committing thread, under the gate, their
-    // fsync held up every writer (SQLite's automatic checkpoint did that).
-    std::mutex checkpoint_mutex_;
-    std::condition_variable checkpoint_wake_;
-    bool checkpoint_wanted_ = false;
-    bool checkpoints_stopping_ = false;
-    std::thread checkpointer_;
     std::mutex pool_mutex_;
     std::vector<std::unique_ptr<detail::connection>> idle_;
     view_table view_;
