@@ -155,75 +155,65 @@ public:
 private:
     cascade::message_id last_ = 5'000'000;
 };
-}  // namespace
 
-TEST_CASE("a unit of work cannot record one run twice: the second commit fails and applies nothing", "[journal]") {
-    alloc_test::temp_file db;
-    sqlite_store storage{db.path()};
-    {
+/// A SQLite store with a LAMP batch, and the allocate handler's unit of work run by hand as the
+/// bus runs it for a journaled message.
+class hand_run {
+public:
+    hand_run() {
         unit_of_work uow{storage};
         uow.products().add(product{"LAMP"}).add_batch(batch{"b1", "LAMP", 20, std::nullopt});
         uow.commit();
     }
-    cascade::services dependencies;
-    counting_ids ids;
-    const cascade::envelope incoming{.id = 77,
-                                     .causation_id = 0,
-                                     .correlation_id = 77,
-                                     .depth = 0,
-                                     .timestamp = {},
-                                     .message = any_message{allocation_required{"o1", "LAMP", 2}}};
-    // Returns the batch the run joined, as the bus would see it.
-    const auto allocate_once = [&] {
+
+    /// Allocates order `orderid` as message `id`; returns the batch its run joined.
+    std::uint64_t allocate(cascade::message_id id, const std::string& orderid) {
+        const cascade::envelope incoming{.id = id,
+                                         .causation_id = 0,
+                                         .correlation_id = id,
+                                         .depth = 0,
+                                         .timestamp = {},
+                                         .message = any_message{allocation_required{orderid, "LAMP", 1}}};
         cascade::context ctx{
-            incoming, dependencies, 1, {.journal = storage.journal().get(), .ids = &ids, .handler = "allocate"}};
+            incoming, dependencies_, 1, {.journal = storage.journal().get(), .ids = &ids_, .handler = "allocate"}};
         unit_of_work uow{storage, ctx};
-        (void)uow.products().get("LAMP")->allocate(order_line{"o1", "LAMP", 2});
+        (void)uow.products().get("LAMP")->allocate(order_line{orderid, "LAMP", 1});
         uow.commit();
         return ctx.take_recorded_run()->batch;
-    };
-    const auto batch = allocate_once();
+    }
+
+    alloc_test::temp_file db;
+    sqlite_store storage{db.path()};
+
+private:
+    cascade::services dependencies_;
+    counting_ids ids_;
+};
+}  // namespace
+
+TEST_CASE("a unit of work cannot record one run twice: the second commit fails and applies nothing", "[journal]") {
+    hand_run run;
+    const auto batch = run.allocate(77, "o1");
     CHECK(batch != 0);  // joined a transaction the journal's writer commits
     std::promise<std::exception_ptr> flushed;
-    storage.journal()->flush(batch, [&](std::exception_ptr failed) { flushed.set_value(std::move(failed)); });
+    run.storage.journal()->flush(batch, [&](std::exception_ptr failed) { flushed.set_value(std::move(failed)); });
     REQUIRE(flushed.get_future().get() == nullptr);
-    CHECK(count(db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 77") == 1);
-    const auto version = alloc_test::stored_product(storage, "LAMP")->version_number();
+    CHECK(count(run.db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 77") == 1);
+    const auto version = alloc_test::stored_product(run.storage, "LAMP")->version_number();
     // A retry of the same run (the handler failed after its commit, say) must not apply it again.
-    CHECK_THROWS(allocate_once());
-    CHECK(alloc_test::stored_product(storage, "LAMP")->version_number() == version);
-    CHECK(count(db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 77") == 1);
+    CHECK_THROWS(run.allocate(77, "o1"));
+    CHECK(alloc_test::stored_product(run.storage, "LAMP")->version_number() == version);
+    CHECK(count(run.db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 77") == 1);
 }
 
 TEST_CASE("a batch nobody waits for is committed all the same", "[journal]") {
     // A handler that fails after its unit of work committed (or is cut by a shutdown) never asks
     // for its batch: the journal's writer commits it when idle.
-    alloc_test::temp_file db;
-    sqlite_store storage{db.path()};
-    {
-        unit_of_work uow{storage};
-        uow.products().add(product{"LAMP"}).add_batch(batch{"b1", "LAMP", 20, std::nullopt});
-        uow.commit();
-    }
-    cascade::services dependencies;
-    counting_ids ids;
-    const cascade::envelope incoming{.id = 91,
-                                     .causation_id = 0,
-                                     .correlation_id = 91,
-                                     .depth = 0,
-                                     .timestamp = {},
-                                     .message = any_message{allocation_required{"o2", "LAMP", 1}}};
-    cascade::context ctx{
-        incoming, dependencies, 1, {.journal = storage.journal().get(), .ids = &ids, .handler = "allocate"}};
-    {
-        unit_of_work uow{storage, ctx};
-        (void)uow.products().get("LAMP")->allocate(order_line{"o2", "LAMP", 1});
-        uow.commit();
-    }
-    REQUIRE(ctx.take_recorded_run()->batch != 0);
+    hand_run run;
+    REQUIRE(run.allocate(91, "o2") != 0);
     CHECK(eventually([&] {
-        return count(db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 91") == 1 &&
-               count(db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o2'") == 1;
+        return count(run.db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 91") == 1 &&
+               count(run.db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o2'") == 1;
     }));
 }
 
