@@ -11,10 +11,9 @@
 #include <csignal>
 #include <exception>
 #include <map>
-#include <string>
-
 #include <pthread.h>
 #include <signal.h>
+#include <string>
 
 namespace {
 
@@ -31,6 +30,8 @@ struct cli_options {
     double drain_seconds = 10.0;
     double flush_seconds = 2.0;
     gateway::session_limits limits;
+    std::size_t log_events = gateway::log_retention{}.max_events;
+    std::int64_t log_seconds = gateway::log_retention{}.max_age.count();
 };
 
 /// "host:port" into the server's address and port; the host may be an IPv6 literal in brackets.
@@ -93,6 +94,12 @@ void add_flags(CLI::App& app, cli_options& cli) {
         ->capture_default_str();
     app.add_option("--queue-bytes", cli.limits.max_queued_bytes, "outgoing bytes queued per connection (over: 4008)")
         ->capture_default_str();
+    app.add_option("--log-events", cli.log_events,
+                   "events the event log keeps for subscriptions that start from an offset")
+        ->capture_default_str();
+    app.add_option("--log-seconds", cli.log_seconds, "seconds the event log keeps an event")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
 }
 
 /// SIGINT and SIGTERM, caught from construction on: one that arrives while the server starts is
@@ -135,6 +142,7 @@ int run(const cli_options& cli) {
     gateway::server_options options;
     parse_listen(cli.listen, options);
     options.limits = cli.limits;
+    options.log = {.max_events = cli.log_events, .max_age = std::chrono::seconds{cli.log_seconds}};
 
     gateway::io_pool io{cli.threads};
     const bool bus_on_io = cli.bus_executor == "io";

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace gateway {
 namespace {
@@ -58,10 +59,14 @@ http_reply error_reply(unsigned status, refusal code, std::string_view message) 
     return json_reply(status, {{"code", protocol::to_string(code)}, {"message", message}});
 }
 
-json outcome_json(const cascade::outcome& outcome) {
+json outcome_json(const cascade::outcome& outcome, const std::unordered_map<cascade::message_id, std::uint64_t>& seqs) {
     auto events = json::array();
     for (const auto& event : outcome.events) {
-        events.push_back(cascade::to_json(event));
+        auto wire = cascade::to_json(event);
+        if (const auto seq = seqs.find(event.id); seq != seqs.end() && seq->second != 0) {
+            wire["seq"] = seq->second;
+        }
+        events.push_back(std::move(wire));
     }
     auto errors = json::array();
     for (const auto& error : outcome.errors) {
@@ -83,8 +88,7 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
             reply = co_await post_message(call);
         } else if (path == "/messages") {
             reply = error_reply(405, refusal::bad_request, "use POST /messages");
-        } else if (path.starts_with(messages_prefix) && path.size() > messages_prefix.size() &&
-                   call.method == "GET") {
+        } else if (path.starts_with(messages_prefix) && path.size() > messages_prefix.size() && call.method == "GET") {
             reply = recorded_message(path.substr(messages_prefix.size()));
         } else if (path.starts_with(messages_prefix)) {
             reply = error_reply(405, refusal::bad_request, "use GET /messages/{id}");
@@ -152,7 +156,7 @@ boost::asio::awaitable<http_reply> http_router::post_message(const http_call& ca
     if (!result.outcome) {
         co_return refused(result.admission);
     }
-    co_return json_reply(200, outcome_json(*result.outcome));
+    co_return json_reply(200, outcome_json(*result.outcome, result.seqs));
 }
 
 boost::asio::awaitable<http_reply> http_router::retry_dead_letter(std::uint64_t letter) {
@@ -163,7 +167,7 @@ boost::asio::awaitable<http_reply> http_router::retry_dead_letter(std::uint64_t 
     if (!result->outcome) {
         co_return refused(result->admission);
     }
-    co_return json_reply(200, outcome_json(*result->outcome));
+    co_return json_reply(200, outcome_json(*result->outcome, result->seqs));
 }
 
 http_reply http_router::recorded_message(std::string_view key) const {

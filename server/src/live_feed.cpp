@@ -3,7 +3,6 @@
 #include "gateway/protocol.hpp"
 
 #include <algorithm>
-#include <mutex>
 
 namespace gateway {
 namespace {
@@ -12,46 +11,131 @@ bool accepts(const std::vector<std::string>& wanted, std::string_view value) noe
     return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
 }
 
-}  // namespace
-
-bool feed_filter::matches(const cascade::envelope& event) const noexcept {
-    return accepts(names, event.name()) && accepts(aggregates, event.aggregate());
+/// Where `start` points in `log`, or why it points nowhere.
+join_result place(const log_start& start, const event_log& log) noexcept {
+    join_result result{.answer = join_result::verdict::joined,
+                       .start_seq = log.last_seq() + 1,
+                       .oldest_seq = log.oldest_seq(),
+                       .last_seq = log.last_seq(),
+                       .epoch = log.epoch()};
+    switch (start.from) {
+        case log_start::point::now:
+            break;
+        case log_start::point::earliest:
+            result.start_seq = log.oldest_seq();
+            break;
+        case log_start::point::seq:
+            result.start_seq = start.seq;
+            if ((start.epoch && *start.epoch != log.epoch()) || start.seq < log.oldest_seq()) {
+                result.answer = join_result::verdict::expired;
+            } else if (start.seq > log.last_seq() + 1) {
+                result.answer = join_result::verdict::ahead;
+            }
+            break;
+    }
+    return result;
 }
 
-void live_feed::add(std::shared_ptr<outbox> out, std::string id, feed_filter filter) {
-    const std::unique_lock lock{mutex_};
-    subscriptions_.push_back({std::move(out), std::move(id), std::move(filter)});
-    size_.store(subscriptions_.size(), std::memory_order_release);
+}  // namespace
+
+bool feed_filter::matches(std::string_view name, std::string_view aggregate) const noexcept {
+    return accepts(names, name) && accepts(aggregates, aggregate);
+}
+
+join_result live_feed::add(std::shared_ptr<outbox> out, std::string id, feed_filter filter, const log_start& start) {
+    const std::scoped_lock lock{mutex_};
+    log_.expire(event_log::clock::now());
+    const auto result = place(start, log_);
+    if (result.answer != join_result::verdict::joined) {
+        return result;
+    }
+    // Queued under the lock, so no event of this subscription can overtake it.
+    (void)out->send(protocol::subscribed_frame(id, result.epoch, result.start_seq));
+    const bool live = result.start_seq > log_.last_seq();
+    subscriptions_.push_back({.out = std::move(out),
+                              .id = std::move(id),
+                              .filter = std::move(filter),
+                              .next_seq = result.start_seq,
+                              .live = live});
+    return result;
+}
+
+catch_up_state live_feed::catch_up(const outbox& out, const std::string& id, std::size_t max_frames) {
+    const std::scoped_lock lock{mutex_};
+    const auto it = find_locked(out, id);
+    if (it == subscriptions_.end()) {
+        return catch_up_state::gone;
+    }
+    auto& s = *it;
+    if (s.live) {
+        return catch_up_state::live;
+    }
+    log_.expire(event_log::clock::now());
+    if (s.next_seq < log_.oldest_seq()) {
+        subscriptions_.erase(it);
+        return catch_up_state::expired;
+    }
+    // Bounded so that one step holds the lock briefly, however little of the log matches.
+    const std::size_t max_read = (max_frames + 32) * 8;
+    std::size_t sent = 0;
+    std::size_t read = 0;
+    for (auto logged = log_.from(s.next_seq); logged != log_.end() && sent < max_frames && read < max_read;
+         ++logged, ++read) {
+        s.next_seq = logged->seq + 1;
+        if (!s.filter.matches(logged->name, logged->aggregate)) {
+            continue;
+        }
+        if (!s.out->send(protocol::feed_event_frame(s.id, logged->seq, logged->body))) {
+            subscriptions_.erase(it);
+            return catch_up_state::gone;
+        }
+        ++sent;
+    }
+    s.live = s.next_seq > log_.last_seq();
+    return s.live ? catch_up_state::live : catch_up_state::behind;
 }
 
 void live_feed::remove(const outbox& out, const std::string& id) {
-    const std::unique_lock lock{mutex_};
-    std::erase_if(subscriptions_, [&](const subscription& s) { return s.out.get() == &out && s.id == id; });
-    size_.store(subscriptions_.size(), std::memory_order_release);
+    const std::scoped_lock lock{mutex_};
+    if (const auto it = find_locked(out, id); it != subscriptions_.end()) {
+        subscriptions_.erase(it);
+    }
 }
 
 void live_feed::remove_all(const outbox& out) {
-    const std::unique_lock lock{mutex_};
+    const std::scoped_lock lock{mutex_};
     std::erase_if(subscriptions_, [&](const subscription& s) { return s.out.get() == &out; });
-    size_.store(subscriptions_.size(), std::memory_order_release);
 }
 
-void live_feed::publish(const cascade::envelope& event) const {
-    if (size() == 0) {
-        return;
+void live_feed::publish(const cascade::envelope& event, const numbered& first) {
+    auto body = protocol::event_body(event);
+    const std::scoped_lock lock{mutex_};
+    const auto seq = log_.append(event.name(), event.aggregate(), body, event.timestamp);
+    if (first) {
+        first(seq, body);
     }
-    const std::shared_lock lock{mutex_};
-    std::string body;  // serialised once, on the first match, and shared by every subscriber
     for (const auto& s : subscriptions_) {
-        if (!s.filter.matches(event)) {
-            continue;
+        // A catching-up subscription reads this event from the log when it gets there.
+        if (s.live && s.filter.matches(event.name(), event.aggregate())) {
+            // A slow subscriber overflows its own queue and is disconnected; the others go on.
+            (void)s.out->send(protocol::feed_event_frame(s.id, seq, body));
         }
-        if (body.empty()) {
-            body = protocol::event_body(event);
-        }
-        // A slow subscriber overflows its own queue and is disconnected; the others go on.
-        (void)s.out->send(protocol::feed_event_frame(s.id, body));
     }
+}
+
+log_bounds live_feed::bounds() const {
+    const std::scoped_lock lock{mutex_};
+    return {.epoch = log_.epoch(), .oldest_seq = log_.oldest_seq(), .last_seq = log_.last_seq()};
+}
+
+std::size_t live_feed::size() const {
+    const std::scoped_lock lock{mutex_};
+    return subscriptions_.size();
+}
+
+std::vector<live_feed::subscription>::iterator live_feed::find_locked(const outbox& out, const std::string& id) {
+    return std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                        [&](const subscription& s) { return s.out.get() == &out && s.id == id; });
 }
 
 }  // namespace gateway

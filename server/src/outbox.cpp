@@ -74,6 +74,15 @@ std::size_t outbox::submits_in_flight() const {
     return submits_;
 }
 
+std::size_t outbox::backlog_room() const {
+    const std::scoped_lock lock{mutex_};
+    const auto frames = limits_.max_frames / 2;
+    if (state_ != queue_state::open || frames_ >= frames || bytes_ >= limits_.max_bytes / 2) {
+        return 0;
+    }
+    return frames - frames_;
+}
+
 bool outbox::send(std::string frame) {
     const std::scoped_lock lock{mutex_};
     return push_locked(std::move(frame));

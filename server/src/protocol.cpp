@@ -66,6 +66,47 @@ std::optional<std::vector<std::string>> read_string_list(const json& frame, cons
     return values;
 }
 
+/// An optional seq field: a JSON integer from 0 up.
+std::optional<std::optional<std::uint64_t>> read_seq(const json& frame, const char* field, const std::string& id,
+                                                     request_error& error) {
+    const auto it = frame.find(field);
+    if (it == frame.end() || it->is_null()) {
+        return std::optional<std::uint64_t>{};
+    }
+    if (!it->is_number_unsigned()) {
+        error = bad_request(std::string{field} + ": must be an integer from 0 up", id);
+        return std::nullopt;
+    }
+    return std::optional{it->get<std::uint64_t>()};
+}
+
+/// Where a subscription starts: `from_seq` (with the log's `epoch`, optional), `from: "earliest"`,
+/// or, with neither, now.
+std::optional<log_start> read_start(const json& frame, const std::string& id, request_error& error) {
+    const auto from_seq = read_seq(frame, "from_seq", id, error);
+    const auto epoch = from_seq ? read_seq(frame, "epoch", id, error) : std::nullopt;
+    if (!from_seq || !epoch) {
+        return std::nullopt;
+    }
+    const auto from = frame.find("from");
+    const bool earliest = from != frame.end() && !from->is_null();
+    if (earliest && *from != "earliest") {
+        error = bad_request(R"(from: must be "earliest" (or use from_seq))", id);
+        return std::nullopt;
+    }
+    if (earliest && *from_seq) {
+        error = bad_request("from, from_seq: give one of them", id);
+        return std::nullopt;
+    }
+    if (earliest) {
+        return log_start{.from = log_start::point::earliest, .seq = 0, .epoch = *epoch};
+    }
+    if (*from_seq) {
+        return log_start{.from = log_start::point::seq, .seq = **from_seq, .epoch = *epoch};
+    }
+    return log_start{};
+}
+
 parse_result parse_submit(json& frame, std::string id) {
     request_error error;
     auto name = read_string(frame, "name", id, error);
@@ -93,8 +134,12 @@ parse_result parse_subscribe(const json& frame, std::string id) {
     if (!aggregates) {
         return error;
     }
-    return request{
-        subscribe_request{.id = std::move(id), .names = std::move(*names), .aggregates = std::move(*aggregates)}};
+    auto start = read_start(frame, id, error);
+    if (!start) {
+        return error;
+    }
+    return request{subscribe_request{
+        .id = std::move(id), .names = std::move(*names), .aggregates = std::move(*aggregates), .start = *start}};
 }
 
 parse_result parse_unsubscribe(const json& frame, std::string id) {
@@ -124,6 +169,19 @@ void append_id(std::string& out, std::uint64_t id) {
     out += '"';
     out += std::to_string(id);
     out += '"';
+}
+
+/// The error frame's object, for callers that add fields of their own.
+ordered_json error_object(std::string_view re, refusal code, std::string_view message) {
+    ordered_json frame;
+    frame["type"] = "error";
+    if (!re.empty()) {
+        frame["re"] = re;
+    }
+    frame["code"] = to_string(code);
+    frame["message"] = message;
+    frame["retryable"] = retryable(code);
+    return frame;
 }
 
 /// The common head of every reply: {"type":type,"re":re — left open for the caller's fields.
@@ -186,12 +244,14 @@ std::string dump(const ordered_json& value) {
     return value.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
-std::string welcome_frame(std::string_view session, const announced_limits& limits, bool durable) {
+std::string welcome_frame(std::string_view session, const announced_limits& limits, const announced_server& server) {
     ordered_json frame;
     frame["type"] = "welcome";
     frame["protocol"] = version;
     frame["session"] = session;
-    frame["durable"] = durable;
+    frame["durable"] = server.durable;
+    frame["epoch"] = server.log_epoch;
+    frame["last_seq"] = server.last_seq;
     frame["limits"] = {{"max_frame_bytes", limits.max_frame_bytes},
                        {"max_in_flight", limits.max_in_flight},
                        {"max_queued_frames", limits.max_queued_frames},
@@ -210,13 +270,17 @@ std::string ack_frame(std::string_view re, cascade::message_id id, bool replay) 
     return frame;
 }
 
-std::string event_frame(std::string_view re, std::uint64_t n, const cascade::envelope& event) {
+std::string event_frame(std::string_view re, std::uint64_t n, std::uint64_t seq, std::string_view event_body) {
     // The event object is spliced in already serialised: one dump per event, not two.
     auto frame = reply_head("event", re);
     frame += R"(,"n":)";
     frame += std::to_string(n);
+    if (seq != 0) {
+        frame += R"(,"seq":)";
+        frame += std::to_string(seq);
+    }
     frame += R"(,"event":)";
-    frame += event_body(event);
+    frame += event_body;
     frame += '}';
     return frame;
 }
@@ -249,19 +313,26 @@ std::string done_frame(std::string_view re, const cascade::outcome& outcome) {
 }
 
 std::string error_frame(std::string_view re, refusal code, std::string_view message) {
-    ordered_json frame;
-    frame["type"] = "error";
-    if (!re.empty()) {
-        frame["re"] = re;
-    }
-    frame["code"] = to_string(code);
-    frame["message"] = message;
-    frame["retryable"] = retryable(code);
-    return dump(frame);
+    return dump(error_object(re, code, message));
 }
 
-std::string subscribed_frame(std::string_view re) {
-    return reply_head("subscribed", re) + '}';
+std::string subscribed_frame(std::string_view re, std::uint64_t epoch, std::uint64_t start_seq) {
+    auto frame = reply_head("subscribed", re);
+    frame += R"(,"epoch":)";
+    frame += std::to_string(epoch);
+    frame += R"(,"from_seq":)";
+    frame += std::to_string(start_seq);
+    frame += '}';
+    return frame;
+}
+
+std::string offset_error_frame(std::string_view re, refusal code, std::string_view message, std::uint64_t epoch,
+                               std::uint64_t oldest_seq, std::uint64_t last_seq) {
+    auto frame = error_object(re, code, message);
+    frame["epoch"] = epoch;
+    frame["oldest_seq"] = oldest_seq;
+    frame["last_seq"] = last_seq;
+    return dump(frame);
 }
 
 std::string unsubscribed_frame(std::string_view re, std::string_view sub) {
@@ -311,9 +382,11 @@ std::string event_body(const cascade::envelope& event) {
     return body;
 }
 
-std::string feed_event_frame(std::string_view sub, std::string_view event_body) {
+std::string feed_event_frame(std::string_view sub, std::uint64_t seq, std::string_view event_body) {
     std::string frame = R"({"type":"event","sub":)";
     append_string(frame, sub);
+    frame += R"(,"seq":)";
+    frame += std::to_string(seq);
     frame += R"(,"event":)";
     frame += event_body;
     frame += '}';

@@ -24,7 +24,7 @@ struct server_state {
           nonce{std::random_device{}()} {}
 
     server_options options;
-    std::shared_ptr<live_feed> feed = std::make_shared<live_feed>();
+    std::shared_ptr<live_feed> feed = std::make_shared<live_feed>(options.log);
     gateway_metrics metrics;
     gateway::submitter submitter;
     http_router router;

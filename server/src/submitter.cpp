@@ -1,5 +1,7 @@
 #include "gateway/submitter.hpp"
 
+#include "gateway/protocol.hpp"
+
 #include <boost/asio/append.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -13,29 +15,35 @@ namespace gateway {
 
 namespace net = boost::asio;
 
-cascade::cascade_observer submitter::feeding(cascade::cascade_observer observer) const {
+cascade::cascade_observer submitter::feeding(submit_observer observer) const {
     // Set by on_recorded, which precedes every event (on another thread, possibly).
     auto replay = std::make_shared<std::atomic<bool>>(false);
-    observer.on_recorded = [replay, inner = std::move(observer.on_recorded)](cascade::message_id id, bool replayed) {
-        replay->store(replayed, std::memory_order_release);
-        if (inner) {
-            inner(id, replayed);
+    auto on_event = [feed = feed_, replay, inner = std::move(observer.on_event)](const cascade::envelope& event) {
+        if (replay->load(std::memory_order_acquire)) {
+            if (inner) {
+                inner(event, 0, protocol::event_body(event));
+            }
+            return;
         }
+        // The submitter's own frame first: its ack then precedes any feed copy of its events.
+        feed->publish(event, [&](std::uint64_t seq, std::string_view body) {
+            if (inner) {
+                inner(event, seq, body);
+            }
+        });
     };
-    observer.on_event = [feed = feed_, replay, inner = std::move(observer.on_event)](const cascade::envelope& event) {
-        // The submitter's own frames first: its ack then precedes any feed copy of its events.
-        if (inner) {
-            inner(event);
-        }
-        if (!replay->load(std::memory_order_acquire)) {
-            feed->publish(event);
-        }
-    };
-    return observer;
+    return {.on_recorded =
+                [replay, inner = std::move(observer.on_recorded)](cascade::message_id id, bool replayed) {
+                    replay->store(replayed, std::memory_order_release);
+                    if (inner) {
+                        inner(id, replayed);
+                    }
+                },
+            .on_event = std::move(on_event),
+            .on_done = std::move(observer.on_done)};
 }
 
-cascade::submit_result submitter::submit(cascade::any_message msg, cascade::cascade_observer observer,
-                                         const std::string& key) {
+cascade::submit_result submitter::submit(cascade::any_message msg, submit_observer observer, const std::string& key) {
     if (!accepting()) {
         return {.status = cascade::admission::shutting_down, .id = 0};
     }
@@ -45,7 +53,7 @@ cascade::submit_result submitter::submit(cascade::any_message msg, cascade::casc
     return bus_.try_submit(std::move(msg), feeding(std::move(observer)));
 }
 
-std::optional<cascade::submit_result> submitter::retry(std::uint64_t letter, cascade::cascade_observer observer) {
+std::optional<cascade::submit_result> submitter::retry(std::uint64_t letter, submit_observer observer) {
     if (!accepting()) {
         return cascade::submit_result{.status = cascade::admission::shutting_down, .id = 0};
     }
@@ -55,7 +63,7 @@ std::optional<cascade::submit_result> submitter::retry(std::uint64_t letter, cas
 net::awaitable<submission> submitter::submit_and_wait(cascade::any_message msg, std::string key) {
     auto shared = std::make_shared<cascade::any_message>(std::move(msg));
     // Named first: GCC 12 destroys a temporary built inside a co_await expression twice.
-    starter start = [this, shared, key = std::move(key)](cascade::cascade_observer observer) {
+    starter start = [this, shared, key = std::move(key)](submit_observer observer) {
         return std::optional{submit(std::move(*shared), std::move(observer), key)};
     };
     auto answer = co_await await_outcome(std::move(start));
@@ -63,8 +71,7 @@ net::awaitable<submission> submitter::submit_and_wait(cascade::any_message msg, 
 }
 
 net::awaitable<std::optional<submission>> submitter::retry_and_wait(std::uint64_t letter) {
-    return await_outcome(
-        [this, letter](cascade::cascade_observer observer) { return retry(letter, std::move(observer)); });
+    return await_outcome([this, letter](submit_observer observer) { return retry(letter, std::move(observer)); });
 }
 
 net::awaitable<std::optional<submission>> submitter::await_outcome(starter start) {
@@ -75,10 +82,17 @@ net::awaitable<std::optional<submission>> submitter::await_outcome(starter start
         auto complete = [shared](std::optional<submission> result) {
             net::post(net::append(std::move(*shared), std::move(result)));
         };
-        const auto admitted = begin({.on_event = {}, .on_done = [complete](cascade::outcome outcome) {
-                                         complete(submission{.admission = cascade::admission::accepted,
-                                                             .outcome = std::move(outcome)});
-                                     }});
+        // on_event calls of one cascade never overlap and all precede on_done: no lock.
+        auto seqs = std::make_shared<std::unordered_map<cascade::message_id, std::uint64_t>>();
+        const auto admitted = begin({.on_recorded = {},
+                                     .on_event = [seqs](const cascade::envelope& event, std::uint64_t seq,
+                                                        std::string_view /*body*/) { seqs->emplace(event.id, seq); },
+                                     .on_done =
+                                         [complete, seqs](cascade::outcome outcome) {
+                                             complete(submission{.admission = cascade::admission::accepted,
+                                                                 .outcome = std::move(outcome),
+                                                                 .seqs = std::move(*seqs)});
+                                         }});
         if (!admitted) {
             complete(std::nullopt);
         } else if (!*admitted) {

@@ -1,7 +1,9 @@
 #include "websocket_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -51,10 +53,10 @@ public:
         }
     }
 
-    void on_event(const cascade::envelope& event) {
+    void on_event(const cascade::envelope& event, std::uint64_t seq, std::string_view body) {
         acknowledge(event.correlation_id);
         // on_event calls of one cascade never overlap, so n needs no lock.
-        (void)outbox_->send(protocol::event_frame(id_, ++events_, event));
+        (void)outbox_->send(protocol::event_frame(id_, ++events_, seq, body));
     }
 
     void on_done(const cascade::outcome& outcome) {
@@ -70,9 +72,10 @@ public:
         outbox_->complete_submit(id_, protocol::done_frame(id_, outcome));
     }
 
-    [[nodiscard]] static cascade::cascade_observer observer(const std::shared_ptr<submit_tracker>& self) {
+    [[nodiscard]] static submit_observer observer(const std::shared_ptr<submit_tracker>& self) {
         return {.on_recorded = [self](cascade::message_id message, bool replay) { self->acknowledge(message, replay); },
-                .on_event = [self](const cascade::envelope& event) { self->on_event(event); },
+                .on_event = [self](const cascade::envelope& event, std::uint64_t seq,
+                                   std::string_view body) { self->on_event(event, seq, body); },
                 .on_done = [self](cascade::outcome outcome) { self->on_done(outcome); }};
     }
 
@@ -145,12 +148,14 @@ net::awaitable<void> websocket_session::run(beast::http::request<beast::http::st
     opened_ = true;
     gateway_metrics::add(state_->metrics.connections_opened);
     spdlog::info("session {} opened from {}", id_, remote_);
-    reply(protocol::welcome_frame(id_,
-                                  {.max_frame_bytes = state_->options.limits.max_frame_bytes,
-                                   .max_in_flight = state_->options.limits.max_in_flight,
-                                   .max_queued_frames = state_->options.limits.max_queued_frames,
-                                   .max_queued_bytes = state_->options.limits.max_queued_bytes},
-                                  state_->submitter.bus().durable()));
+    const auto log = state_->submitter.feed().bounds();
+    reply(protocol::welcome_frame(
+        id_,
+        {.max_frame_bytes = state_->options.limits.max_frame_bytes,
+         .max_in_flight = state_->options.limits.max_in_flight,
+         .max_queued_frames = state_->options.limits.max_queued_frames,
+         .max_queued_bytes = state_->options.limits.max_queued_bytes},
+        {.durable = state_->submitter.bus().durable(), .log_epoch = log.epoch, .last_seq = log.last_seq}));
     try {
         using namespace net::experimental::awaitable_operators;
         co_await (read_loop() && write_loop());
@@ -339,11 +344,68 @@ void websocket_session::handle(protocol::subscribe_request& request) {
         case outbox::reservation::closed:
             return;
     }
-    // The answer goes first, so no feed event of this subscription can overtake it.
-    reply(protocol::subscribed_frame(request.id));
-    state_->submitter.feed().add(
+    // The feed queues the `subscribed` answer itself, so no event of this subscription can overtake it.
+    const auto joined = state_->submitter.feed().add(
         outbox_, request.id,
-        feed_filter{.names = std::move(request.names), .aggregates = std::move(request.aggregates)});
+        feed_filter{.names = std::move(request.names), .aggregates = std::move(request.aggregates)}, request.start);
+    switch (joined.answer) {
+        case join_result::verdict::joined:
+            if (joined.start_seq <= joined.last_seq) {
+                net::co_spawn(
+                    executor_, [self = shared_from_this(), sub = request.id] { return self->catch_up(sub); },
+                    net::detached);
+            }
+            return;
+        case join_result::verdict::expired:
+            outbox_->release(request.id);
+            reject_offset(
+                request.id, refusal::offset_expired,
+                request.start.epoch && *request.start.epoch != joined.epoch
+                    ? "epoch: that log is gone (the server restarted); this one is " + std::to_string(joined.epoch)
+                    : "from_seq: " + std::to_string(joined.start_seq) +
+                          " is older than the event log keeps; the oldest is " + std::to_string(joined.oldest_seq),
+                joined.oldest_seq);
+            return;
+        case join_result::verdict::ahead:
+            outbox_->release(request.id);
+            reject_offset(request.id, refusal::bad_request,
+                          "from_seq: " + std::to_string(joined.start_seq) + " is past the end of the event log (" +
+                              std::to_string(joined.last_seq) + ")",
+                          joined.oldest_seq);
+            return;
+    }
+}
+
+net::awaitable<void> websocket_session::catch_up(std::string sub) {
+    auto& feed = state_->submitter.feed();
+    net::steady_timer pause{executor_};
+    for (;;) {
+        const auto room = outbox_->backlog_room();
+        switch (feed.catch_up(*outbox_, sub, room)) {
+            case catch_up_state::live:
+            case catch_up_state::gone:
+                co_return;
+            case catch_up_state::expired: {
+                outbox_->release(sub);
+                const auto bounds = feed.bounds();
+                reject_offset(sub, refusal::offset_expired,
+                              "the event log dropped events this subscription had not read yet (it read slower "
+                              "than retention keeps them); the oldest is now " +
+                                  std::to_string(bounds.oldest_seq),
+                              bounds.oldest_seq);
+                co_return;
+            }
+            case catch_up_state::behind:
+                break;
+        }
+        if (room == 0) {
+            // The client has not read what it was sent: wait for the writer to drain some.
+            pause.expires_after(std::chrono::milliseconds{2});
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+        } else {
+            co_await net::post(executor_, net::use_awaitable);  // let the writer and the reader run
+        }
+    }
 }
 
 void websocket_session::handle(protocol::unsubscribe_request& request) {
@@ -375,6 +437,13 @@ void websocket_session::reject_duplicate(const std::string& id) {
 void websocket_session::reject(std::string_view re, refusal code, std::string_view message) {
     state_->metrics.count_refusal(code);
     reply(protocol::error_frame(re, code, message));
+}
+
+void websocket_session::reject_offset(std::string_view re, refusal code, std::string_view message,
+                                      std::uint64_t oldest_seq) {
+    state_->metrics.count_refusal(code);
+    const auto bounds = state_->submitter.feed().bounds();
+    reply(protocol::offset_error_frame(re, code, message, bounds.epoch, oldest_seq, bounds.last_seq));
 }
 
 void websocket_session::reply(std::string frame) {

@@ -72,9 +72,13 @@ private:
     void handle(protocol::subscribe_request& request);
     void handle(protocol::unsubscribe_request& request);
     void handle(protocol::ping_request& request);
+    /// Feeds subscription `sub` from the event log as fast as its client reads, until it is live.
+    [[nodiscard]] boost::asio::awaitable<void> catch_up(std::string sub);
     void reject(std::string_view re, protocol::refusal code, std::string_view message);
     /// duplicate_id: `id` is in use by a submit in flight or a live subscription.
     void reject_duplicate(const std::string& id);
+    /// An error about a subscription's start, with where the event log stands.
+    void reject_offset(std::string_view re, protocol::refusal code, std::string_view message, std::uint64_t oldest_seq);
     void reply(std::string frame);
 
     void note_read_end(const boost::system::error_code& ec);

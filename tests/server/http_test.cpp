@@ -16,6 +16,9 @@ TEST_CASE("POST /messages runs a cascade and answers with its outcome", "[server
     REQUIRE(body["events"].size() == 2);
     CHECK(body["events"][1]["name"] == "Touched");
     CHECK(body["events"][1]["data"]["seq"] == 2);
+    // Each event with its number in the server's event log (the first events of this server).
+    CHECK(body["events"][0]["seq"] == 1);
+    CHECK(body["events"][1]["seq"] == 2);
     CHECK(body["errors"] == json::array());
 
     const auto failed = http_request(f.port(), "POST", "/messages", R"({"name":"Refuse","data":{"key":"k","reason":"no"}})");

@@ -154,16 +154,22 @@ TEST_CASE("the live feed offers each event to the subscriptions whose filters ma
     gateway::live_feed feed;
     auto a = std::make_shared<outbox>(gateway::queue_limits{}, "bye");
     auto b = std::make_shared<outbox>(gateway::queue_limits{}, "bye");
-    feed.add(a, "all", {});
-    feed.add(a, "k2-only", {.names = {}, .aggregates = {"k2"}});
-    feed.add(b, "by-name", {.names = {"Other", "FeedEvent"}, .aggregates = {}});
-    feed.add(b, "none", {.names = {"Other"}, .aggregates = {}});
+    (void)feed.add(a, "all", {});
+    (void)feed.add(a, "k2-only", {.names = {}, .aggregates = {"k2"}});
+    (void)feed.add(b, "by-name", {.names = {"Other", "FeedEvent"}, .aggregates = {}});
+    (void)feed.add(b, "none", {.names = {"Other"}, .aggregates = {}});
     CHECK(feed.size() == 4);
+    std::vector<std::string> from_a;
+    std::vector<std::string> from_b;
+    (void)a->take(from_a);
+    (void)b->take(from_b);
+    REQUIRE(from_a.size() == 2);  // each subscription's `subscribed` answer comes first
+    CHECK(nlohmann::json::parse(from_a[0])["type"] == "subscribed");
+    from_a.clear();
+    from_b.clear();
 
     feed.publish(envelope_of("k1"));
     feed.publish(envelope_of("k2"));
-    std::vector<std::string> from_a;
-    std::vector<std::string> from_b;
     (void)a->take(from_a);
     (void)b->take(from_b);
     REQUIRE(from_a.size() == 3);

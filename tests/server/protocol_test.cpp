@@ -43,8 +43,18 @@ TEST_CASE("subscribe, unsubscribe and ping parse", "[protocol]") {
     const auto sub = std::get<subscribe_request>(expect_request(R"({"type":"subscribe","id":"s1","names":["A","B"]})"));
     CHECK(sub.names == std::vector<std::string>{"A", "B"});
     CHECK(sub.aggregates.empty());
+    CHECK(sub.start.from == gateway::log_start::point::now);
     const auto any = std::get<subscribe_request>(expect_request(R"({"type":"subscribe","id":"s2","aggregates":null})"));
     CHECK(any.names.empty());
+    const auto resumed =
+        std::get<subscribe_request>(expect_request(R"({"type":"subscribe","id":"s3","from_seq":42,"epoch":7})"));
+    CHECK(resumed.start.from == gateway::log_start::point::seq);
+    CHECK(resumed.start.seq == 42);
+    CHECK(resumed.start.epoch == 7U);
+    const auto earliest =
+        std::get<subscribe_request>(expect_request(R"({"type":"subscribe","id":"s4","from":"earliest"})"));
+    CHECK(earliest.start.from == gateway::log_start::point::earliest);
+    CHECK_FALSE(earliest.start.epoch.has_value());
     const auto unsub = std::get<unsubscribe_request>(expect_request(R"({"type":"unsubscribe","id":"u1","sub":"s1"})"));
     CHECK(unsub.sub == "s1");
     CHECK(std::get<ping_request>(expect_request(R"({"type":"ping","id":"p1"})")).id == "p1");
@@ -90,6 +100,16 @@ TEST_CASE("bad frames are bad_request errors that name the field", "[protocol]")
     SECTION("subscribe and unsubscribe fields") {
         CHECK(expect_error(R"({"type":"subscribe","id":"s1","names":"A"})").message ==
               "names: must be an array of strings");
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","from_seq":-1})").message ==
+              "from_seq: must be an integer from 0 up");
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","from_seq":"7"})").message ==
+              "from_seq: must be an integer from 0 up");
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","from_seq":1,"epoch":1.5})").message ==
+              "epoch: must be an integer from 0 up");
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","from":"latest"})").message ==
+              R"(from: must be "earliest" (or use from_seq))");
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","from":"earliest","from_seq":3})").message ==
+              "from, from_seq: give one of them");
         CHECK(expect_error(R"({"type":"subscribe","id":"s1","aggregates":[1]})").message ==
               "aggregates: must be an array of strings");
         CHECK(expect_error(R"({"type":"unsubscribe","id":"u1"})").message == "sub: missing");
@@ -115,7 +135,17 @@ TEST_CASE("server frames have the documented shape", "[protocol]") {
     CHECK(json::parse(ack_frame("c1", 42, true)) ==
           json{{"type", "ack"}, {"re", "c1"}, {"message_id", "42"}, {"replay", true}});
     CHECK(json::parse(pong_frame("p1")) == json{{"type", "pong"}, {"re", "p1"}});
-    CHECK(json::parse(subscribed_frame("s1")) == json{{"type", "subscribed"}, {"re", "s1"}});
+    CHECK(json::parse(subscribed_frame("s1", 9, 4)) ==
+          json{{"type", "subscribed"}, {"re", "s1"}, {"epoch", 9}, {"from_seq", 4}});
+    CHECK(json::parse(offset_error_frame("s1", refusal::offset_expired, "old", 9, 5, 12)) ==
+          json{{"type", "error"},
+               {"re", "s1"},
+               {"code", "offset_expired"},
+               {"message", "old"},
+               {"retryable", false},
+               {"epoch", 9},
+               {"oldest_seq", 5},
+               {"last_seq", 12}});
     CHECK(json::parse(unsubscribed_frame("u1", "s1")) == json{{"type", "unsubscribed"}, {"re", "u1"}, {"sub", "s1"}});
     CHECK(json::parse(disconnect_frame(4008, "slow consumer")) ==
           json{{"type", "disconnect"}, {"code", 4008}, {"reason", "slow consumer"}});
@@ -123,10 +153,13 @@ TEST_CASE("server frames have the documented shape", "[protocol]") {
     CHECK(error ==
           json{{"type", "error"}, {"re", "c1"}, {"code", "overloaded"}, {"message", "full"}, {"retryable", true}});
     CHECK_FALSE(json::parse(error_frame("", refusal::bad_request, "x")).contains("re"));
-    const auto welcome = json::parse(welcome_frame(
-        "abc", {.max_frame_bytes = 1, .max_in_flight = 2, .max_queued_frames = 3, .max_queued_bytes = 4}, true));
+    const auto welcome = json::parse(
+        welcome_frame("abc", {.max_frame_bytes = 1, .max_in_flight = 2, .max_queued_frames = 3, .max_queued_bytes = 4},
+                      {.durable = true, .log_epoch = 77, .last_seq = 5}));
     CHECK(welcome["type"] == "welcome");
     CHECK(welcome["durable"] == true);
+    CHECK(welcome["epoch"] == 77);
+    CHECK(welcome["last_seq"] == 5);
     CHECK(welcome["protocol"] == 1);
     CHECK(welcome["session"] == "abc");
     CHECK(welcome["limits"]["max_in_flight"] == 2);
@@ -142,7 +175,8 @@ TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol
                           .depth = 1,
                           .timestamp = stamped,
                           .message = cascade::any_message{test_note{"k"}}};
-    const auto frame = json::parse(event_frame("c\"1", 3, env));
+    const auto frame = json::parse(event_frame("c\"1", 3, 11, event_body(env)));
+    CHECK(frame["seq"] == 11);
     CHECK(frame["event"]["timestamp_ms"] == 1'764'496'800'123);
     CHECK(frame["type"] == "event");
     CHECK(frame["re"] == "c\"1");
@@ -154,8 +188,12 @@ TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol
     // Written directly, the wire form still says exactly what cascade::to_json says.
     CHECK(frame["event"] == cascade::to_json(env));
 
-    const auto feed = json::parse(feed_event_frame("s1", event_body(env)));
+    // A replayed cascade's events are not new: they carry no seq.
+    CHECK_FALSE(json::parse(event_frame("c1", 3, 0, event_body(env))).contains("seq"));
+
+    const auto feed = json::parse(feed_event_frame("s1", 11, event_body(env)));
     CHECK(feed["sub"] == "s1");
+    CHECK(feed["seq"] == 11);
     CHECK(feed["event"] == frame["event"]);
 
     cascade::outcome out{
@@ -188,7 +226,7 @@ TEST_CASE("strings that need escaping survive the directly written frames", "[pr
                           .depth = 0,
                           .timestamp = {},
                           .message = cascade::any_message{test_note{awkward}}};
-    const auto event = json::parse(event_frame(awkward, 1, env));
+    const auto event = json::parse(event_frame(awkward, 1, 1, event_body(env)));
     CHECK(event["re"] == awkward);
     CHECK(event["event"]["aggregate"] == awkward);
     CHECK(event["event"]["causation_id"] == nullptr);

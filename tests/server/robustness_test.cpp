@@ -151,4 +151,25 @@ TEST_CASE("a client that stops reading is disconnected with 4008; the others kee
     CHECK(closed.code == 4008);
     REQUIRE_FALSE(frames.empty());
     CHECK(frames.back() == json{{"type", "disconnect"}, {"code", 4008}, {"reason", "slow consumer"}});
+
+    // It resumes where it was cut: from the seq after the last one it saw, it gets everything since.
+    std::uint64_t last_seen = 0;
+    for (const auto& frame : frames) {
+        if (frame["type"] == "event") {
+            CHECK(frame["seq"] == last_seen + 1);
+            last_seen = frame["seq"].get<std::uint64_t>();
+        }
+    }
+    ws_client resumed{f.port()};
+    const auto last_seq = resumed.welcome()["last_seq"].get<std::uint64_t>();
+    REQUIRE(last_seen < last_seq);
+    resumed.send(json{{"type", "subscribe"},
+                      {"id", "everything"},
+                      {"from_seq", last_seen + 1},
+                      {"epoch", resumed.welcome()["epoch"]}});
+    CHECK(resumed.read()["type"] == "subscribed");
+    for (auto seq = last_seen + 1; seq <= last_seq; ++seq) {
+        const auto frame = resumed.read();
+        REQUIRE(frame["seq"] == seq);
+    }
 }

@@ -104,7 +104,8 @@ TEST_CASE("refusals before acceptance are exactly one error frame with a stable 
         CHECK(error["type"] == "error");
         CHECK(error["code"] == code);
         CHECK_FALSE(error["message"].get<std::string>().empty());
-        CHECK(error["retryable"] == (std::string_view{code} == "overloaded" || std::string_view{code} == "shutting_down"));
+        CHECK(error["retryable"] ==
+              (std::string_view{code} == "overloaded" || std::string_view{code} == "shutting_down"));
         if (re) {
             CHECK(error["re"] == *re);
         } else {
@@ -132,7 +133,8 @@ TEST_CASE("refusals before acceptance are exactly one error frame with a stable 
         CHECK(error["message"].get<std::string>().find("NoSuchThing") != std::string::npos);
     }
     SECTION("invalid_data names the field") {
-        const auto error = expect_error(submit_frame("c3", "Touch", {{"key", "k"}, {"events", "many"}}), "invalid_data", "c3");
+        const auto error =
+            expect_error(submit_frame("c3", "Touch", {{"key", "k"}, {"events", "many"}}), "invalid_data", "c3");
         CHECK(error["message"].get<std::string>().find("events") != std::string::npos);
     }
     SECTION("duplicate_id while the first is in flight, and reusable once it is done") {
@@ -174,9 +176,13 @@ TEST_CASE("subscriptions receive the events of everyone's submits that match", "
     ws_client all{f.port()};
     ws_client worker{f.port()};
     watcher.send(json{{"type", "subscribe"}, {"id", "s1"}, {"names", {"Touched"}}, {"aggregates", {"k2"}}});
-    CHECK(watcher.read() == json{{"type", "subscribed"}, {"re", "s1"}});
+    const auto subscribed = watcher.read();
+    CHECK(subscribed["type"] == "subscribed");
+    CHECK(subscribed["re"] == "s1");
+    CHECK(subscribed["from_seq"] == 1);  // nothing was published yet: the log's first seq is next
+    CHECK(subscribed["epoch"] == watcher.welcome()["epoch"]);
     all.send(json{{"type", "subscribe"}, {"id", "s1"}});
-    CHECK(all.read() == json{{"type", "subscribed"}, {"re", "s1"}});
+    CHECK(all.read()["type"] == "subscribed");
 
     (void)submit_and_collect(worker, "w1", "Touch", {{"key", "k1"}, {"events", 2}});
     (void)submit_and_collect(worker, "w2", "Touch", {{"key", "k2"}, {"events", 1}});
@@ -190,10 +196,12 @@ TEST_CASE("subscriptions receive the events of everyone's submits that match", "
     CHECK(only["event"]["name"] == "Touched");
     CHECK(only["event"]["aggregate"] == "k2");
     CHECK_FALSE(only.contains("re"));
+    CHECK(only["seq"] == 3);
     std::vector<std::string> seen;
     for (int i = 0; i < 4; ++i) {
         const auto e = all.read();
         CHECK(e["sub"] == "s1");
+        CHECK(e["seq"] == i + 1);  // numbered server-wide in the order they were published
         seen.push_back(e["event"]["name"].get<std::string>() + "/" + e["event"]["aggregate"].get<std::string>());
     }
     CHECK(seen == std::vector<std::string>{"Touched/k1", "Touched/k1", "Touched/k2", "Broken/k2"});

@@ -61,7 +61,9 @@ private:
     routes extra_;
 };
 
-/// The JSON answer to a finished cascade: {"status","result","events":[...],"errors":[...]}.
-[[nodiscard]] nlohmann::json outcome_json(const cascade::outcome& outcome);
+/// The JSON answer to a finished cascade: {"status","result","events":[...],"errors":[...]}, each
+/// event with its `seq` in the event log when `seqs` has one for it.
+[[nodiscard]] nlohmann::json outcome_json(const cascade::outcome& outcome,
+                                          const std::unordered_map<cascade::message_id, std::uint64_t>& seqs = {});
 
 }  // namespace gateway

@@ -1,14 +1,21 @@
 #pragma once
-// The live feed: every event of every cascade that goes through the gateway is offered to the
-// subscriptions whose filters match. The bus has no global tap, so the gateway is the tap.
+// The live feed: every event of every cascade that goes through the gateway is numbered in the
+// event log and offered to the subscriptions whose filters match. The bus has no global tap, so
+// the gateway is the tap. A subscription may start at an offset of the log: it catches up from
+// the log at its own pace, then joins the live events, with no gap and no duplicate at the seam
+// (one lock orders numbering, fan-out and the switch from catching up to live).
 
 #include "cascade/envelope.hpp"
+#include "gateway/event_log.hpp"
 #include "gateway/outbox.hpp"
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
-#include <shared_mutex>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gateway {
@@ -18,34 +25,81 @@ struct feed_filter {
     std::vector<std::string> names;
     std::vector<std::string> aggregates;
 
-    [[nodiscard]] bool matches(const cascade::envelope& event) const noexcept;
+    [[nodiscard]] bool matches(std::string_view name, std::string_view aggregate) const noexcept;
+};
+
+/// The answer to a subscription asking to join.
+struct join_result {
+    enum class verdict : std::uint8_t {
+        joined,   ///< its `subscribed` frame is queued; events follow from `start_seq`
+        expired,  ///< the start is older than what the log keeps (or from another log)
+        ahead,    ///< the start is past the log's next seq
+    };
+    verdict answer = verdict::joined;
+    std::uint64_t start_seq = 0;   ///< the first seq the subscription may receive
+    std::uint64_t oldest_seq = 0;  ///< the oldest seq the log keeps now
+    std::uint64_t last_seq = 0;    ///< the newest seq published
+    std::uint64_t epoch = 0;
+};
+
+/// The event log as it stands: its epoch, the oldest seq it keeps and the newest it numbered.
+struct log_bounds {
+    std::uint64_t epoch = 0;
+    std::uint64_t oldest_seq = 0;
+    std::uint64_t last_seq = 0;
+};
+
+/// How far a catching-up subscription got in one step.
+enum class catch_up_state : std::uint8_t {
+    live,     ///< it reached the log's end and now takes live events
+    behind,   ///< more of the log is left for the next step
+    expired,  ///< retention dropped events it had not read yet: it is removed
+    gone,     ///< unsubscribed, or its session's outbox is closed
 };
 
 class live_feed {
 public:
-    /// Adds subscription `id` of the session whose outbox is `out`; its events are sent as
-    /// {"type":"event","sub":id,...}.
-    void add(std::shared_ptr<outbox> out, std::string id, feed_filter filter);
+    /// Receives a published event's seq and wire object before any subscription does.
+    using numbered = std::function<void(std::uint64_t seq, std::string_view body)>;
+
+    explicit live_feed(log_retention retention = {}, std::uint64_t epoch = new_epoch()) : log_{retention, epoch} {}
+
+    /// Adds subscription `id` of the session whose outbox is `out`, starting at `start`. When it
+    /// joins, its `subscribed` frame is queued before any of its events; its events are sent as
+    /// {"type":"event","sub":id,"seq":…,...}. A start before now leaves it catching up: the
+    /// session calls catch_up() until that says it is live.
+    [[nodiscard]] join_result add(std::shared_ptr<outbox> out, std::string id, feed_filter filter,
+                                  const log_start& start = {});
+    /// Queues at most `max_frames` more of what subscription `id` has not read from the log.
+    [[nodiscard]] catch_up_state catch_up(const outbox& out, const std::string& id, std::size_t max_frames);
     /// Removes one subscription; once this returns, no more of its events are queued.
     void remove(const outbox& out, const std::string& id);
     /// Removes every subscription of the session whose outbox is `out`.
     void remove_all(const outbox& out);
 
-    /// Offers one event to every subscription (called from the bus's threads, inside on_event).
-    void publish(const cascade::envelope& event) const;
+    /// Numbers one event (called from the bus's threads, inside on_event), hands it to `first`,
+    /// then offers it to every live subscription.
+    void publish(const cascade::envelope& event, const numbered& first = {});
 
-    [[nodiscard]] std::size_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+    /// Where the event log stands now.
+    [[nodiscard]] log_bounds bounds() const;
+
+    [[nodiscard]] std::size_t size() const;
 
 private:
     struct subscription {
         std::shared_ptr<outbox> out;
         std::string id;
         feed_filter filter;
+        std::uint64_t next_seq = 0;  ///< while catching up: the next seq to read from the log
+        bool live = false;
     };
 
-    mutable std::shared_mutex mutex_;
+    [[nodiscard]] std::vector<subscription>::iterator find_locked(const outbox& out, const std::string& id);
+
+    mutable std::mutex mutex_;
+    event_log log_;
     std::vector<subscription> subscriptions_;
-    std::atomic<std::size_t> size_{0};  ///< lets publish skip the lock when nobody listens
 };
 
 }  // namespace gateway

@@ -1,6 +1,8 @@
 #pragma once
 // The knobs of the gateway, with the defaults protocol v1 announces.
 
+#include "gateway/event_log.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -36,6 +38,8 @@ struct server_options {
     std::size_t max_http_body_bytes = 1024 * 1024;
     /// How long an HTTP connection may take to send one request.
     std::chrono::seconds http_timeout{30};
+    /// How much of the event log (the numbered events subscriptions may start from) is kept.
+    log_retention log;
 };
 
 /// Bus threads beside `io_threads` gateway threads: the cores those leave, at least one. More

@@ -72,6 +72,10 @@ public:
     /// Passing a bound turns the queue into `overflowed` and tells the waker.
     bool send(std::string frame);
 
+    /// How many more frames a backlog (a subscription catching up from the event log) may queue
+    /// now: what keeps the queue under half its bounds, so live frames keep room; 0 once closed.
+    [[nodiscard]] std::size_t backlog_room() const;
+
     /// Moves every queued frame into `out` (writer only). When nothing is queued and the state is
     /// open, arms a wake-up: the waker's wake() is called on the next send, kick or close.
     queue_state take(std::vector<std::string>& out);

@@ -5,6 +5,7 @@
 #include "cascade/envelope.hpp"
 #include "cascade/outcome.hpp"
 #include "cascade/registry.hpp"
+#include "gateway/event_log.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,12 +33,13 @@ enum class refusal : std::uint8_t {
     duplicate_id,     ///< the id is in flight on this connection, or (durable) names another message
     overloaded,       ///< too many submits in flight; retryable
     shutting_down,    ///< the server is draining; retryable
+    offset_expired,   ///< a subscription's start is older than the event log keeps
     internal,         ///< a bug or an unexpected failure on the server
 };
 
 inline constexpr std::array all_refusals{
-    refusal::bad_request, refusal::unknown_message, refusal::invalid_data, refusal::duplicate_id,
-    refusal::overloaded,  refusal::shutting_down,   refusal::internal,
+    refusal::bad_request, refusal::unknown_message, refusal::invalid_data,   refusal::duplicate_id,
+    refusal::overloaded,  refusal::shutting_down,   refusal::offset_expired, refusal::internal,
 };
 
 [[nodiscard]] constexpr std::string_view to_string(refusal code) noexcept {
@@ -54,6 +56,8 @@ inline constexpr std::array all_refusals{
             return "overloaded";
         case refusal::shutting_down:
             return "shutting_down";
+        case refusal::offset_expired:
+            return "offset_expired";
         case refusal::internal:
             return "internal";
     }
@@ -82,6 +86,7 @@ struct subscribe_request {
     std::string id;
     std::vector<std::string> names;       ///< empty: any name
     std::vector<std::string> aggregates;  ///< empty: any aggregate
+    log_start start;                      ///< `from_seq` (with `epoch`) or `from: "earliest"`
 };
 
 struct unsubscribe_request {
@@ -120,16 +125,29 @@ struct announced_limits {
     std::size_t max_queued_bytes{};
 };
 
-/// `durable`: an ack means the submit is in the server's journal, and ids are idempotency keys.
-[[nodiscard]] std::string welcome_frame(std::string_view session, const announced_limits& limits, bool durable);
+/// What the welcome frame says of the server.
+struct announced_server {
+    bool durable = false;  ///< an ack means the submit is in the journal; ids are idempotency keys
+    std::uint64_t log_epoch = 0;
+    std::uint64_t last_seq = 0;  ///< the event log's newest seq when the session began
+};
+
+[[nodiscard]] std::string welcome_frame(std::string_view session, const announced_limits& limits,
+                                        const announced_server& server);
 /// `replay`: the id was known; what follows is its recorded cascade, nothing runs again.
 [[nodiscard]] std::string ack_frame(std::string_view re, cascade::message_id id, bool replay = false);
-/// One resulting event of the submit `re`, the n-th (from 1).
-[[nodiscard]] std::string event_frame(std::string_view re, std::uint64_t n, const cascade::envelope& event);
+/// One resulting event of the submit `re`, the n-th (from 1), around its serialised object;
+/// `seq` is its number in the event log, 0 (left out) for a replayed cascade's event.
+[[nodiscard]] std::string event_frame(std::string_view re, std::uint64_t n, std::uint64_t seq,
+                                      std::string_view event_body);
 [[nodiscard]] std::string done_frame(std::string_view re, const cascade::outcome& outcome);
 /// `re` empty means the frame had no usable id, so the error carries none.
 [[nodiscard]] std::string error_frame(std::string_view re, refusal code, std::string_view message);
-[[nodiscard]] std::string subscribed_frame(std::string_view re);
+/// A subscription joined: its events follow from `start_seq` of the log `epoch`.
+[[nodiscard]] std::string subscribed_frame(std::string_view re, std::uint64_t epoch, std::uint64_t start_seq);
+/// A subscription's start is not in the event log: the error, with where the log stands.
+[[nodiscard]] std::string offset_error_frame(std::string_view re, refusal code, std::string_view message,
+                                             std::uint64_t epoch, std::uint64_t oldest_seq, std::uint64_t last_seq);
 [[nodiscard]] std::string unsubscribed_frame(std::string_view re, std::string_view sub);
 [[nodiscard]] std::string pong_frame(std::string_view re);
 [[nodiscard]] std::string disconnect_frame(std::uint16_t code, std::string_view reason);
@@ -137,7 +155,7 @@ struct announced_limits {
 /// The event object of the wire form, serialised once so that every subscriber shares it.
 [[nodiscard]] std::string event_body(const cascade::envelope& event);
 /// A feed frame for subscription `sub` around an already serialised event object.
-[[nodiscard]] std::string feed_event_frame(std::string_view sub, std::string_view event_body);
+[[nodiscard]] std::string feed_event_frame(std::string_view sub, std::uint64_t seq, std::string_view event_body);
 
 /// Serialises JSON for the wire; invalid UTF-8 in strings is replaced rather than thrown on.
 [[nodiscard]] std::string dump(const nlohmann::json& value);

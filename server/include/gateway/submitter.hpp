@@ -1,6 +1,7 @@
 #pragma once
 // The one path by which the gateway submits to the bus, shared by WebSocket sessions and HTTP
-// routes: every cascade it starts also feeds the live feed, and it refuses once the gateway drains.
+// routes: every cascade it starts also feeds the live feed (which numbers its events in the event
+// log), and it refuses once the gateway drains.
 
 #include "cascade/bus.hpp"
 #include "gateway/live_feed.hpp"
@@ -12,13 +13,25 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 
 namespace gateway {
+
+/// A cascade as the gateway sees it: the bus's observer, with each event's seq in the event log
+/// (0 for a replayed cascade's event, which is not new) and its serialised wire object.
+struct submit_observer {
+    std::function<void(cascade::message_id id, bool replay)> on_recorded;
+    std::function<void(const cascade::envelope& event, std::uint64_t seq, std::string_view body)> on_event;
+    std::function<void(cascade::outcome)> on_done;
+};
 
 /// The answer to a submission that waits for its outcome.
 struct submission {
     cascade::admission admission = cascade::admission::accepted;
     std::optional<cascade::outcome> outcome;  ///< set when accepted
+    /// The seq in the event log of each of the outcome's events, by event id (none for a replay).
+    std::unordered_map<cascade::message_id, std::uint64_t> seqs;
 };
 
 class submitter {
@@ -26,10 +39,11 @@ public:
     /// The feed is shared with the bus's callbacks, which may outlive a stopped server.
     submitter(cascade::bus& bus, std::shared_ptr<live_feed> feed) noexcept : bus_{bus}, feed_{std::move(feed)} {}
 
-    /// try_submit, with every resulting event also offered to the live feed before `observer`
-    /// sees it. Refuses with shutting_down once stop_accepting() was called. On a journaled bus a
-    /// non-empty `key` is the submit's idempotency key (a replay is not fed again).
-    [[nodiscard]] cascade::submit_result submit(cascade::any_message msg, cascade::cascade_observer observer,
+    /// try_submit, with every resulting event numbered by the live feed, handed to `observer`,
+    /// then offered to the feed's subscriptions. Refuses with shutting_down once stop_accepting()
+    /// was called. On a journaled bus a non-empty `key` is the submit's idempotency key (a
+    /// replay is not fed again).
+    [[nodiscard]] cascade::submit_result submit(cascade::any_message msg, submit_observer observer,
                                                 const std::string& key = {});
 
     /// Submits without waiting for room and completes, on the awaiting coroutine's executor, with
@@ -41,7 +55,7 @@ public:
 
     /// bus::retry_dead_letter, its events offered to the live feed; refuses with shutting_down
     /// once stop_accepting() was called. std::nullopt when no such letter is kept.
-    [[nodiscard]] std::optional<cascade::submit_result> retry(std::uint64_t letter, cascade::cascade_observer observer);
+    [[nodiscard]] std::optional<cascade::submit_result> retry(std::uint64_t letter, submit_observer observer);
 
     /// retry(), completing as submit_and_wait does; std::nullopt when no such letter is kept.
     [[nodiscard]] boost::asio::awaitable<std::optional<submission>> retry_and_wait(std::uint64_t letter);
@@ -56,11 +70,11 @@ public:
     [[nodiscard]] live_feed& feed() noexcept { return *feed_; }
 
 private:
-    using starter = std::function<std::optional<cascade::submit_result>(cascade::cascade_observer)>;
+    using starter = std::function<std::optional<cascade::submit_result>(submit_observer)>;
 
-    /// The observer with every event also offered to the live feed, after `observer` saw it;
+    /// The bus's observer for `observer`: every event numbered and fed through the live feed;
     /// a replayed cascade's events are not fed again.
-    [[nodiscard]] cascade::cascade_observer feeding(cascade::cascade_observer observer) const;
+    [[nodiscard]] cascade::cascade_observer feeding(submit_observer observer) const;
     /// Starts a cascade through `start` and completes with its outcome, its refusal, or std::nullopt
     /// when `start` found nothing to start.
     [[nodiscard]] static boost::asio::awaitable<std::optional<submission>> await_outcome(starter start);

@@ -1,0 +1,238 @@
+// The event log and the live feed's offsets: numbering, retention, and a subscription that starts
+// in the past catching up to the live events with no gap and no duplicate at the seam.
+#include "gateway/event_log.hpp"
+
+#include "gateway/live_feed.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+using gateway::catch_up_state;
+using gateway::event_log;
+using gateway::join_result;
+using gateway::live_feed;
+using gateway::log_start;
+using gateway::outbox;
+using nlohmann::json;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const auto t0 = event_log::clock::now();
+
+struct noted {
+    static constexpr std::string_view name = "Noted";
+    static constexpr cascade::message_kind kind = cascade::message_kind::event;
+    std::string key;
+    int n{};
+    [[nodiscard]] std::string_view aggregate() const noexcept { return key; }
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(noted, key, n)
+
+cascade::envelope note(std::string key, int n) {
+    return {.id = static_cast<cascade::message_id>(n),
+            .causation_id = 0,
+            .correlation_id = 1,
+            .depth = 1,
+            .timestamp = event_log::clock::now(),
+            .message = cascade::any_message{noted{std::move(key), n}}};
+}
+
+std::shared_ptr<outbox> make_outbox(std::size_t max_frames = 1'000'000) {
+    return std::make_shared<outbox>(gateway::queue_limits{.max_frames = max_frames, .max_bytes = 1U << 30U}, "bye");
+}
+
+/// Every frame queued in `out` so far, parsed.
+std::vector<json> drain(outbox& out) {
+    std::vector<std::string> taken;
+    (void)out.take(taken);
+    out.written(taken.size(), 0);
+    std::vector<json> frames;
+    frames.reserve(taken.size());
+    for (const auto& frame : taken) {
+        frames.push_back(json::parse(frame));
+    }
+    return frames;
+}
+
+std::vector<std::uint64_t> seqs_of(const std::vector<json>& frames) {
+    std::vector<std::uint64_t> seqs;
+    for (const auto& frame : frames) {
+        if (frame["type"] == "event") {
+            seqs.push_back(frame["seq"].get<std::uint64_t>());
+        }
+    }
+    return seqs;
+}
+
+std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
+    std::vector<std::uint64_t> seqs;
+    for (auto seq = first; seq <= last; ++seq) {
+        seqs.push_back(seq);
+    }
+    return seqs;
+}
+
+}  // namespace
+
+TEST_CASE("the event log numbers from 1 and keeps what retention allows", "[server][event_log]") {
+    event_log log{{.max_events = 3, .max_age = 10s}, 5};
+    CHECK(log.epoch() == 5);
+    CHECK(log.last_seq() == 0);
+    CHECK(log.oldest_seq() == 1);
+    CHECK(log.from(1) == log.end());
+    for (int i = 1; i <= 5; ++i) {
+        CHECK(log.append("Noted", "k", "{}", t0) == static_cast<std::uint64_t>(i));
+    }
+    // By count: the newest three.
+    CHECK(log.last_seq() == 5);
+    CHECK(log.oldest_seq() == 3);
+    CHECK(log.from(1)->seq == 3);  // clamped to what is kept
+    CHECK(log.from(4)->seq == 4);
+    CHECK(log.from(6) == log.end());
+
+    // By age: an event collected 20 s later leaves only itself inside the 10 s.
+    CHECK(log.append("Noted", "k", "{}", t0 + 20s) == 6);
+    CHECK(log.oldest_seq() == 6);
+    // And with time alone, nothing: the log is empty, its next seq still 7.
+    log.expire(t0 + 40s);
+    CHECK(log.oldest_seq() == 7);
+    CHECK(log.last_seq() == 6);
+    CHECK(log.from(1) == log.end());
+}
+
+TEST_CASE("a subscription from an offset catches up from the log, then takes live events, seamlessly",
+          "[server][event_log]") {
+    live_feed feed{{}, 42};
+    for (int i = 1; i <= 100; ++i) {
+        feed.publish(note("k" + std::to_string(i % 3), i));
+    }
+    auto out = make_outbox();
+    const auto joined = feed.add(out, "s", {}, {.from = log_start::point::seq, .seq = 40, .epoch = 42});
+    REQUIRE(joined.answer == join_result::verdict::joined);
+    CHECK(joined.start_seq == 40);
+    CHECK(joined.last_seq == 100);
+
+    auto frames = drain(*out);
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0] == json{{"type", "subscribed"}, {"re", "s"}, {"epoch", 42}, {"from_seq", 40}});
+
+    // Catching up goes at the pace the session asks for; live events meanwhile wait in the log.
+    CHECK(feed.catch_up(*out, "s", 25) == catch_up_state::behind);
+    CHECK(seqs_of(drain(*out)) == range(40, 64));
+    for (int i = 101; i <= 103; ++i) {
+        feed.publish(note("k", i));
+    }
+    CHECK(seqs_of(drain(*out)).empty());
+    CHECK(feed.catch_up(*out, "s", 1000) == catch_up_state::live);
+    CHECK(seqs_of(drain(*out)) == range(65, 103));
+    feed.publish(note("k", 104));
+    const auto live = drain(*out);
+    CHECK(seqs_of(live) == range(104, 104));
+    CHECK(live[0]["sub"] == "s");
+    CHECK(live[0]["event"]["data"]["n"] == 104);
+    CHECK(feed.catch_up(*out, "s", 1000) == catch_up_state::live);
+}
+
+TEST_CASE("a subscription's filter applies to what it reads from the log", "[server][event_log]") {
+    live_feed feed;
+    for (int i = 1; i <= 30; ++i) {
+        feed.publish(note(i % 2 == 0 ? "even" : "odd", i));
+    }
+    auto out = make_outbox();
+    const auto joined =
+        feed.add(out, "evens", {.names = {}, .aggregates = {"even"}}, {.from = log_start::point::earliest});
+    REQUIRE(joined.answer == join_result::verdict::joined);
+    CHECK(joined.start_seq == 1);
+    (void)drain(*out);
+    // Each step reads a bounded stretch of the log, whatever matches; it ends live.
+    while (feed.catch_up(*out, "evens", 4) == catch_up_state::behind) {
+    }
+    std::vector<std::uint64_t> evens;
+    for (std::uint64_t seq = 2; seq <= 30; seq += 2) {
+        evens.push_back(seq);
+    }
+    CHECK(seqs_of(drain(*out)) == evens);
+}
+
+TEST_CASE("a start the log does not hold is refused with where the log stands", "[server][event_log]") {
+    live_feed feed{{.max_events = 10, .max_age = std::chrono::hours{1}}, 7};
+    for (int i = 1; i <= 25; ++i) {
+        feed.publish(note("k", i));
+    }
+    auto out = make_outbox();
+    SECTION("older than retention keeps") {
+        const auto joined = feed.add(out, "s", {}, {.from = log_start::point::seq, .seq = 15, .epoch = 7});
+        CHECK(joined.answer == join_result::verdict::expired);
+        CHECK(joined.oldest_seq == 16);
+        CHECK(joined.last_seq == 25);
+    }
+    SECTION("a seq of another log (the server restarted)") {
+        const auto joined = feed.add(out, "s", {}, {.from = log_start::point::seq, .seq = 20, .epoch = 6});
+        CHECK(joined.answer == join_result::verdict::expired);
+        CHECK(joined.epoch == 7);
+    }
+    SECTION("past the next seq") {
+        const auto joined = feed.add(out, "s", {}, {.from = log_start::point::seq, .seq = 27});
+        CHECK(joined.answer == join_result::verdict::ahead);
+    }
+    // Nothing was queued and nothing joined.
+    CHECK(drain(*out).empty());
+    CHECK(feed.size() == 0);
+    // The next seq and the oldest kept are both fine starts.
+    CHECK(feed.add(out, "next", {}, {.from = log_start::point::seq, .seq = 26}).answer == join_result::verdict::joined);
+    CHECK(feed.add(out, "oldest", {}, {.from = log_start::point::seq, .seq = 16}).answer ==
+          join_result::verdict::joined);
+}
+
+TEST_CASE("a subscription that reads slower than retention keeps is dropped as expired", "[server][event_log]") {
+    live_feed feed{{.max_events = 10, .max_age = std::chrono::hours{1}}, 1};
+    for (int i = 1; i <= 10; ++i) {
+        feed.publish(note("k", i));
+    }
+    auto out = make_outbox();
+    REQUIRE(feed.add(out, "s", {}, {.from = log_start::point::earliest}).answer == join_result::verdict::joined);
+    CHECK(feed.catch_up(*out, "s", 3) == catch_up_state::behind);
+    for (int i = 11; i <= 30; ++i) {
+        feed.publish(note("k", i));
+    }
+    // Seqs 4 to 20 are gone before it read them: no silent gap, it is told and removed.
+    CHECK(feed.catch_up(*out, "s", 3) == catch_up_state::expired);
+    CHECK(feed.size() == 0);
+    CHECK(feed.catch_up(*out, "s", 3) == catch_up_state::gone);
+}
+
+TEST_CASE("joining from an offset while events are published leaves no gap and no duplicate", "[server][event_log]") {
+    constexpr int total = 10'000;
+    live_feed feed;
+    std::atomic<int> published{0};
+    std::thread publisher{[&] {
+        for (int i = 1; i <= total; ++i) {
+            feed.publish(note("k" + std::to_string(i % 7), i));
+            published.store(i, std::memory_order_release);
+        }
+    }};
+    while (published.load(std::memory_order_acquire) < total / 4) {
+        std::this_thread::yield();
+    }
+    auto out = make_outbox();
+    const auto joined = feed.add(out, "s", {}, {.from = log_start::point::seq, .seq = 100});
+    REQUIRE(joined.answer == join_result::verdict::joined);
+    std::vector<json> frames;
+    // Small steps, so that the seam comes while the publisher is still at it.
+    while (feed.catch_up(*out, "s", 64) == catch_up_state::behind) {
+        auto some = drain(*out);
+        frames.insert(frames.end(), some.begin(), some.end());
+    }
+    publisher.join();
+    auto rest = drain(*out);
+    frames.insert(frames.end(), rest.begin(), rest.end());
+    CHECK(seqs_of(frames) == range(100, total));
+}
