@@ -77,7 +77,7 @@ struct service {
 
 }  // namespace
 
-TEST_CASE("a unit of work records its run with its effects; a recovered bus does not run it again", "[journal]") {
+TEST_CASE("a unit of work records its run with its effects, a recovered bus does not run it again", "[journal]") {
     alloc_test::temp_file db;
     cascade::message_id order_id = 0;
     std::int64_t version_after = 0;

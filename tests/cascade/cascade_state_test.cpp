@@ -78,7 +78,7 @@ TEST_CASE("shutdown after the submitted message was handled keeps its result and
     CHECK(log.events == 0);
 }
 
-TEST_CASE("a cascade dropped unreported reports as cancelled; a dismissed one never reports", "[cascade_state]") {
+TEST_CASE("a cascade dropped unreported reports as cancelled, a dismissed one never reports", "[cascade_state]") {
     report_log dropped;
     report_log dismissed;
     {

@@ -81,7 +81,7 @@ TEST_CASE("a runner inside a handler does not hold up other lanes: another is sp
     threads.join();
 }
 
-TEST_CASE("parked runners take activated lanes; closing ends them", "[runners]") {
+TEST_CASE("parked runners take activated lanes, closing ends them", "[runners]") {
     asio::thread_pool threads{2};
     recording_server server;
     std::atomic<int> stalls{0};

@@ -69,7 +69,7 @@ TEST_CASE("shutdown cancels what is still running after its deadline", "[shutdow
     CHECK(bus.try_submit(cascade::any_message{noted{.key = "b", .seq = 3}}).status == admission::shutting_down);
 }
 
-TEST_CASE("a cancelled command fails; a cascade cut after its command reports what the command did", "[shutdown]") {
+TEST_CASE("a cancelled command fails, a cascade cut after its command reports what the command did", "[shutdown]") {
     cascade::bus bus{{.threads = 2}};
     gate never;
     std::atomic<int> stuck{0};

@@ -87,7 +87,7 @@ TEST_CASE("GET /metrics exposes the bus and gateway counters in the Prometheus f
     has("cascade_process_peak_resident_memory_bytes ");
 }
 
-TEST_CASE("GET /dead-letters lists what handlers gave up; POST /dead-letters/{id}/retry delivers one again",
+TEST_CASE("GET /dead-letters lists what handlers gave up, POST /dead-letters/{id}/retry delivers one again",
           "[server][http][dead_letter]") {
     fixture f;
     CHECK(http_request(f.port(), "GET", "/dead-letters").body_json() == json::array());
