@@ -4,9 +4,12 @@
 
 #include "test_domain.hpp"
 
+#include <cascade/memory_journal.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <future>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +20,10 @@ namespace {
 
 constexpr cascade::retry_policy once{.max_attempts = 1};
 
-/// A bus whose "flaky" handler of Noted fails while `failing` is set, beside a "steady" one.
+/// A bus whose "flaky" handler of Noted fails while `failing` is set, beside a "steady" one; with
+/// a journal, it recovers from it first.
 struct flaky_bus {
-    flaky_bus() {
+    explicit flaky_bus(const std::shared_ptr<cascade::memory_journal>& journal = nullptr) {
         bus.subscribe<noted>(
             "flaky",
             [this](const noted&, context& ctx) -> asio::awaitable<void> {
@@ -35,6 +39,10 @@ struct flaky_bus {
             ++steady_runs;
             co_return;
         });
+        if (journal) {
+            bus.use_journal(journal);
+            (void)bus.recover();
+        }
     }
 
     /// Retries `letter` and waits for the retry's outcome; std::nullopt when it is not kept.
@@ -118,7 +126,7 @@ TEST_CASE("an event's handlers have distinct names, which a retry goes by", "[de
     bus.subscribe<hop>("audit", [](const hop&, context&) -> asio::awaitable<void> { co_return; });  // another event
 }
 
-TEST_CASE("a dead letter put back into a box that filled up meanwhile stays; the oldest other goes",
+TEST_CASE("a dead letter put back into a box that filled up meanwhile stays, the oldest other goes",
           "[dead_letter]") {
     const auto letter = [](std::string error) {
         return cascade::dead_letter{.message = {.message = cascade::any_message{noted{.key = "a"}}},
@@ -126,16 +134,97 @@ TEST_CASE("a dead letter put back into a box that filled up meanwhile stays; the
                                     .error = std::move(error)};
     };
     cascade::detail::dead_letter_box box{2};
-    box.keep(letter("first"));
-    box.keep(letter("second"));
+    auto first = letter("first");
+    auto second = letter("second");
+    auto third = letter("third");
+    CHECK_FALSE(box.keep(first).has_value());
+    CHECK_FALSE(box.keep(second).has_value());
+    CHECK(second.id == 2);  // numbered as kept
     auto taken = box.take(1);
     REQUIRE(taken.has_value());
     CHECK_FALSE(box.take(1).has_value());
-    box.keep(letter("third"));
-    box.put_back(std::move(*taken));
+    CHECK_FALSE(box.keep(third).has_value());
+    CHECK(box.put_back(std::move(*taken)) == 2U);  // says which letter it pushed out (for the journal)
     std::vector<std::string> kept;
     for (const auto& letter : box.list()) {
         kept.push_back(letter.error);
     }
     CHECK(kept == std::vector<std::string>{"first", "third"});
+}
+
+TEST_CASE("letters restored from a journal keep their ids, numbering goes on above them", "[dead_letter]") {
+    const auto letter = [](std::uint64_t id, std::string error) {
+        return cascade::dead_letter{.id = id,
+                                    .message = {.message = cascade::any_message{noted{.key = "a"}}},
+                                    .handler = "h",
+                                    .error = std::move(error)};
+    };
+    cascade::detail::dead_letter_box box{2};
+    // Three kept in the journal, out of order; the box holds two: the oldest goes back out.
+    CHECK(box.restore({letter(9, "nine"), letter(4, "four"), letter(7, "seven")}) == std::vector<std::uint64_t>{4});
+    auto next = letter(0, "next");
+    CHECK(box.keep(next) == 7U);
+    CHECK(next.id == 10);
+    std::vector<std::uint64_t> ids;
+    for (const auto& kept : box.list()) {
+        ids.push_back(kept.id);
+    }
+    CHECK(ids == std::vector<std::uint64_t>{9, 10});
+}
+
+TEST_CASE("a journaled bus's dead letters outlive it, a finished retry removes its letter", "[dead_letter][journal]") {
+    auto journal = std::make_shared<cascade::memory_journal>();
+    std::optional<cascade::dead_letter> kept_by_first;
+    {
+        flaky_bus first{journal};
+        REQUIRE(run(first.bus, noted{.key = "a", .seq = 1}).status == cascade::cascade_status::partial);
+        REQUIRE(first.bus.dead_letters().size() == 1);
+        kept_by_first = first.bus.dead_letters()[0];
+    }  // the process ends; the letter is in the journal
+    const auto& letter = *kept_by_first;
+    {
+        flaky_bus second{journal};
+        const auto kept = second.bus.dead_letters();
+        REQUIRE(kept.size() == 1);
+        CHECK(kept[0].id == letter.id);
+        CHECK(kept[0].handler == "flaky");
+        CHECK(kept[0].error == letter.error);
+        CHECK(kept[0].attempts == letter.attempts);
+        CHECK(kept[0].message.id == letter.message.id);
+        CHECK(kept[0].message.message.get_if<noted>()->seq == 1);
+        // A letter of this bus is numbered after the recovered one.
+        (void)run(second.bus, noted{.key = "b", .seq = 2});
+        REQUIRE(second.bus.dead_letters().size() == 2);
+        CHECK(second.bus.dead_letters()[1].id > letter.id);
+
+        second.failing = false;
+        const auto again = second.retry(letter.id);
+        REQUIRE(again.has_value());
+        CHECK(again->status == cascade::cascade_status::ok);
+        CHECK(second.steady_runs == 1);  // the retry went to the flaky handler alone
+    }
+    flaky_bus third{journal};
+    const auto left = third.bus.dead_letters();
+    REQUIRE(left.size() == 1);  // the retried one is gone; the other stays
+    CHECK(left[0].message.message.get_if<noted>()->seq == 2);
+}
+
+TEST_CASE("a dead letter whose retry was not recorded as done is listed again after a crash",
+          "[dead_letter][journal]") {
+    auto journal = std::make_shared<cascade::memory_journal>();
+    std::uint64_t id = 0;
+    {
+        flaky_bus first{journal};
+        (void)run(first.bus, noted{.key = "a", .seq = 1});
+        id = first.bus.dead_letters().at(0).id;
+        first.failing = false;
+        journal->sever();  // the process dies as the retry runs: nothing more is committed
+        REQUIRE(first.retry(id).has_value());
+        CHECK(first.bus.dead_letters().empty());
+    }
+    journal->reopen();
+    flaky_bus second{journal};
+    const auto kept = second.bus.dead_letters();
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].id == id);  // at least once: retry it again
 }

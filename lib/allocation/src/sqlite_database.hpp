@@ -99,6 +99,9 @@ struct connection {
     SQLite::Statement prune_runs{
         db, "DELETE FROM journal_runs WHERE root IN (SELECT id FROM journal_submits WHERE finished_ms < ?1)"};
     SQLite::Statement prune_submits{db, "DELETE FROM journal_submits WHERE finished_ms < ?1"};
+    SQLite::Statement insert_letter{db, "INSERT OR REPLACE INTO journal_letters (id, letter) VALUES (?1, ?2)"};
+    SQLite::Statement delete_letter{db, "DELETE FROM journal_letters WHERE id = ?1"};
+    SQLite::Statement select_letters{db, "SELECT id, letter FROM journal_letters ORDER BY id"};
 };
 
 /// Resets a statement when the scope ends, so that no cursor keeps a read snapshot open.

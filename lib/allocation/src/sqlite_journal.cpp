@@ -138,6 +138,29 @@ void sqlite_journal::finish(cascade::message_id root, const cascade::outcome& re
         std::move(done));
 }
 
+void sqlite_journal::keep_letter(const cascade::dead_letter& letter, cascade::journal_callback done) {
+    queue(
+        [id = letter.id, text = text_of(cascade::to_json(letter))](connection& c) {
+            const statement_scope scope{c.insert_letter};
+            scope->bind(1, static_cast<std::int64_t>(id));
+            scope->bind(2, text);
+            scope->exec();
+            return true;
+        },
+        std::move(done));
+}
+
+void sqlite_journal::drop_letter(std::uint64_t id, cascade::journal_callback done) {
+    queue(
+        [id](connection& c) {
+            const statement_scope scope{c.delete_letter};
+            scope->bind(1, static_cast<std::int64_t>(id));
+            scope->exec();
+            return true;
+        },
+        std::move(done));
+}
+
 void sqlite_journal::flush(std::uint64_t batch, cascade::journal_callback done) {
     {
         const std::scoped_lock lock{mutex_};
@@ -336,6 +359,18 @@ cascade::journal_state sqlite_journal::recover(const cascade::message_registry& 
                     // A message this build cannot decode (its type was removed, say): left in the
                     // journal, reported, and the rest recovered.
                     spdlog::error("journal: submit {} cannot be recovered: {}", id, e.what());
+                }
+            }
+        }
+        {
+            const statement_scope scope{c.select_letters};
+            while (scope->executeStep()) {
+                try {
+                    state.letters.push_back(
+                        cascade::dead_letter_from_json(json::parse(scope->getColumn(1).getString()), registry));
+                } catch (const std::exception& e) {
+                    spdlog::error("journal: dead letter {} cannot be recovered: {}", scope->getColumn(0).getInt64(),
+                                  e.what());
                 }
             }
         }

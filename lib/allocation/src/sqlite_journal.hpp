@@ -42,6 +42,8 @@ public:
     /// Wakes the writer: its next transaction commits the batch (units of work that recorded runs
     /// join the open transaction of the writing connection, which the writer commits).
     void flush(std::uint64_t batch, cascade::journal_callback done) override;
+    void keep_letter(const cascade::dead_letter& letter, cascade::journal_callback done) override;
+    void drop_letter(std::uint64_t id, cascade::journal_callback done) override;
 
     [[nodiscard]] std::optional<cascade::handler_run> find_run(cascade::message_id message, std::string_view handler,
                                                                const cascade::message_registry& registry) override;

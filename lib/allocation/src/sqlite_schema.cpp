@@ -64,14 +64,19 @@ CREATE TABLE IF NOT EXISTS journal_runs (
     PRIMARY KEY (message_id, handler)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS journal_runs_by_root ON journal_runs (root);
+CREATE TABLE IF NOT EXISTS journal_letters (
+    id     INTEGER PRIMARY KEY,
+    letter TEXT NOT NULL
+);
 )sql";
 
 // Schema 1 added the batches' allocated_quantity and line_count, and wrote the allocations view
 // with the products; a file of schema 0 gets the columns here, and its view, which a crash may
 // have left behind its allocations, is rebuilt from them. Schema 2 added the journal's tables
 // (journal_submits: each submit and its outcome; journal_runs: each handler run with the events it
-// raised), which schema_sql creates in an older file as in a new one.
-constexpr int schema_version = 2;
+// raised), which schema_sql creates in an older file as in a new one; schema 3 the dead letters
+// (journal_letters: each in its wire form), likewise.
+constexpr int schema_version = 3;
 constexpr const char* add_batch_totals_sql = R"sql(
 ALTER TABLE batches ADD COLUMN allocated_quantity INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE batches ADD COLUMN line_count INTEGER NOT NULL DEFAULT 0;

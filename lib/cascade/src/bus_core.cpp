@@ -89,6 +89,17 @@ std::optional<submit_result> bus_core::retry_dead_letter(std::uint64_t letter, c
         const auto it = std::ranges::find(set->events, taken->handler, &handler_entry::name);
         handler = it == set->events.end() ? nullptr : &*it;
     }
+    if (durability_) {
+        // The journal keeps the letter until its retry is done, so a crash meanwhile lists it again.
+        observer.on_done = [this, letter, inner = std::move(observer.on_done)](outcome result) {
+            if (!cut_by_shutdown(result)) {
+                durability_->drop_letter(letter);
+            }
+            if (inner) {
+                inner(std::move(result));
+            }
+        };
+    }
     submit_result admitted;
     try {
         if (handler == nullptr) {  // handlers never change once submissions began: only a bug gets here
@@ -98,13 +109,20 @@ std::optional<submit_result> bus_core::retry_dead_letter(std::uint64_t letter, c
         admitted = admit(taken->message.message, std::move(observer),
                          {.causation_id = taken->message.id, .only = handler}, {});
     } catch (...) {
-        dead_letters_.put_back(std::move(*taken));
+        put_back(std::move(*taken));
         throw;
     }
     if (!admitted) {
-        dead_letters_.put_back(std::move(*taken));  // refused: still a dead letter, to retry later
+        put_back(std::move(*taken));  // refused: still a dead letter, to retry later
     }
     return admitted;
+}
+
+void bus_core::put_back(dead_letter letter) {
+    const auto pushed_out = dead_letters_.put_back(std::move(letter));
+    if (pushed_out && durability_) {
+        durability_->drop_letter(*pushed_out);
+    }
 }
 
 submit_result bus_core::admit(any_message msg, cascade_observer observer, redelivery origin, std::string key) {
@@ -130,7 +148,8 @@ submit_result bus_core::admit(any_message msg, cascade_observer observer, redeli
         return {.status = admission::shutting_down, .id = 0};
     }
     const message_id id = ids_.next();
-    // A dead letter's retry is not journaled: dead letters themselves are kept in memory only.
+    // A dead letter's retry is not journaled; its letter is, until the retry is done, so a crash
+    // meanwhile lists the letter again (a retry is at least once).
     if (durability_ && origin.only == nullptr) {
         return admit_journaled(std::move(msg), std::move(observer), id, std::move(key));
     }

@@ -31,6 +31,9 @@ std::size_t bus_core::recover() {
     handlers.freeze();
     auto state = durability_->log().recover(handlers.registry());
     ids_.skip_past(state.last_id);
+    for (const auto id : dead_letters_.restore(std::move(state.letters))) {
+        durability_->drop_letter(id);  // more than the box keeps now
+    }
     recovered_.store(true, std::memory_order_release);
     std::size_t resumed = 0;
     for (auto& submit : state.unfinished) {

@@ -1,5 +1,6 @@
 #include "durability.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace cascade::detail {
@@ -9,17 +10,13 @@ namespace {
     return a.name() == b.name() && a.data() == b.data();
 }
 
-/// Shutdown cut the cascade: it is resumed from the journal at the next start, not finished.
-[[nodiscard]] bool cut_by_shutdown(const outcome& result) {
-    for (const auto& error : result.errors) {
-        if (error.code == failure::cancelled || error.code == failure::unfinished) {
-            return true;
-        }
-    }
-    return false;
-}
-
 }  // namespace
+
+bool cut_by_shutdown(const outcome& result) noexcept {
+    return std::ranges::any_of(result.errors, [](const handler_error& error) {
+        return error.code == failure::cancelled || error.code == failure::unfinished;
+    });
+}
 
 journal_callback durability::counted(journal_callback done) {
     {
@@ -57,6 +54,16 @@ void durability::record_run(handler_run run, journal_callback done) {
 
 void durability::flush(std::uint64_t batch, journal_callback done) {
     write([&](journal_callback callback) { log_->flush(batch, std::move(callback)); }, std::move(done));
+}
+
+void durability::keep_letter(const dead_letter& letter) {
+    write([&](journal_callback callback) { log_->keep_letter(letter, std::move(callback)); },
+          [](const std::exception_ptr&) {});
+}
+
+void durability::drop_letter(std::uint64_t id) {
+    write([&](journal_callback callback) { log_->drop_letter(id, std::move(callback)); },
+          [](const std::exception_ptr&) {});
 }
 
 void durability::finish(const std::string& key, outcome result, std::function<void(outcome)> then) {

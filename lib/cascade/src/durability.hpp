@@ -17,6 +17,9 @@
 
 namespace cascade::detail {
 
+/// Shutdown cut the cascade: it is resumed from the journal at the next start, not finished.
+[[nodiscard]] bool cut_by_shutdown(const outcome& result) noexcept;
+
 class durability {
 public:
     durability(std::shared_ptr<journal> log, const message_registry& registry) noexcept
@@ -28,6 +31,11 @@ public:
     void append(journaled_submit submit, journal_callback done);
     void record_run(handler_run run, journal_callback done);
     void flush(std::uint64_t batch, journal_callback done);
+    /// Dead letters: kept and dropped in the journal in the order of these calls. Nobody waits
+    /// for them; a failed write leaves the letter in memory only (or, dropped, listed again
+    /// after a restart).
+    void keep_letter(const dead_letter& letter);
+    void drop_letter(std::uint64_t id);
     /// Records the outcome of the cascade of `key` (empty: none), then tells the submitters that
     /// follow the key and calls `then` with it (a `done` is sent once its outcome is recorded).
     void finish(const std::string& key, outcome result, std::function<void(outcome)> then);

@@ -31,6 +31,16 @@ envelope envelope_from_json(const json& recorded, const message_registry& regist
                     .message = registry.decode(recorded.at("name").get<std::string>(), recorded.at("data"))};
 }
 
+dead_letter dead_letter_from_json(const json& recorded, const message_registry& registry) {
+    return dead_letter{.id = id_of(recorded.at("id")),
+                       .message = envelope_from_json(recorded.at("message"), registry),
+                       .handler = recorded.at("handler").get<std::string>(),
+                       .error = recorded.at("error").get<std::string>(),
+                       .attempts = recorded.at("attempts").get<std::uint32_t>(),
+                       .at = std::chrono::system_clock::time_point{
+                           std::chrono::milliseconds{recorded.at("at_ms").get<std::int64_t>()}}};
+}
+
 json to_json(const outcome& result) {
     auto events = json::array();
     for (const auto& event : result.events) {

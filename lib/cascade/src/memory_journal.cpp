@@ -99,6 +99,14 @@ void memory_journal::flush(std::uint64_t /*batch*/, journal_callback done) {
     queue([] {}, std::move(done));
 }
 
+void memory_journal::keep_letter(const dead_letter& letter, journal_callback done) {
+    queue([this, letter] { letters_.insert_or_assign(letter.id, letter); }, std::move(done));
+}
+
+void memory_journal::drop_letter(std::uint64_t id, journal_callback done) {
+    queue([this, id] { letters_.erase(id); }, std::move(done));
+}
+
 void memory_journal::commit_run(const handler_run& run, const std::function<void()>& effects) {
     const std::scoped_lock lock{mutex_};
     if (severed_) {
@@ -142,6 +150,9 @@ journal_state memory_journal::recover(const message_registry& /*registry*/) {
         if (!record.finished) {
             state.unfinished.push_back(record.submit);
         }
+    }
+    for (const auto& [id, letter] : letters_) {
+        state.letters.push_back(letter);
     }
     return state;
 }

@@ -3,8 +3,10 @@
 // exactly once in its effects. The bus appends each submitted message before it enters a lane,
 // records each handler's run with the events it raised before those are routed, and records each
 // cascade's outcome; on start it reads back what was left unfinished. A store that holds the
-// journal commits a handler's run in the transaction that holds the handler's effects.
+// journal commits a handler's run in the transaction that holds the handler's effects. It also
+// keeps the dead letters, so that a restart does not forget them.
 
+#include "cascade/dead_letter.hpp"
 #include "cascade/envelope.hpp"
 #include "cascade/outcome.hpp"
 #include "cascade/registry.hpp"
@@ -55,6 +57,7 @@ struct keyed_submit {
 struct journal_state {
     std::vector<journaled_submit> unfinished;  ///< appended and not finished, oldest first
     message_id last_id{};                      ///< the highest message id recorded anywhere
+    std::vector<dead_letter> letters;          ///< the dead letters kept, by id
 };
 
 /// Runs once a write is committed (with nullptr) or has failed; on any thread, never inside the
@@ -81,13 +84,18 @@ public:
     /// Calls back once the store's transaction `batch` (handler_run::batch) has committed, or
     /// with the failure that rolled it back.
     virtual void flush(std::uint64_t batch, journal_callback done) = 0;
+    /// A dead letter, numbered by the bus, kept until drop_letter names it.
+    virtual void keep_letter(const dead_letter& letter, journal_callback done) = 0;
+    /// The dead letter numbered `id` is no longer kept (its retry is done, or newer letters
+    /// pushed it out).
+    virtual void drop_letter(std::uint64_t id, journal_callback done) = 0;
 
     // Reading: what is committed. `registry` decodes the messages kept.
 
     [[nodiscard]] virtual std::optional<handler_run> find_run(message_id message, std::string_view handler,
                                                               const message_registry& registry) = 0;
     [[nodiscard]] virtual std::optional<keyed_submit> find(std::string_view key, const message_registry& registry) = 0;
-    /// Everything appended and not finished, for the bus to run again.
+    /// Everything appended and not finished, for the bus to run again, and the dead letters.
     [[nodiscard]] virtual journal_state recover(const message_registry& registry) = 0;
 };
 
@@ -98,5 +106,7 @@ public:
 [[nodiscard]] outcome outcome_from_json(const nlohmann::json& recorded, const message_registry& registry);
 /// An envelope from its wire form (to_json(envelope)).
 [[nodiscard]] envelope envelope_from_json(const nlohmann::json& recorded, const message_registry& registry);
+/// A dead letter from its wire form (to_json(dead_letter)).
+[[nodiscard]] dead_letter dead_letter_from_json(const nlohmann::json& recorded, const message_registry& registry);
 
 }  // namespace cascade

@@ -33,6 +33,8 @@ public:
     void finish(message_id root, const outcome& result, journal_callback done) override;
     /// commit_run commits at once: every batch is committed.
     void flush(std::uint64_t batch, journal_callback done) override;
+    void keep_letter(const dead_letter& letter, journal_callback done) override;
+    void drop_letter(std::uint64_t id, journal_callback done) override;
 
     [[nodiscard]] std::optional<handler_run> find_run(message_id message, std::string_view handler,
                                                       const message_registry& registry) override;
@@ -83,6 +85,7 @@ private:
     std::map<message_id, submit_record> submits_;
     std::map<std::string, message_id, std::less<>> keys_;
     std::map<std::pair<message_id, std::string>, handler_run, std::less<>> runs_;
+    std::map<std::uint64_t, dead_letter> letters_;
     message_id last_id_ = 0;
 
     std::thread writer_;  ///< last: started once everything it uses exists
