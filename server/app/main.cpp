@@ -32,6 +32,7 @@ struct cli_options {
     gateway::session_limits limits;
     std::size_t log_events = gateway::log_retention{}.max_events;
     std::int64_t log_seconds = gateway::log_retention{}.max_age.count();
+    std::size_t log_bytes = gateway::log_retention{}.max_bytes;
 };
 
 /// "host:port" into the server's address and port; the host may be an IPv6 literal in brackets.
@@ -99,7 +100,8 @@ void add_flags(CLI::App& app, cli_options& cli) {
         ->capture_default_str();
     app.add_option("--log-seconds", cli.log_seconds, "seconds the event log keeps an event")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{10} * 365 * 24 * 3600));
+    app.add_option("--log-bytes", cli.log_bytes, "bytes of events the event log keeps at most")->capture_default_str();
 }
 
 /// SIGINT and SIGTERM, caught from construction on: one that arrives while the server starts is
@@ -142,7 +144,8 @@ int run(const cli_options& cli) {
     gateway::server_options options;
     parse_listen(cli.listen, options);
     options.limits = cli.limits;
-    options.log = {.max_events = cli.log_events, .max_age = std::chrono::seconds{cli.log_seconds}};
+    options.log = {
+        .max_events = cli.log_events, .max_age = std::chrono::seconds{cli.log_seconds}, .max_bytes = cli.log_bytes};
 
     gateway::io_pool io{cli.threads};
     const bool bus_on_io = cli.bus_executor == "io";

@@ -5,6 +5,14 @@
 
 namespace gateway {
 
+namespace {
+
+std::size_t weight(const logged_event& event) noexcept {
+    return event.body.size() + event.name.size() + event.aggregate.size();
+}
+
+}  // namespace
+
 std::uint64_t event_log::append(std::string_view name, std::string_view aggregate, std::string body,
                                 clock::time_point at) {
     events_.push_back({.seq = ++last_seq_,
@@ -12,11 +20,17 @@ std::uint64_t event_log::append(std::string_view name, std::string_view aggregat
                        .name = std::string{name},
                        .aggregate = std::string{aggregate},
                        .body = std::move(body)});
-    if (events_.size() > retention_.max_events) {
-        events_.pop_front();
+    bytes_ += weight(events_.back());
+    while (!events_.empty() && (events_.size() > retention_.max_events || bytes_ > retention_.max_bytes)) {
+        drop_oldest();
     }
     expire(at);
     return last_seq_;
+}
+
+void event_log::drop_oldest() noexcept {
+    bytes_ -= weight(events_.front());
+    events_.pop_front();
 }
 
 void event_log::expire(clock::time_point now) {
@@ -24,7 +38,7 @@ void event_log::expire(clock::time_point now) {
     // Collection times rise with seq (bus threads may disagree by a little, which only keeps an
     // event a little longer), so the old ones are at the front.
     while (!events_.empty() && events_.front().at < cutoff) {
-        events_.pop_front();
+        drop_oldest();
     }
 }
 

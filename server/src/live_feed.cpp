@@ -3,6 +3,8 @@
 #include "gateway/protocol.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <iterator>
 
 namespace gateway {
 namespace {
@@ -51,45 +53,59 @@ join_result live_feed::add(std::shared_ptr<outbox> out, std::string id, feed_fil
     }
     // Queued under the lock, so no event of this subscription can overtake it.
     (void)out->send(protocol::subscribed_frame(id, result.epoch, result.start_seq));
-    const bool live = result.start_seq > log_.last_seq();
     subscriptions_.push_back({.out = std::move(out),
                               .id = std::move(id),
                               .filter = std::move(filter),
                               .next_seq = result.start_seq,
-                              .live = live});
-    return result;
+                              .live = result.start_seq > log_.last_seq()});
+    // The first step at once: a start at the oldest seq must not expire before it is read.
+    auto joined = result;
+    joined.live = step_locked(std::prev(subscriptions_.end())) == catch_up_state::live;
+    return joined;
 }
 
-catch_up_state live_feed::catch_up(const outbox& out, const std::string& id, std::size_t max_frames) {
+catch_up_state live_feed::catch_up(const outbox& out, const std::string& id) {
     const std::scoped_lock lock{mutex_};
     const auto it = find_locked(out, id);
     if (it == subscriptions_.end()) {
         return catch_up_state::gone;
     }
+    log_.expire(event_log::clock::now());
+    return step_locked(it);
+}
+
+catch_up_state live_feed::step_locked(std::vector<subscription>::iterator it) {
     auto& s = *it;
     if (s.live) {
         return catch_up_state::live;
     }
-    log_.expire(event_log::clock::now());
     if (s.next_seq < log_.oldest_seq()) {
         subscriptions_.erase(it);
         return catch_up_state::expired;
     }
     // Bounded so that one step holds the lock briefly, however little of the log matches.
-    const std::size_t max_read = (max_frames + 32) * 8;
+    constexpr std::size_t max_step_frames = 256;
+    constexpr std::size_t max_step_reads = 4096;
+    const auto budget = s.out->backlog_room();
+    const auto max_frames = std::min(budget.frames, max_step_frames);
     std::size_t sent = 0;
+    std::size_t bytes = 0;
     std::size_t read = 0;
-    for (auto logged = log_.from(s.next_seq); logged != log_.end() && sent < max_frames && read < max_read;
+    for (auto logged = log_.from(s.next_seq); logged != log_.end() && sent < max_frames && read < max_step_reads;
          ++logged, ++read) {
-        s.next_seq = logged->seq + 1;
-        if (!s.filter.matches(logged->name, logged->aggregate)) {
-            continue;
+        if (s.filter.matches(logged->name, logged->aggregate)) {
+            auto frame = protocol::feed_event_frame(s.id, logged->seq, logged->body);
+            if (sent > 0 && bytes + frame.size() > budget.bytes) {
+                break;  // the rest at the next step, once the client has read some
+            }
+            bytes += frame.size();
+            if (!s.out->send(std::move(frame))) {
+                subscriptions_.erase(it);
+                return catch_up_state::gone;
+            }
+            ++sent;
         }
-        if (!s.out->send(protocol::feed_event_frame(s.id, logged->seq, logged->body))) {
-            subscriptions_.erase(it);
-            return catch_up_state::gone;
-        }
-        ++sent;
+        s.next_seq = logged->seq + 1;  // only once it is sent: a throw above leaves no gap
     }
     s.live = s.next_seq > log_.last_seq();
     return s.live ? catch_up_state::live : catch_up_state::behind;
@@ -111,8 +127,13 @@ void live_feed::publish(const cascade::envelope& event, const numbered& first) {
     auto body = protocol::event_body(event);
     const std::scoped_lock lock{mutex_};
     const auto seq = log_.append(event.name(), event.aggregate(), body, event.timestamp);
+    std::exception_ptr first_failed;
     if (first) {
-        first(seq, body);
+        try {
+            first(seq, body);
+        } catch (...) {
+            first_failed = std::current_exception();  // the subscriptions still get the numbered event
+        }
     }
     for (const auto& s : subscriptions_) {
         // A catching-up subscription reads this event from the log when it gets there.
@@ -120,6 +141,9 @@ void live_feed::publish(const cascade::envelope& event, const numbered& first) {
             // A slow subscriber overflows its own queue and is disconnected; the others go on.
             (void)s.out->send(protocol::feed_event_frame(s.id, seq, body));
         }
+    }
+    if (first_failed) {
+        std::rethrow_exception(first_failed);
     }
 }
 

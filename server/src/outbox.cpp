@@ -74,13 +74,14 @@ std::size_t outbox::submits_in_flight() const {
     return submits_;
 }
 
-std::size_t outbox::backlog_room() const {
+backlog_budget outbox::backlog_room() const {
     const std::scoped_lock lock{mutex_};
-    const auto frames = limits_.max_frames / 2;
-    if (state_ != queue_state::open || frames_ >= frames || bytes_ >= limits_.max_bytes / 2) {
-        return 0;
+    const auto frames = std::max<std::size_t>(limits_.max_frames / 2, 1);
+    const auto bytes = limits_.max_bytes / 2;
+    if (state_ != queue_state::open || frames_ >= frames || (frames_ > 0 && bytes_ >= bytes)) {
+        return {};
     }
-    return frames - frames_;
+    return {.frames = frames - frames_, .bytes = bytes > bytes_ ? bytes - bytes_ : 0};
 }
 
 bool outbox::send(std::string frame) {

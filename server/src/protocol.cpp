@@ -66,15 +66,15 @@ std::optional<std::vector<std::string>> read_string_list(const json& frame, cons
     return values;
 }
 
-/// An optional seq field: a JSON integer from 0 up.
-std::optional<std::optional<std::uint64_t>> read_seq(const json& frame, const char* field, const std::string& id,
-                                                     request_error& error) {
+/// An optional field holding a JSON integer from `least` up.
+std::optional<std::optional<std::uint64_t>> read_count(const json& frame, const char* field, std::uint64_t least,
+                                                       const std::string& id, request_error& error) {
     const auto it = frame.find(field);
     if (it == frame.end() || it->is_null()) {
         return std::optional<std::uint64_t>{};
     }
-    if (!it->is_number_unsigned()) {
-        error = bad_request(std::string{field} + ": must be an integer from 0 up", id);
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() < least) {
+        error = bad_request(std::string{field} + ": must be an integer from " + std::to_string(least) + " up", id);
         return std::nullopt;
     }
     return std::optional{it->get<std::uint64_t>()};
@@ -83,9 +83,13 @@ std::optional<std::optional<std::uint64_t>> read_seq(const json& frame, const ch
 /// Where a subscription starts: `from_seq` (with the log's `epoch`, optional), `from: "earliest"`,
 /// or, with neither, now.
 std::optional<log_start> read_start(const json& frame, const std::string& id, request_error& error) {
-    const auto from_seq = read_seq(frame, "from_seq", id, error);
-    const auto epoch = from_seq ? read_seq(frame, "epoch", id, error) : std::nullopt;
+    const auto from_seq = read_count(frame, "from_seq", 1, id, error);  // seqs start at 1
+    const auto epoch = from_seq ? read_count(frame, "epoch", 0, id, error) : std::nullopt;
     if (!from_seq || !epoch) {
+        return std::nullopt;
+    }
+    if (*epoch && !*from_seq) {
+        error = bad_request("epoch: only with from_seq (the log that seq belongs to)", id);
         return std::nullopt;
     }
     const auto from = frame.find("from");
@@ -99,7 +103,7 @@ std::optional<log_start> read_start(const json& frame, const std::string& id, re
         return std::nullopt;
     }
     if (earliest) {
-        return log_start{.from = log_start::point::earliest, .seq = 0, .epoch = *epoch};
+        return log_start{.from = log_start::point::earliest, .seq = 0, .epoch = std::nullopt};
     }
     if (*from_seq) {
         return log_start{.from = log_start::point::seq, .seq = **from_seq, .epoch = *epoch};

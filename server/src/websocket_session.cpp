@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -348,12 +347,17 @@ void websocket_session::handle(protocol::subscribe_request& request) {
     const auto joined = state_->submitter.feed().add(
         outbox_, request.id,
         feed_filter{.names = std::move(request.names), .aggregates = std::move(request.aggregates)}, request.start);
+    const log_bounds log{.epoch = joined.epoch, .oldest_seq = joined.oldest_seq, .last_seq = joined.last_seq};
     switch (joined.answer) {
         case join_result::verdict::joined:
-            if (joined.start_seq <= joined.last_seq) {
+            if (!joined.live) {
                 net::co_spawn(
                     executor_, [self = shared_from_this(), sub = request.id] { return self->catch_up(sub); },
-                    net::detached);
+                    [weak = weak_from_this(), sub = request.id](const std::exception_ptr& failed) {
+                        if (auto self = weak.lock(); self && failed) {
+                            self->abandon_catch_up(sub, failed);
+                        }
+                    });
             }
             return;
         case join_result::verdict::expired:
@@ -364,14 +368,14 @@ void websocket_session::handle(protocol::subscribe_request& request) {
                     ? "epoch: that log is gone (the server restarted); this one is " + std::to_string(joined.epoch)
                     : "from_seq: " + std::to_string(joined.start_seq) +
                           " is older than the event log keeps; the oldest is " + std::to_string(joined.oldest_seq),
-                joined.oldest_seq);
+                log);
             return;
         case join_result::verdict::ahead:
             outbox_->release(request.id);
             reject_offset(request.id, refusal::bad_request,
                           "from_seq: " + std::to_string(joined.start_seq) + " is past the end of the event log (" +
                               std::to_string(joined.last_seq) + ")",
-                          joined.oldest_seq);
+                          log);
             return;
     }
 }
@@ -380,8 +384,7 @@ net::awaitable<void> websocket_session::catch_up(std::string sub) {
     auto& feed = state_->submitter.feed();
     net::steady_timer pause{executor_};
     for (;;) {
-        const auto room = outbox_->backlog_room();
-        switch (feed.catch_up(*outbox_, sub, room)) {
+        switch (feed.catch_up(*outbox_, sub)) {
             case catch_up_state::live:
             case catch_up_state::gone:
                 co_return;
@@ -392,13 +395,13 @@ net::awaitable<void> websocket_session::catch_up(std::string sub) {
                               "the event log dropped events this subscription had not read yet (it read slower "
                               "than retention keeps them); the oldest is now " +
                                   std::to_string(bounds.oldest_seq),
-                              bounds.oldest_seq);
+                              bounds);
                 co_return;
             }
             case catch_up_state::behind:
                 break;
         }
-        if (room == 0) {
+        if (outbox_->backlog_room().frames == 0) {
             // The client has not read what it was sent: wait for the writer to drain some.
             pause.expires_after(std::chrono::milliseconds{2});
             co_await pause.async_wait(net::as_tuple(net::use_awaitable));
@@ -406,6 +409,21 @@ net::awaitable<void> websocket_session::catch_up(std::string sub) {
             co_await net::post(executor_, net::use_awaitable);  // let the writer and the reader run
         }
     }
+}
+
+void websocket_session::abandon_catch_up(const std::string& sub, const std::exception_ptr& failed) {
+    std::string what = "unknown failure";
+    try {
+        std::rethrow_exception(failed);
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): described as unknown
+    }
+    spdlog::error("session {}: subscription {} failed while catching up: {}", id_, sub, what);
+    // The client is told, rather than left with a subscription that never moves again.
+    state_->submitter.feed().remove(*outbox_, sub);
+    outbox_->release(sub);
+    reject(sub, refusal::internal, "the subscription failed while reading the event log: " + what);
 }
 
 void websocket_session::handle(protocol::unsubscribe_request& request) {
@@ -440,10 +458,9 @@ void websocket_session::reject(std::string_view re, refusal code, std::string_vi
 }
 
 void websocket_session::reject_offset(std::string_view re, refusal code, std::string_view message,
-                                      std::uint64_t oldest_seq) {
+                                      const log_bounds& log) {
     state_->metrics.count_refusal(code);
-    const auto bounds = state_->submitter.feed().bounds();
-    reply(protocol::offset_error_frame(re, code, message, bounds.epoch, oldest_seq, bounds.last_seq));
+    reply(protocol::offset_error_frame(re, code, message, log.epoch, log.oldest_seq, log.last_seq));
 }
 
 void websocket_session::reply(std::string frame) {

@@ -19,6 +19,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -77,8 +78,10 @@ private:
     void reject(std::string_view re, protocol::refusal code, std::string_view message);
     /// duplicate_id: `id` is in use by a submit in flight or a live subscription.
     void reject_duplicate(const std::string& id);
-    /// An error about a subscription's start, with where the event log stands.
-    void reject_offset(std::string_view re, protocol::refusal code, std::string_view message, std::uint64_t oldest_seq);
+    /// An error about a subscription's start, with where the event log stood when it was judged.
+    void reject_offset(std::string_view re, protocol::refusal code, std::string_view message, const log_bounds& log);
+    /// catch_up() threw: the subscription ends with `internal`.
+    void abandon_catch_up(const std::string& sub, const std::exception_ptr& failed);
     void reply(std::string frame);
 
     void note_read_end(const boost::system::error_code& ec);

@@ -1,7 +1,6 @@
 // Dead letters: numbered, listed, delivered again to the one handler that gave them up, and kept
 // when a retry is refused.
 #include "dead_letter_box.hpp"
-
 #include "test_domain.hpp"
 
 #include <cascade/memory_journal.hpp>
@@ -126,12 +125,10 @@ TEST_CASE("an event's handlers have distinct names, which a retry goes by", "[de
     bus.subscribe<hop>("audit", [](const hop&, context&) -> asio::awaitable<void> { co_return; });  // another event
 }
 
-TEST_CASE("a dead letter put back into a box that filled up meanwhile stays, the oldest other goes",
-          "[dead_letter]") {
+TEST_CASE("a dead letter put back into a box that filled up meanwhile stays, the oldest other goes", "[dead_letter]") {
     const auto letter = [](std::string error) {
-        return cascade::dead_letter{.message = {.message = cascade::any_message{noted{.key = "a"}}},
-                                    .handler = "h",
-                                    .error = std::move(error)};
+        return cascade::dead_letter{
+            .message = {.message = cascade::any_message{noted{.key = "a"}}}, .handler = "h", .error = std::move(error)};
     };
     cascade::detail::dead_letter_box box{2};
     auto first = letter("first");

@@ -53,12 +53,14 @@ std::shared_ptr<outbox> make_outbox(std::size_t max_frames = 1'000'000) {
 std::vector<json> drain(outbox& out) {
     std::vector<std::string> taken;
     (void)out.take(taken);
-    out.written(taken.size(), 0);
+    std::size_t bytes = 0;
     std::vector<json> frames;
     frames.reserve(taken.size());
     for (const auto& frame : taken) {
+        bytes += frame.size();
         frames.push_back(json::parse(frame));
     }
+    out.written(taken.size(), bytes);
     return frames;
 }
 
@@ -114,31 +116,76 @@ TEST_CASE("a subscription from an offset catches up from the log, then takes liv
     for (int i = 1; i <= 100; ++i) {
         feed.publish(note("k" + std::to_string(i % 3), i));
     }
-    auto out = make_outbox();
+    auto out = make_outbox(50);  // a backlog may fill half: 25 frames a step
     const auto joined = feed.add(out, "s", {}, {.from = log_start::point::seq, .seq = 40, .epoch = 42});
     REQUIRE(joined.answer == join_result::verdict::joined);
+    CHECK_FALSE(joined.live);
     CHECK(joined.start_seq == 40);
     CHECK(joined.last_seq == 100);
 
+    // The answer, then the first step at once, within the outbox's room.
     auto frames = drain(*out);
-    REQUIRE(frames.size() == 1);
+    REQUIRE(frames.size() == 25);
     CHECK(frames[0] == json{{"type", "subscribed"}, {"re", "s"}, {"epoch", 42}, {"from_seq", 40}});
+    CHECK(seqs_of(frames) == range(40, 63));
 
-    // Catching up goes at the pace the session asks for; live events meanwhile wait in the log.
-    CHECK(feed.catch_up(*out, "s", 25) == catch_up_state::behind);
-    CHECK(seqs_of(drain(*out)) == range(40, 64));
+    // Live events published meanwhile wait in the log for it.
     for (int i = 101; i <= 103; ++i) {
         feed.publish(note("k", i));
     }
     CHECK(seqs_of(drain(*out)).empty());
-    CHECK(feed.catch_up(*out, "s", 1000) == catch_up_state::live);
-    CHECK(seqs_of(drain(*out)) == range(65, 103));
+    std::vector<std::uint64_t> seqs;
+    while (feed.catch_up(*out, "s") == catch_up_state::behind) {
+        const auto step = seqs_of(drain(*out));
+        CHECK(step.size() <= 25);
+        seqs.insert(seqs.end(), step.begin(), step.end());
+    }
+    const auto last = seqs_of(drain(*out));
+    seqs.insert(seqs.end(), last.begin(), last.end());
+    CHECK(seqs == range(64, 103));
     feed.publish(note("k", 104));
     const auto live = drain(*out);
     CHECK(seqs_of(live) == range(104, 104));
     CHECK(live[0]["sub"] == "s");
     CHECK(live[0]["event"]["data"]["n"] == 104);
-    CHECK(feed.catch_up(*out, "s", 1000) == catch_up_state::live);
+    CHECK(feed.catch_up(*out, "s") == catch_up_state::live);
+}
+
+TEST_CASE("catching up waits while the client has not read, and stays within the queue's bytes",
+          "[server][event_log]") {
+    live_feed feed;
+    for (int i = 1; i <= 60; ++i) {
+        feed.publish(note("k", i));
+    }
+    SECTION("no room: nothing is queued until the writer takes what is there") {
+        auto out = make_outbox(8);  // half is 4 frames: the answer and 3 events
+        REQUIRE(feed.add(out, "s", {}, {.from = log_start::point::earliest}).answer == join_result::verdict::joined);
+        CHECK(feed.catch_up(*out, "s") == catch_up_state::behind);
+        auto frames = drain(*out);
+        CHECK(seqs_of(frames) == range(1, 3));
+        CHECK(feed.catch_up(*out, "s") == catch_up_state::behind);
+        CHECK(seqs_of(drain(*out)) == range(4, 7));
+    }
+    SECTION("a step stops at half the queue's byte bound") {
+        auto out = std::make_shared<outbox>(gateway::queue_limits{.max_frames = 10'000, .max_bytes = 4096}, "bye");
+        REQUIRE(feed.add(out, "s", {}, {.from = log_start::point::earliest}).answer == join_result::verdict::joined);
+        std::vector<std::string> taken;
+        (void)out->take(taken);
+        std::size_t bytes = 0;
+        for (const auto& frame : taken) {
+            bytes += frame.size();
+        }
+        CHECK(taken.size() > 2);
+        CHECK(taken.size() < 30);
+        CHECK(bytes <= 2048);
+        out->written(taken.size(), bytes);
+        std::size_t events = taken.size() - 1;
+        while (feed.catch_up(*out, "s") == catch_up_state::behind) {
+            events += seqs_of(drain(*out)).size();
+        }
+        events += seqs_of(drain(*out)).size();
+        CHECK(events == 60);
+    }
 }
 
 TEST_CASE("a subscription's filter applies to what it reads from the log", "[server][event_log]") {
@@ -146,20 +193,23 @@ TEST_CASE("a subscription's filter applies to what it reads from the log", "[ser
     for (int i = 1; i <= 30; ++i) {
         feed.publish(note(i % 2 == 0 ? "even" : "odd", i));
     }
-    auto out = make_outbox();
+    auto out = make_outbox(8);
     const auto joined =
         feed.add(out, "evens", {.names = {}, .aggregates = {"even"}}, {.from = log_start::point::earliest});
     REQUIRE(joined.answer == join_result::verdict::joined);
     CHECK(joined.start_seq == 1);
-    (void)drain(*out);
-    // Each step reads a bounded stretch of the log, whatever matches; it ends live.
-    while (feed.catch_up(*out, "evens", 4) == catch_up_state::behind) {
+    std::vector<std::uint64_t> seqs = seqs_of(drain(*out));
+    while (feed.catch_up(*out, "evens") == catch_up_state::behind) {
+        const auto step = seqs_of(drain(*out));
+        seqs.insert(seqs.end(), step.begin(), step.end());
     }
+    const auto last = seqs_of(drain(*out));
+    seqs.insert(seqs.end(), last.begin(), last.end());
     std::vector<std::uint64_t> evens;
     for (std::uint64_t seq = 2; seq <= 30; seq += 2) {
         evens.push_back(seq);
     }
-    CHECK(seqs_of(drain(*out)) == evens);
+    CHECK(seqs == evens);
 }
 
 TEST_CASE("a start the log does not hold is refused with where the log stands", "[server][event_log]") {
@@ -187,9 +237,23 @@ TEST_CASE("a start the log does not hold is refused with where the log stands", 
     CHECK(drain(*out).empty());
     CHECK(feed.size() == 0);
     // The next seq and the oldest kept are both fine starts.
-    CHECK(feed.add(out, "next", {}, {.from = log_start::point::seq, .seq = 26}).answer == join_result::verdict::joined);
-    CHECK(feed.add(out, "oldest", {}, {.from = log_start::point::seq, .seq = 16}).answer ==
-          join_result::verdict::joined);
+    const auto next = feed.add(out, "next", {}, {.from = log_start::point::seq, .seq = 26});
+    CHECK(next.answer == join_result::verdict::joined);
+    CHECK(next.live);
+    const auto oldest = feed.add(out, "oldest", {}, {.from = log_start::point::seq, .seq = 16});
+    CHECK(oldest.answer == join_result::verdict::joined);
+    CHECK(oldest.live);  // ten events fit in one step
+    CHECK(seqs_of(drain(*out)) == range(16, 25));
+}
+
+TEST_CASE("the log's byte bound drops the oldest events too", "[server][event_log]") {
+    event_log log{{.max_events = 1000, .max_age = std::chrono::hours{1}, .max_bytes = 100}, 1};
+    for (int i = 0; i < 10; ++i) {
+        (void)log.append("N", "k", std::string(30, 'x'), t0);  // 32 bytes each
+    }
+    CHECK(log.bytes() <= 100);
+    CHECK(log.oldest_seq() == 8);  // the newest three fit
+    CHECK(log.last_seq() == 10);
 }
 
 TEST_CASE("a subscription that reads slower than retention keeps is dropped as expired", "[server][event_log]") {
@@ -197,42 +261,59 @@ TEST_CASE("a subscription that reads slower than retention keeps is dropped as e
     for (int i = 1; i <= 10; ++i) {
         feed.publish(note("k", i));
     }
-    auto out = make_outbox();
+    auto out = make_outbox(8);  // three events in its first step, then its client reads nothing
     REQUIRE(feed.add(out, "s", {}, {.from = log_start::point::earliest}).answer == join_result::verdict::joined);
-    CHECK(feed.catch_up(*out, "s", 3) == catch_up_state::behind);
+    CHECK(seqs_of(drain(*out)) == range(1, 3));
     for (int i = 11; i <= 30; ++i) {
         feed.publish(note("k", i));
     }
     // Seqs 4 to 20 are gone before it read them: no silent gap, it is told and removed.
-    CHECK(feed.catch_up(*out, "s", 3) == catch_up_state::expired);
+    CHECK(feed.catch_up(*out, "s") == catch_up_state::expired);
     CHECK(feed.size() == 0);
-    CHECK(feed.catch_up(*out, "s", 3) == catch_up_state::gone);
+    CHECK(feed.catch_up(*out, "s") == catch_up_state::gone);
 }
 
 TEST_CASE("joining from an offset while events are published leaves no gap and no duplicate", "[server][event_log]") {
-    constexpr int total = 10'000;
+    constexpr int at_least = 10'000;
     live_feed feed;
     std::atomic<int> published{0};
+    std::atomic<bool> joined_live{false};
     std::thread publisher{[&] {
-        for (int i = 1; i <= total; ++i) {
+        // At least 10,000 at full speed; then, slower, so that the reader catches up while events
+        // keep coming, until it is live; then 500 more.
+        int i = 0;
+        const auto publish_one = [&] {
+            ++i;
             feed.publish(note("k" + std::to_string(i % 7), i));
             published.store(i, std::memory_order_release);
+        };
+        while (i < at_least) {
+            publish_one();
+        }
+        while (!joined_live.load(std::memory_order_acquire)) {
+            publish_one();
+            std::this_thread::sleep_for(std::chrono::microseconds{50});
+        }
+        for (int more = 0; more < 500; ++more) {
+            publish_one();
         }
     }};
-    while (published.load(std::memory_order_acquire) < total / 4) {
+    while (published.load(std::memory_order_acquire) < at_least / 4) {
         std::this_thread::yield();
     }
-    auto out = make_outbox();
+    auto out = make_outbox();  // steps of 256 at most, so the seam comes while the publisher is at it
     const auto joined = feed.add(out, "s", {}, {.from = log_start::point::seq, .seq = 100});
     REQUIRE(joined.answer == join_result::verdict::joined);
     std::vector<json> frames;
-    // Small steps, so that the seam comes while the publisher is still at it.
-    while (feed.catch_up(*out, "s", 64) == catch_up_state::behind) {
+    while (feed.catch_up(*out, "s") == catch_up_state::behind) {
         auto some = drain(*out);
         frames.insert(frames.end(), some.begin(), some.end());
     }
+    joined_live.store(true, std::memory_order_release);
     publisher.join();
     auto rest = drain(*out);
     frames.insert(frames.end(), rest.begin(), rest.end());
+    const auto total = static_cast<std::uint64_t>(published.load());
+    CHECK(total >= at_least + 500U);
     CHECK(seqs_of(frames) == range(100, total));
 }

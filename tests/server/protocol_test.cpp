@@ -101,11 +101,15 @@ TEST_CASE("bad frames are bad_request errors that name the field", "[protocol]")
         CHECK(expect_error(R"({"type":"subscribe","id":"s1","names":"A"})").message ==
               "names: must be an array of strings");
         CHECK(expect_error(R"({"type":"subscribe","id":"s1","from_seq":-1})").message ==
-              "from_seq: must be an integer from 0 up");
+              "from_seq: must be an integer from 1 up");
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","from_seq":0})").message ==
+              "from_seq: must be an integer from 1 up");
         CHECK(expect_error(R"({"type":"subscribe","id":"s1","from_seq":"7"})").message ==
-              "from_seq: must be an integer from 0 up");
+              "from_seq: must be an integer from 1 up");
         CHECK(expect_error(R"({"type":"subscribe","id":"s1","from_seq":1,"epoch":1.5})").message ==
               "epoch: must be an integer from 0 up");
+        CHECK(expect_error(R"({"type":"subscribe","id":"s1","epoch":7})").message ==
+              "epoch: only with from_seq (the log that seq belongs to)");
         CHECK(expect_error(R"({"type":"subscribe","id":"s1","from":"latest"})").message ==
               R"(from: must be "earliest" (or use from_seq))");
         CHECK(expect_error(R"({"type":"subscribe","id":"s1","from":"earliest","from_seq":3})").message ==

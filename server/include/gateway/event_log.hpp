@@ -14,10 +14,12 @@
 
 namespace gateway {
 
-/// How much of the log is kept: an event goes once either bound passes it.
+/// How much of the log is kept: an event goes once any bound passes it.
 struct log_retention {
     std::size_t max_events = 100'000;
     std::chrono::seconds max_age = std::chrono::hours{1};
+    /// Of the kept events' wire objects, names and aggregates: events may be large.
+    std::size_t max_bytes = 256 * 1024 * 1024;
 };
 
 /// Where a reader starts in the event log.
@@ -50,7 +52,7 @@ public:
     event_log(log_retention retention, std::uint64_t epoch) noexcept : retention_{retention}, epoch_{epoch} {}
 
     /// Numbers and keeps one event collected at `at`; returns its seq. Drops what retention no
-    /// longer keeps, measured from `at`.
+    /// longer keeps, its age measured from `at`.
     std::uint64_t append(std::string_view name, std::string_view aggregate, std::string body, clock::time_point at);
     /// Drops the events older than the age bound at `now` (appends do it too, as time goes by).
     void expire(clock::time_point now);
@@ -64,11 +66,16 @@ public:
     /// The kept events from `seq` on (clamped to what is kept), oldest first.
     [[nodiscard]] std::deque<logged_event>::const_iterator from(std::uint64_t seq) const noexcept;
     [[nodiscard]] std::deque<logged_event>::const_iterator end() const noexcept { return events_.end(); }
+    /// What the kept events weigh, as max_bytes counts it.
+    [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
 
 private:
+    void drop_oldest() noexcept;
+
     log_retention retention_;
     std::uint64_t epoch_;
     std::uint64_t last_seq_ = 0;
+    std::size_t bytes_ = 0;
     std::deque<logged_event> events_;
 };
 

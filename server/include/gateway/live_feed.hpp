@@ -36,6 +36,7 @@ struct join_result {
         ahead,    ///< the start is past the log's next seq
     };
     verdict answer = verdict::joined;
+    bool live = false;             ///< joined and caught up already: no catch_up() needed
     std::uint64_t start_seq = 0;   ///< the first seq the subscription may receive
     std::uint64_t oldest_seq = 0;  ///< the oldest seq the log keeps now
     std::uint64_t last_seq = 0;    ///< the newest seq published
@@ -65,13 +66,15 @@ public:
     explicit live_feed(log_retention retention = {}, std::uint64_t epoch = new_epoch()) : log_{retention, epoch} {}
 
     /// Adds subscription `id` of the session whose outbox is `out`, starting at `start`. When it
-    /// joins, its `subscribed` frame is queued before any of its events; its events are sent as
-    /// {"type":"event","sub":id,"seq":…,...}. A start before now leaves it catching up: the
-    /// session calls catch_up() until that says it is live.
+    /// joins, its `subscribed` frame is queued before any of its events, and a start before now
+    /// takes its first step from the log at once (within `out`'s backlog room): while it is not
+    /// live, the session calls catch_up() until it is. Its events are sent as
+    /// {"type":"event","sub":id,"seq":…,...}.
     [[nodiscard]] join_result add(std::shared_ptr<outbox> out, std::string id, feed_filter filter,
                                   const log_start& start = {});
-    /// Queues at most `max_frames` more of what subscription `id` has not read from the log.
-    [[nodiscard]] catch_up_state catch_up(const outbox& out, const std::string& id, std::size_t max_frames);
+    /// Queues, within `out`'s backlog room and a step's bound, more of what subscription `id` has
+    /// not read from the log.
+    [[nodiscard]] catch_up_state catch_up(const outbox& out, const std::string& id);
     /// Removes one subscription; once this returns, no more of its events are queued.
     void remove(const outbox& out, const std::string& id);
     /// Removes every subscription of the session whose outbox is `out`.
@@ -96,6 +99,8 @@ private:
     };
 
     [[nodiscard]] std::vector<subscription>::iterator find_locked(const outbox& out, const std::string& id);
+    /// One step of catching up for `s` (under the lock); removes it when it is gone or expired.
+    [[nodiscard]] catch_up_state step_locked(std::vector<subscription>::iterator s);
 
     mutable std::mutex mutex_;
     event_log log_;

@@ -31,6 +31,12 @@ struct queue_limits {
     std::size_t max_bytes = 8 * 1024 * 1024;
 };
 
+/// What a backlog may queue now: so many frames, and so many bytes after its first frame.
+struct backlog_budget {
+    std::size_t frames = 0;
+    std::size_t bytes = 0;
+};
+
 class outbox {
 public:
     /// The queue's state as the writer sees it.
@@ -72,9 +78,10 @@ public:
     /// Passing a bound turns the queue into `overflowed` and tells the waker.
     bool send(std::string frame);
 
-    /// How many more frames a backlog (a subscription catching up from the event log) may queue
-    /// now: what keeps the queue under half its bounds, so live frames keep room; 0 once closed.
-    [[nodiscard]] std::size_t backlog_room() const;
+    /// What a backlog (a subscription catching up from the event log) may queue now: what keeps
+    /// the queue under half its bounds, so live frames keep room, and at least one frame when the
+    /// queue is empty, so a backlog always moves; nothing once closed.
+    [[nodiscard]] backlog_budget backlog_room() const;
 
     /// Moves every queued frame into `out` (writer only). When nothing is queued and the state is
     /// open, arms a wake-up: the waker's wake() is called on the next send, kick or close.
