@@ -64,6 +64,18 @@ struct flaky_bus {
     std::atomic<cascade::message_id> causation{0};
 };
 
+/// The letter `flaky` would have left of the Noted submitted as `root`, numbered `id`.
+cascade::dead_letter flaky_letter(std::uint64_t id, cascade::message_id root) {
+    cascade::dead_letter letter{.message = {.message = cascade::any_message{noted{.key = "a", .seq = 1}}}};
+    letter.id = id;
+    letter.message.id = root;
+    letter.message.correlation_id = root;
+    letter.handler = "flaky";
+    letter.error = "not yet";
+    letter.attempts = 1;
+    return letter;
+}
+
 }  // namespace
 
 TEST_CASE("a retried dead letter goes to its one handler, as a new cascade caused by it", "[dead_letter]") {
@@ -131,22 +143,23 @@ TEST_CASE("a dead letter put back into a box that filled up meanwhile stays, the
             .message = {.message = cascade::any_message{noted{.key = "a"}}}, .handler = "h", .error = std::move(error)};
     };
     cascade::detail::dead_letter_box box{2};
-    auto first = letter("first");
-    auto second = letter("second");
-    auto third = letter("third");
-    CHECK_FALSE(box.keep(first).has_value());
-    CHECK_FALSE(box.keep(second).has_value());
-    CHECK(second.id == 2);  // numbered as kept
+    // What a journal is told, in the box's order.
+    std::vector<std::string> records;
+    box.record_to({.kept = [&](const cascade::dead_letter& l) { records.push_back("keep " + std::to_string(l.id)); },
+                   .dropped = [&](std::uint64_t id) { records.push_back("drop " + std::to_string(id)); }});
+    CHECK(box.keep(letter("first")) == 1);
+    CHECK(box.keep(letter("second")) == 2);
     auto taken = box.take(1);
     REQUIRE(taken.has_value());
     CHECK_FALSE(box.take(1).has_value());
-    CHECK_FALSE(box.keep(third).has_value());
-    CHECK(box.put_back(std::move(*taken)) == 2U);  // says which letter it pushed out (for the journal)
+    CHECK(box.keep(letter("third")) == 3);
+    box.put_back(std::move(*taken));
     std::vector<std::string> kept;
     for (const auto& letter : box.list()) {
         kept.push_back(letter.error);
     }
     CHECK(kept == std::vector<std::string>{"first", "third"});
+    CHECK(records == std::vector<std::string>{"keep 1", "keep 2", "keep 3", "drop 2"});
 }
 
 TEST_CASE("letters restored from a journal keep their ids, numbering goes on above them", "[dead_letter]") {
@@ -157,16 +170,19 @@ TEST_CASE("letters restored from a journal keep their ids, numbering goes on abo
                                     .error = std::move(error)};
     };
     cascade::detail::dead_letter_box box{2};
-    // Three kept in the journal, out of order; the box holds two: the oldest goes back out.
-    CHECK(box.restore({letter(9, "nine"), letter(4, "four"), letter(7, "seven")}) == std::vector<std::uint64_t>{4});
-    auto next = letter(0, "next");
-    CHECK(box.keep(next) == 7U);
-    CHECK(next.id == 10);
+    std::vector<std::uint64_t> dropped;
+    box.record_to({.kept = {}, .dropped = [&](std::uint64_t id) { dropped.push_back(id); }});
+    // Three kept in the journal, out of order, and one it could not read (12); the box holds two:
+    // the oldest leaves the journal.
+    box.restore({letter(9, "nine"), letter(4, "four"), letter(7, "seven")}, 12);
+    CHECK(dropped == std::vector<std::uint64_t>{4});
+    CHECK(box.keep(letter(0, "next")) == 13);  // above every id the journal holds
+    CHECK(dropped == std::vector<std::uint64_t>{4, 7});
     std::vector<std::uint64_t> ids;
     for (const auto& kept : box.list()) {
         ids.push_back(kept.id);
     }
-    CHECK(ids == std::vector<std::uint64_t>{9, 10});
+    CHECK(ids == std::vector<std::uint64_t>{9, 13});
 }
 
 TEST_CASE("a journaled bus's dead letters outlive it, a finished retry removes its letter", "[dead_letter][journal]") {
@@ -224,4 +240,27 @@ TEST_CASE("a dead letter whose retry was not recorded as done is listed again af
     const auto kept = second.bus.dead_letters();
     REQUIRE(kept.size() == 1);
     CHECK(kept[0].id == id);  // at least once: retry it again
+}
+
+TEST_CASE("a letter whose cascade had not recorded its outcome is not restored: the cascade runs again",
+          "[dead_letter][journal]") {
+    auto journal = std::make_shared<cascade::memory_journal>();
+    // The journal as a crash left it: the submit and its letter committed, its outcome not.
+    constexpr cascade::message_id root = 5;
+    std::promise<void> appended;
+    std::promise<void> lettered;
+    journal->append({.id = root, .key = "", .message = cascade::any_message{noted{.key = "a", .seq = 1}}},
+                    [&](const std::exception_ptr&) { appended.set_value(); });
+    const auto stale = flaky_letter(3, root);
+    journal->keep_letter(stale, [&](const std::exception_ptr&) { lettered.set_value(); });
+    appended.get_future().wait();
+    lettered.get_future().wait();
+
+    flaky_bus second{journal};  // recovers: the submit runs again, and its flaky handler gives up again
+    REQUIRE(second.bus.wait_idle(std::chrono::seconds{60}));
+    CHECK(second.flaky_runs == 1);
+    const auto letters = second.bus.dead_letters();
+    REQUIRE(letters.size() == 1);  // the new one, not the stale one beside it
+    CHECK(letters[0].id > 3);      // numbered above what the journal held
+    CHECK(letters[0].message.id == root);
 }

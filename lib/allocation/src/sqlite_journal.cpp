@@ -365,12 +365,14 @@ cascade::journal_state sqlite_journal::recover(const cascade::message_registry& 
         {
             const statement_scope scope{c.select_letters};
             while (scope->executeStep()) {
+                const auto id = static_cast<std::uint64_t>(scope->getColumn(0).getInt64());
+                state.last_letter = std::max(state.last_letter, id);  // new letters never take its id
                 try {
                     state.letters.push_back(
                         cascade::dead_letter_from_json(json::parse(scope->getColumn(1).getString()), registry));
                 } catch (const std::exception& e) {
-                    spdlog::error("journal: dead letter {} cannot be recovered: {}", scope->getColumn(0).getInt64(),
-                                  e.what());
+                    // Left in the journal for a build that knows its message again.
+                    spdlog::error("journal: dead letter {} cannot be recovered: {}", id, e.what());
                 }
             }
         }

@@ -102,27 +102,20 @@ std::optional<submit_result> bus_core::retry_dead_letter(std::uint64_t letter, c
     }
     submit_result admitted;
     try {
-        if (handler == nullptr) {  // handlers never change once submissions began: only a bug gets here
-            throw std::logic_error{"dead letter " + std::to_string(letter) + " names no handler of " +
+        if (handler == nullptr) {  // a letter from the journal, of a handler this build no longer has
+            throw std::runtime_error{"dead letter " + std::to_string(letter) + " names no handler of " +
                                    std::string{taken->message.message.name()}};
         }
         admitted = admit(taken->message.message, std::move(observer),
                          {.causation_id = taken->message.id, .only = handler}, {});
     } catch (...) {
-        put_back(std::move(*taken));
+        dead_letters_.put_back(std::move(*taken));
         throw;
     }
     if (!admitted) {
-        put_back(std::move(*taken));  // refused: still a dead letter, to retry later
+        dead_letters_.put_back(std::move(*taken));  // refused: still a dead letter, to retry later
     }
     return admitted;
-}
-
-void bus_core::put_back(dead_letter letter) {
-    const auto pushed_out = dead_letters_.put_back(std::move(letter));
-    if (pushed_out && durability_) {
-        durability_->drop_letter(*pushed_out);
-    }
 }
 
 submit_result bus_core::admit(any_message msg, cascade_observer observer, redelivery origin, std::string key) {

@@ -83,9 +83,8 @@ private:
     /// The append of `item` called back.
     void enter_journaled(work_item& item, const std::string& key,
                          const std::function<void(message_id, bool)>& on_recorded, const std::exception_ptr& failed);
-    /// A dead letter taken for a retry that did not start goes back (and one it pushes out
-    /// leaves the journal too).
-    void put_back(dead_letter letter);
+    /// The dead letters of the journal back in the box, but those of cascades that run again now.
+    void restore_letters(journal_state& state);
     /// The observer with its outcome recorded in the journal before on_done sees it.
     [[nodiscard]] cascade_observer recording(cascade_observer observer, const std::string& key);
     // delivery_host

@@ -4,6 +4,7 @@
 #include "coarse_clock.hpp"
 #include "describe.hpp"
 
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +20,8 @@ void bus_core::use_journal(std::shared_ptr<journal> log) {
         throw std::invalid_argument{"use_journal: no journal"};
     }
     durability_ = std::make_unique<durability>(std::move(log), handlers.registry());
+    dead_letters_.record_to({.kept = [log = durability_.get()](const dead_letter& letter) { log->keep_letter(letter); },
+                             .dropped = [log = durability_.get()](std::uint64_t id) { log->drop_letter(id); }});
 }
 
 std::size_t bus_core::recover() {
@@ -31,9 +34,7 @@ std::size_t bus_core::recover() {
     handlers.freeze();
     auto state = durability_->log().recover(handlers.registry());
     ids_.skip_past(state.last_id);
-    for (const auto id : dead_letters_.restore(std::move(state.letters))) {
-        durability_->drop_letter(id);  // more than the box keeps now
-    }
+    restore_letters(state);
     recovered_.store(true, std::memory_order_release);
     std::size_t resumed = 0;
     for (auto& submit : state.unfinished) {
@@ -159,6 +160,27 @@ cascade_observer bus_core::recording(cascade_observer observer, const std::strin
         });
     };
     return observer;
+}
+
+void bus_core::restore_letters(journal_state& state) {
+    std::set<message_id> resumed;
+    for (const auto& submit : state.unfinished) {
+        resumed.insert(submit.id);
+    }
+    std::vector<dead_letter> kept;
+    for (auto& letter : state.letters) {
+        // A retry's message (and so a letter of a failed retry) has an id the journal does not
+        // hold otherwise.
+        ids_.skip_past(letter.message.id);
+        if (resumed.contains(letter.message.correlation_id)) {
+            // Its cascade had not recorded its outcome: it runs again now and delivers the event
+            // again, which makes a new letter if the handler gives up again.
+            durability_->drop_letter(letter.id);
+        } else {
+            kept.push_back(std::move(letter));
+        }
+    }
+    dead_letters_.restore(std::move(kept), state.last_letter);
 }
 
 }  // namespace cascade::detail

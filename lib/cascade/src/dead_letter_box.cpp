@@ -4,34 +4,33 @@
 
 namespace cascade::detail {
 
-std::optional<std::uint64_t> dead_letter_box::keep(dead_letter& letter) {
+std::uint64_t dead_letter_box::keep(dead_letter letter) {
     if (capacity_ == 0) {
-        return std::nullopt;
+        return 0;
     }
     const std::scoped_lock lock{mutex_};
     letter.id = next_id_++;
-    std::optional<std::uint64_t> pushed_out;
     if (letters_.size() == capacity_) {
-        pushed_out = letters_.front().id;
-        letters_.pop_front();
+        drop_locked(letters_.begin());
     }
-    letters_.push_back(letter);
-    return pushed_out;
+    letters_.push_back(std::move(letter));
+    if (records_.kept) {
+        records_.kept(letters_.back());
+    }
+    return letters_.back().id;
 }
 
-std::vector<std::uint64_t> dead_letter_box::restore(std::vector<dead_letter> letters) {
+void dead_letter_box::restore(std::vector<dead_letter> letters, std::uint64_t last_id) {
     std::ranges::sort(letters, {}, &dead_letter::id);
     const std::scoped_lock lock{mutex_};
-    std::vector<std::uint64_t> pushed_out;
+    next_id_ = std::max(next_id_, last_id + 1);
     for (auto& letter : letters) {
         next_id_ = std::max(next_id_, letter.id + 1);
         letters_.push_back(std::move(letter));
         if (letters_.size() > capacity_) {
-            pushed_out.push_back(letters_.front().id);
-            letters_.pop_front();
+            drop_locked(letters_.begin());
         }
     }
-    return pushed_out;
 }
 
 std::vector<dead_letter> dead_letter_box::list() const {
@@ -50,19 +49,22 @@ std::optional<dead_letter> dead_letter_box::take(std::uint64_t id) {
     return letter;
 }
 
-std::optional<std::uint64_t> dead_letter_box::put_back(dead_letter letter) {
+void dead_letter_box::put_back(dead_letter letter) {
     const std::scoped_lock lock{mutex_};
     const auto it = std::ranges::lower_bound(letters_, letter.id, {}, &dead_letter::id);
     const bool oldest = it == letters_.begin();
     letters_.insert(it, std::move(letter));
-    if (letters_.size() <= capacity_) {
-        return std::nullopt;
+    if (letters_.size() > capacity_) {
+        // Newer letters came meanwhile: the oldest other than this one goes, as in keep().
+        drop_locked(oldest ? std::next(letters_.begin()) : letters_.begin());
     }
-    // Newer letters came meanwhile: the oldest other than this one goes, as in keep().
-    const auto out = oldest ? std::next(letters_.begin()) : letters_.begin();
-    const auto id = out->id;
-    letters_.erase(out);
-    return id;
+}
+
+void dead_letter_box::drop_locked(std::deque<dead_letter>::iterator letter) {
+    if (records_.dropped) {
+        records_.dropped(letter->id);
+    }
+    letters_.erase(letter);
 }
 
 }  // namespace cascade::detail

@@ -455,20 +455,14 @@ void delivery::give_up(const handler_entry& handler, work_item& item, std::strin
             cascade_status::partial);
     }
     counter_shard::add(p_.counts.local().dead_lettered);
-    dead_letter letter{.message = item.message,
-                       .handler = handler.name,
-                       .error = std::move(error),
-                       .attempts = attempts,
-                       .at = std::chrono::system_clock::now()};
-    const auto pushed_out = p_.dead_letters.keep(letter);
-    if (p_.journal && letter.id != 0) {
-        // Queued before the cascade settles, so before its outcome: a crash that loses the
-        // letter loses the outcome too, and recovery delivers the event again.
-        p_.journal->keep_letter(letter);
-        if (pushed_out) {
-            p_.journal->drop_letter(*pushed_out);
-        }
-    }
+    // Journaled (by the box), the letter is queued before the cascade settles, so before its
+    // outcome: a crash that loses the letter loses the outcome too, and recovery delivers the
+    // event again.
+    (void)p_.dead_letters.keep({.message = item.message,
+                                .handler = handler.name,
+                                .error = std::move(error),
+                                .attempts = attempts,
+                                .at = std::chrono::system_clock::now()});
 }
 
 void delivery::record_machinery_failure(work_item& item, const std::string& handler, const std::exception_ptr& thrown) {

@@ -153,6 +153,7 @@ journal_state memory_journal::recover(const message_registry& /*registry*/) {
     }
     for (const auto& [id, letter] : letters_) {
         state.letters.push_back(letter);
+        state.last_letter = id;
     }
     return state;
 }

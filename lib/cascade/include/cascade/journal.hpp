@@ -58,6 +58,7 @@ struct journal_state {
     std::vector<journaled_submit> unfinished;  ///< appended and not finished, oldest first
     message_id last_id{};                      ///< the highest message id recorded anywhere
     std::vector<dead_letter> letters;          ///< the dead letters kept, by id
+    std::uint64_t last_letter{};               ///< the highest letter id held (decoded or not)
 };
 
 /// Runs once a write is committed (with nullptr) or has failed; on any thread, never inside the
