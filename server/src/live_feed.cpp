@@ -60,7 +60,12 @@ join_result live_feed::add(std::shared_ptr<outbox> out, std::string id, feed_fil
                               .live = result.start_seq > log_.last_seq()});
     // The first step at once: a start at the oldest seq must not expire before it is read.
     auto joined = result;
-    joined.live = step_locked(std::prev(subscriptions_.end())) == catch_up_state::live;
+    try {
+        joined.live = step_locked(std::prev(subscriptions_.end())) == catch_up_state::live;
+    } catch (...) {
+        subscriptions_.pop_back();  // no subscription is left that nothing would move
+        throw;
+    }
     return joined;
 }
 
@@ -95,7 +100,7 @@ catch_up_state live_feed::step_locked(std::vector<subscription>::iterator it) {
          ++logged, ++read) {
         if (s.filter.matches(logged->name, logged->aggregate)) {
             auto frame = protocol::feed_event_frame(s.id, logged->seq, logged->body);
-            if (sent > 0 && bytes + frame.size() > budget.bytes) {
+            if ((sent > 0 || !budget.empty) && bytes + frame.size() > budget.bytes) {
                 break;  // the rest at the next step, once the client has read some
             }
             bytes += frame.size();

@@ -81,7 +81,7 @@ backlog_budget outbox::backlog_room() const {
     if (state_ != queue_state::open || frames_ >= frames || (frames_ > 0 && bytes_ >= bytes)) {
         return {};
     }
-    return {.frames = frames - frames_, .bytes = bytes > bytes_ ? bytes - bytes_ : 0};
+    return {.frames = frames - frames_, .bytes = bytes > bytes_ ? bytes - bytes_ : 0, .empty = frames_ == 0};
 }
 
 bool outbox::send(std::string frame) {

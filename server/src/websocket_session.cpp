@@ -344,9 +344,15 @@ void websocket_session::handle(protocol::subscribe_request& request) {
             return;
     }
     // The feed queues the `subscribed` answer itself, so no event of this subscription can overtake it.
-    const auto joined = state_->submitter.feed().add(
-        outbox_, request.id,
-        feed_filter{.names = std::move(request.names), .aggregates = std::move(request.aggregates)}, request.start);
+    join_result joined;
+    try {
+        joined = state_->submitter.feed().add(
+            outbox_, request.id,
+            feed_filter{.names = std::move(request.names), .aggregates = std::move(request.aggregates)}, request.start);
+    } catch (...) {
+        outbox_->release(request.id);  // the feed kept nothing: the id is free, and the error says why
+        throw;
+    }
     const log_bounds log{.epoch = joined.epoch, .oldest_seq = joined.oldest_seq, .last_seq = joined.last_seq};
     switch (joined.answer) {
         case join_result::verdict::joined:

@@ -3,6 +3,7 @@
 #include "gateway/event_log.hpp"
 
 #include "gateway/live_feed.hpp"
+#include "support.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,7 @@ using gateway::live_feed;
 using gateway::log_start;
 using gateway::outbox;
 using nlohmann::json;
+using server_test::seq_range;
 
 namespace {
 
@@ -74,14 +76,6 @@ std::vector<std::uint64_t> seqs_of(const std::vector<json>& frames) {
     return seqs;
 }
 
-std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
-    std::vector<std::uint64_t> seqs;
-    for (auto seq = first; seq <= last; ++seq) {
-        seqs.push_back(seq);
-    }
-    return seqs;
-}
-
 }  // namespace
 
 TEST_CASE("the event log numbers from 1 and keeps what retention allows", "[server][event_log]") {
@@ -127,7 +121,7 @@ TEST_CASE("a subscription from an offset catches up from the log, then takes liv
     auto frames = drain(*out);
     REQUIRE(frames.size() == 25);
     CHECK(frames[0] == json{{"type", "subscribed"}, {"re", "s"}, {"epoch", 42}, {"from_seq", 40}});
-    CHECK(seqs_of(frames) == range(40, 63));
+    CHECK(seqs_of(frames) == seq_range(40, 63));
 
     // Live events published meanwhile wait in the log for it.
     for (int i = 101; i <= 103; ++i) {
@@ -142,10 +136,10 @@ TEST_CASE("a subscription from an offset catches up from the log, then takes liv
     }
     const auto last = seqs_of(drain(*out));
     seqs.insert(seqs.end(), last.begin(), last.end());
-    CHECK(seqs == range(64, 103));
+    CHECK(seqs == seq_range(64, 103));
     feed.publish(note("k", 104));
     const auto live = drain(*out);
-    CHECK(seqs_of(live) == range(104, 104));
+    CHECK(seqs_of(live) == seq_range(104, 104));
     CHECK(live[0]["sub"] == "s");
     CHECK(live[0]["event"]["data"]["n"] == 104);
     CHECK(feed.catch_up(*out, "s") == catch_up_state::live);
@@ -162,9 +156,9 @@ TEST_CASE("catching up waits while the client has not read, and stays within the
         REQUIRE(feed.add(out, "s", {}, {.from = log_start::point::earliest}).answer == join_result::verdict::joined);
         CHECK(feed.catch_up(*out, "s") == catch_up_state::behind);
         auto frames = drain(*out);
-        CHECK(seqs_of(frames) == range(1, 3));
+        CHECK(seqs_of(frames) == seq_range(1, 3));
         CHECK(feed.catch_up(*out, "s") == catch_up_state::behind);
-        CHECK(seqs_of(drain(*out)) == range(4, 7));
+        CHECK(seqs_of(drain(*out)) == seq_range(4, 7));
     }
     SECTION("a step stops at half the queue's byte bound") {
         auto out = std::make_shared<outbox>(gateway::queue_limits{.max_frames = 10'000, .max_bytes = 4096}, "bye");
@@ -243,7 +237,7 @@ TEST_CASE("a start the log does not hold is refused with where the log stands", 
     const auto oldest = feed.add(out, "oldest", {}, {.from = log_start::point::seq, .seq = 16});
     CHECK(oldest.answer == join_result::verdict::joined);
     CHECK(oldest.live);  // ten events fit in one step
-    CHECK(seqs_of(drain(*out)) == range(16, 25));
+    CHECK(seqs_of(drain(*out)) == seq_range(16, 25));
 }
 
 TEST_CASE("the log's byte bound drops the oldest events too", "[server][event_log]") {
@@ -263,7 +257,7 @@ TEST_CASE("a subscription that reads slower than retention keeps is dropped as e
     }
     auto out = make_outbox(8);  // three events in its first step, then its client reads nothing
     REQUIRE(feed.add(out, "s", {}, {.from = log_start::point::earliest}).answer == join_result::verdict::joined);
-    CHECK(seqs_of(drain(*out)) == range(1, 3));
+    CHECK(seqs_of(drain(*out)) == seq_range(1, 3));
     for (int i = 11; i <= 30; ++i) {
         feed.publish(note("k", i));
     }
@@ -315,5 +309,5 @@ TEST_CASE("joining from an offset while events are published leaves no gap and n
     frames.insert(frames.end(), rest.begin(), rest.end());
     const auto total = static_cast<std::uint64_t>(published.load());
     CHECK(total >= at_least + 500U);
-    CHECK(seqs_of(frames) == range(100, total));
+    CHECK(seqs_of(frames) == seq_range(100, total));
 }

@@ -41,14 +41,6 @@ std::vector<std::uint64_t> read_feed_through(ws_client& client, const std::strin
     return seqs;
 }
 
-std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
-    std::vector<std::uint64_t> seqs;
-    for (auto seq = first; seq <= last; ++seq) {
-        seqs.push_back(seq);
-    }
-    return seqs;
-}
-
 }  // namespace
 
 TEST_CASE("subscribing from an offset while events are produced: no gap and no duplicate over 10,000 events",
@@ -73,7 +65,7 @@ TEST_CASE("subscribing from an offset while events are produced: no gap and no d
     const auto seqs = read_feed_through(reader, "s", 10'003);
     producer.join();
     CHECK(late_failures == 0);
-    CHECK(seqs == range(1'500, 10'003));
+    CHECK(seqs == seq_range(1'500, 10'003));
 }
 
 TEST_CASE("retention bounds the log, and a start it no longer holds is offset_expired", "[server][offsets]") {
@@ -109,7 +101,7 @@ TEST_CASE("retention bounds the log, and a start it no longer holds is offset_ex
     const auto subscribed = reader.read();
     CHECK(subscribed["type"] == "subscribed");
     CHECK(subscribed["from_seq"] == 11);
-    CHECK(read_feed_through(reader, "old", 20) == range(11, 20));
+    CHECK(read_feed_through(reader, "old", 20) == seq_range(11, 20));
 }
 
 TEST_CASE("a subscriber that reconnects resumes from the seq after the last one it saw", "[server][offsets]") {
@@ -135,8 +127,8 @@ TEST_CASE("a subscriber that reconnects resumes from the seq after the last one 
     again.send(json{
         {"type", "subscribe"}, {"id", "s"}, {"aggregates", {"mine"}}, {"from_seq", last_seen + 1}, {"epoch", epoch}});
     CHECK(again.read()["from_seq"] == last_seen + 1);
-    CHECK(read_feed_through(again, "s", 18) == range(14, 18));  // 6 to 13 were "other"
+    CHECK(read_feed_through(again, "s", 18) == seq_range(14, 18));  // 6 to 13 were "other"
     // Then it is live.
     touch_many(worker, "mine", 1, 1);
-    CHECK(read_feed_through(again, "s", 19) == range(19, 19));
+    CHECK(read_feed_through(again, "s", 19) == seq_range(19, 19));
 }

@@ -34,6 +34,15 @@ inline constexpr std::chrono::seconds generous{60};
 /// Polls `done()` until it holds; false if it still does not after `generous`.
 [[nodiscard]] bool eventually_true(const std::function<bool()>& done);
 
+/// first, first + 1, ..., last: the seqs a reader should have seen.
+[[nodiscard]] inline std::vector<std::uint64_t> seq_range(std::uint64_t first, std::uint64_t last) {
+    std::vector<std::uint64_t> seqs;
+    for (auto seq = first; seq <= last; ++seq) {
+        seqs.push_back(seq);
+    }
+    return seqs;
+}
+
 // ---- the test domain ----
 
 /// Command: raises `events` Touched events (seq 1..events); its result is the key.

@@ -31,10 +31,12 @@ struct queue_limits {
     std::size_t max_bytes = 8 * 1024 * 1024;
 };
 
-/// What a backlog may queue now: so many frames, and so many bytes after its first frame.
+/// What a backlog may queue now: so many frames of so many bytes (when the queue is empty, its
+/// first frame whatever its size, so that a backlog always moves).
 struct backlog_budget {
     std::size_t frames = 0;
     std::size_t bytes = 0;
+    bool empty = false;  ///< nothing is queued or being written
 };
 
 class outbox {
