@@ -271,10 +271,11 @@ TEST_CASE("joining from an offset while events are published leaves no gap and n
     constexpr int at_least = 10'000;
     live_feed feed;
     std::atomic<int> published{0};
+    std::atomic<int> steps{0};
     std::atomic<bool> joined_live{false};
     std::thread publisher{[&] {
-        // At least 10,000 at full speed; then, slower, so that the reader catches up while events
-        // keep coming, until it is live; then 500 more.
+        // At least 10,000 at full speed; then one per step of the reader's, so that it catches up
+        // (a step reads up to 256) while events keep coming, until it is live; then 500 more.
         int i = 0;
         const auto publish_one = [&] {
             ++i;
@@ -285,8 +286,11 @@ TEST_CASE("joining from an offset while events are published leaves no gap and n
             publish_one();
         }
         while (!joined_live.load(std::memory_order_acquire)) {
+            const int step = steps.load(std::memory_order_acquire);
             publish_one();
-            std::this_thread::sleep_for(std::chrono::microseconds{50});
+            while (steps.load(std::memory_order_acquire) == step && !joined_live.load(std::memory_order_acquire)) {
+                std::this_thread::yield();
+            }
         }
         for (int more = 0; more < 500; ++more) {
             publish_one();
@@ -298,16 +302,17 @@ TEST_CASE("joining from an offset while events are published leaves no gap and n
     auto out = make_outbox();  // steps of 256 at most, so the seam comes while the publisher is at it
     const auto joined = feed.add(out, "s", {}, {.from = log_start::point::seq, .seq = 100});
     REQUIRE(joined.answer == join_result::verdict::joined);
-    std::vector<json> frames;
+    std::vector<std::uint64_t> seqs = seqs_of(drain(*out));
     while (feed.catch_up(*out, "s") == catch_up_state::behind) {
-        auto some = drain(*out);
-        frames.insert(frames.end(), some.begin(), some.end());
+        steps.fetch_add(1, std::memory_order_release);
+        const auto step = seqs_of(drain(*out));
+        seqs.insert(seqs.end(), step.begin(), step.end());
     }
     joined_live.store(true, std::memory_order_release);
     publisher.join();
-    auto rest = drain(*out);
-    frames.insert(frames.end(), rest.begin(), rest.end());
+    const auto rest = seqs_of(drain(*out));
+    seqs.insert(seqs.end(), rest.begin(), rest.end());
     const auto total = static_cast<std::uint64_t>(published.load());
     CHECK(total >= at_least + 500U);
-    CHECK(seqs_of(frames) == seq_range(100, total));
+    CHECK(seqs == seq_range(100, total));
 }
