@@ -9,20 +9,18 @@
 #include <allocation/messages.hpp>
 #include <allocation/sqlite_store.hpp>
 #include <allocation/unit_of_work.hpp>
-
 #include <cascade/bus.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <future>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace cascade::bench {
@@ -182,7 +180,8 @@ enum class journaling : std::uint8_t {
                 for (auto i = next++; keep_going(i, s, deadline); i = next++) {
                     auto line = line_of(i, s);
                     // A named message: GCC 12 may destroy temporaries built inside a co_await twice.
-                    any_message msg{allocation::allocation_required{std::move(line.orderid), std::move(line.sku), line.qty}};
+                    any_message msg{
+                        allocation::allocation_required{std::move(line.orderid), std::move(line.sku), line.qty}};
                     const auto submitted = clock::now();
                     const auto result = co_await bus.submit(std::move(msg));
                     const auto finished = clock::now();
@@ -268,9 +267,10 @@ void print(std::string_view label, run_result& r) {
 
 int run_allocation(const allocation_settings& s) {
     if (s.timed()) {
-        std::printf("allocation: AllocationRequired for %us over %zu SKUs, %zu in flight, %zu threads, "
-                    "rate by %us window\n",
-                    s.seconds, s.skus, s.in_flight, s.threads, s.window_seconds);
+        std::printf(
+            "allocation: AllocationRequired for %us over %zu SKUs, %zu in flight, %zu threads, "
+            "rate by %us window\n",
+            s.seconds, s.skus, s.in_flight, s.threads, s.window_seconds);
     } else {
         std::printf("allocation: %zu AllocationRequired over %zu SKUs, %zu in flight, %zu threads, SQLite sync %s\n",
                     s.commands, s.skus, s.in_flight, s.threads, s.sync.c_str());

@@ -52,7 +52,7 @@ struct gateway_settings {
     std::size_t connections = 64;
     std::size_t inflight = 16;
     double seconds = 5;
-    std::string url;  ///< empty: start the server in-process
+    std::string url;               ///< empty: start the server in-process
     std::string store = "memory";  ///< memory, sqlite, sqlite-per-record, or all (one run each)
     std::size_t server_threads = 1;
     std::size_t bus_threads = 0;        // as cascade-server: the cores the I/O threads leave, at least 1

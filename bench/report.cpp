@@ -1,11 +1,10 @@
 #include "report.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <sys/resource.h>
 
 namespace cascade::bench {
 

@@ -110,11 +110,11 @@ app_domain load_allocation_domain(cascade::bus& bus, const domain_options& optio
         }
         co_return std::nullopt;
     };
-    std::string description = options.store == store_choice::memory
-                                  ? std::string{"allocation domain, in-memory store, not durable"}
-                                  : "allocation domain, SQLite store and journal " + options.db_path.string() +
-                                        (options.sync == allocation::sqlite_sync::full ? " (synchronous FULL)"
-                                                                                        : " (synchronous NORMAL)");
+    std::string description =
+        options.store == store_choice::memory
+            ? std::string{"allocation domain, in-memory store, not durable"}
+            : "allocation domain, SQLite store and journal " + options.db_path.string() +
+                  (options.sync == allocation::sqlite_sync::full ? " (synchronous FULL)" : " (synchronous NORMAL)");
     const auto resumed = app->resumed();
     return {.state = std::move(app),
             .http_routes = std::move(book),

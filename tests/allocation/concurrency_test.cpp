@@ -19,8 +19,12 @@ constexpr int line_count = 1000;
 constexpr int in_stock_qty = 120;
 constexpr int shipment_qty = 60;
 
-[[nodiscard]] std::string sku_of(int i) { return "SKU-" + std::to_string(i % sku_count); }
-[[nodiscard]] int qty_of(int i) { return 1 + (i * 7) % 4; }  // 1..4: about 250 wanted per SKU, 180 in stock
+[[nodiscard]] std::string sku_of(int i) {
+    return "SKU-" + std::to_string(i % sku_count);
+}
+[[nodiscard]] int qty_of(int i) {
+    return 1 + (i * 7) % 4;
+}  // 1..4: about 250 wanted per SKU, 180 in stock
 
 struct tally {
     std::map<std::string, std::string> allocated;  ///< orderid -> batchref

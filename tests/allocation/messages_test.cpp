@@ -2,7 +2,6 @@
 #include "support.hpp"
 
 #include <allocation/date.hpp>
-
 #include <cascade/registry.hpp>
 
 #include <catch2/catch.hpp>
@@ -44,8 +43,8 @@ TEST_CASE("allocation messages keep their wire names, kinds and lanes", "[alloca
 }
 
 TEST_CASE("allocation messages round-trip through JSON", "[allocation][messages]") {
-    const batch_created with_eta{"b1", "SKU", 5, std::chrono::year_month_day{std::chrono::year{2025},
-                                                                            std::chrono::March, std::chrono::day{9}}};
+    const batch_created with_eta{
+        "b1", "SKU", 5, std::chrono::year_month_day{std::chrono::year{2025}, std::chrono::March, std::chrono::day{9}}};
     CHECK(json(with_eta) == json::parse(R"({"ref":"b1","sku":"SKU","qty":5,"eta":"2025-03-09"})"));
     CHECK(round_trip(with_eta) == with_eta);
     const batch_created in_stock{"b2", "SKU", 5, std::nullopt};

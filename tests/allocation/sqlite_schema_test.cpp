@@ -64,9 +64,7 @@ TEST_CASE("an SQLite file of the first schema is upgraded and keeps its allocati
 
 TEST_CASE("an SQLite file of a newer schema is refused", "[allocation][store][sqlite]") {
     const alloc_test::temp_file file;
-    {
-        sqlite_store storage{file.path()};
-    }
+    { sqlite_store storage{file.path()}; }
     {
         SQLite::Database db{file.path().string(), SQLite::OPEN_READWRITE};
         db.exec("PRAGMA user_version = 99");

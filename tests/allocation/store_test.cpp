@@ -76,8 +76,7 @@ TEMPLATE_TEST_CASE("a unit of work rolls back when left without commit", "[alloc
     CHECK(stored_product(*storage, "MEDIUM-PLINTH")->version_number() == 0);
 }
 
-TEMPLATE_TEST_CASE("a unit of work rolls back on an exception", "[allocation][store]", memory_factory,
-                   sqlite_factory) {
+TEMPLATE_TEST_CASE("a unit of work rolls back on an exception", "[allocation][store]", memory_factory, sqlite_factory) {
     TestType factory;
     const auto storage = factory.make();
     insert_batch(*storage, "batch1", "LARGE-FORK", 100);
@@ -92,8 +91,8 @@ TEMPLATE_TEST_CASE("a unit of work rolls back on an exception", "[allocation][st
     CHECK(stored->find_batch("batch1")->allocations().empty());
 }
 
-TEMPLATE_TEST_CASE("a commit hands over the new events of every product seen", "[allocation][store]",
-                   memory_factory, sqlite_factory) {
+TEMPLATE_TEST_CASE("a commit hands over the new events of every product seen", "[allocation][store]", memory_factory,
+                   sqlite_factory) {
     TestType factory;
     const auto storage = factory.make();
     insert_batch(*storage, "b1", "A", 1);
@@ -139,8 +138,7 @@ TEMPLATE_TEST_CASE("a commit changes only what changed, line by line", "[allocat
     CHECK(stored->version_number() == 5);
 }
 
-TEMPLATE_TEST_CASE("adding a product that exists is refused", "[allocation][store]", memory_factory,
-                   sqlite_factory) {
+TEMPLATE_TEST_CASE("adding a product that exists is refused", "[allocation][store]", memory_factory, sqlite_factory) {
     TestType factory;
     const auto storage = factory.make();
     insert_batch(*storage, "b1", "SOFA", 1);

@@ -7,7 +7,6 @@
 #include <allocation/messages.hpp>
 #include <allocation/sqlite_store.hpp>
 #include <allocation/unit_of_work.hpp>
-
 #include <cascade/bus.hpp>
 
 #include <boost/asio/use_future.hpp>
@@ -20,10 +19,9 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <unistd.h>
 #include <utility>
 #include <vector>
-
-#include <unistd.h>
 
 namespace alloc_test {
 
@@ -74,7 +72,9 @@ private:
 /// Store factories: TEMPLATE_TEST_CASE runs one suite against each.
 struct memory_factory {
     static constexpr allocation::store_kind kind = allocation::store_kind::memory;
-    [[nodiscard]] std::shared_ptr<allocation::store> make() const { return std::make_shared<allocation::memory_store>(); }
+    [[nodiscard]] std::shared_ptr<allocation::store> make() const {
+        return std::make_shared<allocation::memory_store>();
+    }
 };
 
 struct sqlite_factory {
@@ -93,8 +93,8 @@ struct service {
     temp_file db;
     std::shared_ptr<recording_notifications> notifier = std::make_shared<recording_notifications>();
     cascade::bus bus;
-    std::shared_ptr<allocation::application> app = allocation::bootstrap(
-        bus, {.store = Factory::kind, .db_path = db.path(), .notifier = notifier});
+    std::shared_ptr<allocation::application> app =
+        allocation::bootstrap(bus, {.store = Factory::kind, .db_path = db.path(), .notifier = notifier});
 
     /// Submits and blocks this (test) thread until the cascade's outcome arrives.
     template <cascade::message M>

@@ -288,11 +288,12 @@ net::awaitable<void> load_client(std::uint16_t port, std::size_t client, std::si
         const int events = static_cast<int>(i % 3);
         const auto id = "c" + std::to_string(i);
         checker.sent(id, events);
-        const auto frame = json{{"type", "submit"},
-                                {"id", id},
-                                {"name", "Touch"},
-                                {"data", {{"key", "k" + std::to_string(client) + "-" + std::to_string(i % 8)}, {"events", events}}}}
-                               .dump();
+        const auto frame =
+            json{{"type", "submit"},
+                 {"id", id},
+                 {"name", "Touch"},
+                 {"data", {{"key", "k" + std::to_string(client) + "-" + std::to_string(i % 8)}, {"events", events}}}}
+                .dump();
         beast::get_lowest_layer(ws).expires_after(generous);
         co_await ws.async_write(net::buffer(frame), net::use_awaitable);
     };

@@ -53,11 +53,9 @@ void keep_shrinking(std::uint16_t port, const std::string& prefix, std::atomic<s
         for (std::size_t round = 0;; ++round) {
             const auto sku = round % skus;
             const int qty = (round / skus) % 2 == 0 ? 3 : 0;
-            const auto frames = submit_and_collect(client, prefix + "shrink" + std::to_string(round),
-                                                   "BatchQuantityChanged",
-                                                   {{"ref", "batch-" + std::to_string(sku)},
-                                                    {"sku", "SKU-" + std::to_string(sku)},
-                                                    {"qty", qty}});
+            const auto frames = submit_and_collect(
+                client, prefix + "shrink" + std::to_string(round), "BatchQuantityChanged",
+                {{"ref", "batch-" + std::to_string(sku)}, {"sku", "SKU-" + std::to_string(sku)}, {"qty", qty}});
             if (frames.empty() || frames.back()["type"] != "done") {
                 return;
             }
@@ -73,16 +71,17 @@ void keep_shrinking(std::uint16_t port, const std::string& prefix, std::atomic<s
 
 [[nodiscard]] view_audit audit(const std::string& path) {
     SQLite::Database db{path, SQLite::OPEN_READONLY};
-    return {.allocations = count(db, "SELECT COUNT(*) FROM allocations"),
-            .view_rows = count(db, "SELECT COUNT(*) FROM allocations_view"),
-            .wrong_totals = count(db,
-                                  "SELECT COUNT(*) FROM batches b WHERE allocated_quantity != "
-                                  "(SELECT COALESCE(SUM(qty), 0) FROM allocations a WHERE a.sku = b.sku AND a.batchref = "
-                                  "b.reference) OR line_count != (SELECT COUNT(*) FROM allocations a "
-                                  "WHERE a.sku = b.sku AND a.batchref = b.reference)"),
-            .matching = count(db,
-                              "SELECT COUNT(*) FROM allocations a JOIN allocations_view v "
-                              "ON v.orderid = a.orderid AND v.sku = a.sku AND v.batchref = a.batchref")};
+    return {
+        .allocations = count(db, "SELECT COUNT(*) FROM allocations"),
+        .view_rows = count(db, "SELECT COUNT(*) FROM allocations_view"),
+        .wrong_totals = count(db,
+                              "SELECT COUNT(*) FROM batches b WHERE allocated_quantity != "
+                              "(SELECT COALESCE(SUM(qty), 0) FROM allocations a WHERE a.sku = b.sku AND a.batchref = "
+                              "b.reference) OR line_count != (SELECT COUNT(*) FROM allocations a "
+                              "WHERE a.sku = b.sku AND a.batchref = b.reference)"),
+        .matching = count(db,
+                          "SELECT COUNT(*) FROM allocations a JOIN allocations_view v "
+                          "ON v.orderid = a.orderid AND v.sku = a.sku AND v.batchref = a.batchref")};
 }
 
 }  // namespace
@@ -99,9 +98,9 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
     for (int kill = 0; kill < kills; ++kill) {
         const std::string sync = kill == 1 ? "full" : "normal";  // both settings keep the promise
         INFO("kill " << kill << ", --sync " << sync);
-        server_process server{work.path(),
-                              {"--store", "sqlite", "--db", "orders.db", "--notifications", "notifications.log",
-                               "--sync", sync}};
+        server_process server{
+            work.path(),
+            {"--store", "sqlite", "--db", "orders.db", "--notifications", "notifications.log", "--sync", sync}};
         CHECK(server.log().find(sync == "full" ? "synchronous FULL" : "synchronous NORMAL") != std::string::npos);
         if (kill == 0) {
             create_batches(server.port(), skus);
@@ -114,9 +113,7 @@ TEST_CASE("kill -9 under load never leaves a committed allocation out of the all
         // Mid-flight, with every window full (and lines being deallocated, when shrinking).
         const auto load = load_and_kill(
             server.port(), prefix, connections, window, skus,
-            [&](std::size_t dones) {
-                return dones >= 300 && (!shrinking || deallocated.load() > deallocated_before);
-            },
+            [&](std::size_t dones) { return dones >= 300 && (!shrinking || deallocated.load() > deallocated_before); },
             [&] { server.signal(SIGKILL); },
             shrinking ? std::function<void()>{[&] { keep_shrinking(server.port(), prefix, deallocated); }}
                       : std::function<void()>{});

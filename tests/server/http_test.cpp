@@ -7,7 +7,8 @@ using namespace server_test;
 
 TEST_CASE("POST /messages runs a cascade and answers with its outcome", "[server][http]") {
     fixture f;
-    const auto response = http_request(f.port(), "POST", "/messages", R"({"name":"Touch","data":{"key":"k","events":2}})");
+    const auto response =
+        http_request(f.port(), "POST", "/messages", R"({"name":"Touch","data":{"key":"k","events":2}})");
     CHECK(response.status == 200);
     CHECK(response.content_type == "application/json");
     const auto body = response.body_json();
@@ -21,7 +22,8 @@ TEST_CASE("POST /messages runs a cascade and answers with its outcome", "[server
     CHECK(body["events"][1]["seq"] == 2);
     CHECK(body["errors"] == json::array());
 
-    const auto failed = http_request(f.port(), "POST", "/messages", R"({"name":"Refuse","data":{"key":"k","reason":"no"}})");
+    const auto failed =
+        http_request(f.port(), "POST", "/messages", R"({"name":"Refuse","data":{"key":"k","reason":"no"}})");
     CHECK(failed.status == 200);
     CHECK(failed.body_json()["status"] == "failed");
     CHECK(failed.body_json()["errors"][0]["message"] == "no");

@@ -1,10 +1,9 @@
 #include "allocation/date.hpp"
 
 #include <ctime>
+#include <fmt/format.h>
 #include <iomanip>
 #include <sstream>
-
-#include <fmt/format.h>
 
 namespace allocation {
 

@@ -101,7 +101,8 @@ std::optional<std::string> product::allocate(const order_line& line) {
     }
     preferred->allocate(line);
     ++version_number_;
-    events_.emplace_back(allocated{.orderid = line.orderid, .sku = sku_, .qty = line.qty, .batchref = preferred->reference()});
+    events_.emplace_back(
+        allocated{.orderid = line.orderid, .sku = sku_, .qty = line.qty, .batchref = preferred->reference()});
     return preferred->reference();
 }
 

@@ -4,10 +4,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <fmt/format.h>
 #include <stdexcept>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace allocation {
 namespace {

@@ -6,11 +6,11 @@
 #include "sqlite_journal.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <sqlite3.h>
 
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sqlite3.h>
 #include <stdexcept>
 #include <string>
 #include <utility>

@@ -104,7 +104,7 @@ std::optional<submit_result> bus_core::retry_dead_letter(std::uint64_t letter, c
     try {
         if (handler == nullptr) {  // a letter from the journal, of a handler this build no longer has
             throw std::runtime_error{"dead letter " + std::to_string(letter) + " names no handler of " +
-                                   std::string{taken->message.message.name()}};
+                                     std::string{taken->message.message.name()}};
         }
         admitted = admit(taken->message.message, std::move(observer),
                          {.causation_id = taken->message.id, .only = handler}, {});

@@ -42,9 +42,7 @@ public:
     /// Only on a journaled bus.
     [[nodiscard]] journal& journal_log() const noexcept { return durability_->log(); }
     /// Only on a journaled bus.
-    [[nodiscard]] std::optional<keyed_submit> find_submit(std::string_view key) const {
-        return durability_->find(key);
-    }
+    [[nodiscard]] std::optional<keyed_submit> find_submit(std::string_view key) const { return durability_->find(key); }
     /// Delivers a dead letter again, to its one handler, as a new cascade (caused by the letter's
     /// message); the letter leaves the box once admitted. std::nullopt when no such letter is kept.
     [[nodiscard]] std::optional<submit_result> retry_dead_letter(std::uint64_t letter, cascade_observer observer);

@@ -1,5 +1,4 @@
 #include "bus_core.hpp"
-
 #include "cascade_state.hpp"
 #include "coarse_clock.hpp"
 #include "describe.hpp"
@@ -96,11 +95,10 @@ submit_result bus_core::admit_journaled(any_message msg, cascade_observer observ
                        .only = nullptr,
                        .journaled = true,
                        .recovering = false};
-        durability_->append({.id = id, .key = key, .message = std::move(msg)},
-                            [this, item = std::move(item), key, on_recorded = std::move(on_recorded)](
-                                const std::exception_ptr& failed) mutable {
-                                enter_journaled(item, key, on_recorded, failed);
-                            });
+        durability_->append(
+            {.id = id, .key = key, .message = std::move(msg)},
+            [this, item = std::move(item), key, on_recorded = std::move(on_recorded)](
+                const std::exception_ptr& failed) mutable { enter_journaled(item, key, on_recorded, failed); });
     } catch (...) {
         if (cascade) {
             cascade->dismiss();

@@ -372,19 +372,16 @@ asio::awaitable<void> delivery::make_durable(const work_item& item, const handle
     }
 }
 
-asio::awaitable<void> delivery::await_journal(const std::function<void(journal_callback)>& start,
-                                              runner_state& self) {
+asio::awaitable<void> delivery::await_journal(const std::function<void(journal_callback)>& start, runner_state& self) {
     p_.runners.enter_handler(self);  // waiting for the journal suspends this runner like a handler
     const handler_scope inside{self};
     auto initiate = [&start](auto handler) {
         // std::function needs a copyable callable: share the move-only handler.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start([shared](std::exception_ptr failed) {
-            asio::post(asio::append(std::move(*shared), std::move(failed)));
-        });
+        start([shared](std::exception_ptr failed) { asio::post(asio::append(std::move(*shared), std::move(failed))); });
     };
     co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(initiate,
-                                                                                           asio::use_awaitable);
+                                                                                            asio::use_awaitable);
 }
 
 void delivery::collect(std::vector<raised_event> events, work_item& parent, const std::string& handler,

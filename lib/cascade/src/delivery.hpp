@@ -22,7 +22,7 @@ namespace cascade::detail {
 
 /// What delivery needs of the bus around it.
 class delivery_host : public id_allocator {
-public:    /// Takes a slot for a collected event regardless of the bound and puts it on its lane.
+public:  /// Takes a slot for a collected event regardless of the bound and puts it on its lane.
     virtual void route(work_item item) = 0;
     /// The message is done: its cascade's share is settled and its slot freed.
     virtual void settle(work_item& item) noexcept = 0;

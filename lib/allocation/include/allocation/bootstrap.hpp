@@ -57,7 +57,7 @@ private:
 
 /// The store of that kind; `db_path` and `sync` are used by SQLite only.
 [[nodiscard]] std::shared_ptr<store> make_store(store_kind kind, const std::filesystem::path& db_path,
-                                               sqlite_sync sync = sqlite_sync::normal);
+                                                sqlite_sync sync = sqlite_sync::normal);
 /// The store of that kind; `sqlite` is used by SQLite only.
 [[nodiscard]] std::shared_ptr<store> make_store(store_kind kind, const sqlite_options& sqlite);
 

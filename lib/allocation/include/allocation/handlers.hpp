@@ -7,7 +7,6 @@
 #include <cascade/context.hpp>
 
 #include <boost/asio/awaitable.hpp>
-
 #include <nlohmann/json.hpp>
 
 #include <string_view>
@@ -21,8 +20,7 @@ inline constexpr std::string_view stock_destination = "stock@made.com";
 [[nodiscard]] boost::asio::awaitable<void> add_batch(const batch_created& cmd, cascade::context& ctx);
 
 /// AllocationRequired: the batch reference, or null when out of stock; invalid_sku fails it.
-[[nodiscard]] boost::asio::awaitable<nlohmann::json> allocate(const allocation_required& cmd,
-                                                              cascade::context& ctx);
+[[nodiscard]] boost::asio::awaitable<nlohmann::json> allocate(const allocation_required& cmd, cascade::context& ctx);
 
 /// BatchQuantityChanged: changes the quantity; the lines that no longer fit are Deallocated.
 [[nodiscard]] boost::asio::awaitable<void> change_batch_quantity(const batch_quantity_changed& cmd,

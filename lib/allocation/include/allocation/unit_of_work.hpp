@@ -58,7 +58,7 @@ private:
     using event_buffer = std::vector<cascade::any_message>;
 
     store* storage_;
-    cascade::context* ctx_ = nullptr;          ///< the handler's, when opened for one
+    cascade::context* ctx_ = nullptr;         ///< the handler's, when opened for one
     std::unique_ptr<store_session> session_;  ///< null once the unit has ended
     repository products_;
     std::shared_ptr<event_buffer> committed_events_ = std::make_shared<event_buffer>();

@@ -23,14 +23,13 @@ enum class message_kind : std::uint8_t { command, event };
 /// `static constexpr message_kind kind`, `aggregate()` giving the key of its lane, and
 /// nlohmann_json conversions both ways.
 template <class M>
-concept message = std::is_class_v<M> && std::copy_constructible<M> &&
-                  requires(const M& m, const nlohmann::json& j) {
-                      { M::name } -> std::convertible_to<std::string_view>;
-                      { M::kind } -> std::convertible_to<message_kind>;
-                      { m.aggregate() } -> std::convertible_to<std::string_view>;
-                      { nlohmann::json(m) };
-                      { j.get<M>() } -> std::same_as<M>;
-                  };
+concept message = std::is_class_v<M> && std::copy_constructible<M> && requires(const M& m, const nlohmann::json& j) {
+    { M::name } -> std::convertible_to<std::string_view>;
+    { M::kind } -> std::convertible_to<message_kind>;
+    { m.aggregate() } -> std::convertible_to<std::string_view>;
+    {nlohmann::json(m)};
+    { j.get<M>() } -> std::same_as<M>;
+};
 
 template <class M>
 concept command = message<M> && M::kind == message_kind::command;
@@ -61,15 +60,12 @@ template <message M>
 class any_message {
 public:
     template <message M>
-    explicit any_message(M msg)
-        : type_{&message_type_of<M>()}, payload_{std::make_shared<const M>(std::move(msg))} {}
+    explicit any_message(M msg) : type_{&message_type_of<M>()}, payload_{std::make_shared<const M>(std::move(msg))} {}
 
     [[nodiscard]] const message_type& type() const noexcept { return *type_; }
     [[nodiscard]] std::string_view name() const noexcept { return type_->name; }
     [[nodiscard]] message_kind kind() const noexcept { return type_->kind; }
-    [[nodiscard]] std::string_view aggregate() const noexcept {
-        return type_->aggregate_of(payload_.get());
-    }
+    [[nodiscard]] std::string_view aggregate() const noexcept { return type_->aggregate_of(payload_.get()); }
     [[nodiscard]] nlohmann::json data() const { return type_->to_json(payload_.get()); }
     [[nodiscard]] const void* payload() const noexcept { return payload_.get(); }
 

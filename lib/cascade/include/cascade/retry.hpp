@@ -17,8 +17,7 @@ struct retry_policy {
 
     /// The wait after `failed_attempts` failures (>= 1):
     /// min(initial * multiplier^(failed-1), max) * (1 - jitter * unit_random), unit_random in [0, 1).
-    [[nodiscard]] std::chrono::nanoseconds backoff(std::uint32_t failed_attempts,
-                                                   double unit_random) const noexcept;
+    [[nodiscard]] std::chrono::nanoseconds backoff(std::uint32_t failed_attempts, double unit_random) const noexcept;
 
     [[nodiscard]] static retry_policy no_retry() noexcept { return {.max_attempts = 1}; }
 };
