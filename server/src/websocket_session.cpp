@@ -1,5 +1,7 @@
 #include "websocket_session.hpp"
 
+#include "submit_tracker.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -28,64 +30,6 @@ using protocol::refusal;
 namespace {
 
 constexpr auto with_error = net::as_tuple(net::deferred);
-
-/// The frames of one accepted submit. The bus may report events before try_submit has returned,
-/// so whichever comes first (the reader's ack, the journal's record, or the first callback) sends
-/// the ack, and the others wait for it: `ack` always precedes `event` and `done`. On a journaled
-/// bus the reader does not ack: the journal's record does, once the submit is committed.
-class submit_tracker {
-public:
-    /// `journaled`: the ack comes only from the journal's record.
-    submit_tracker(std::shared_ptr<outbox> out, std::string id, bool journaled) noexcept
-        : outbox_{std::move(out)}, id_{std::move(id)}, journaled_{journaled} {}
-
-    void acknowledge(cascade::message_id message, bool replay = false) {
-        // Not std::call_once: glibc's ends every first call with a futex wake-up system call,
-        // one per submit. The mutex is almost never contended, and the flag skips it after the ack.
-        if (acked_.load(std::memory_order_acquire)) {
-            return;
-        }
-        const std::scoped_lock lock{ack_mutex_};
-        if (!acked_.load(std::memory_order_relaxed)) {
-            (void)outbox_->send(protocol::ack_frame(id_, message, replay));
-            acked_.store(true, std::memory_order_release);
-        }
-    }
-
-    void on_event(const cascade::envelope& event, std::uint64_t seq, std::string_view body) {
-        acknowledge(event.correlation_id);
-        // on_event calls of one cascade never overlap, so n needs no lock.
-        (void)outbox_->send(protocol::event_frame(id_, ++events_, seq, body));
-    }
-
-    void on_done(const cascade::outcome& outcome) {
-        if (journaled_ && !acked_.load(std::memory_order_acquire)) {
-            // Never recorded (the journal failed): no ack, which would say it is on disk.
-            outbox_->complete_submit(
-                id_, protocol::error_frame(id_, refusal::internal,
-                                           outcome.errors.empty() ? std::string_view{"the journal failed"}
-                                                                  : std::string_view{outcome.errors.front().message}));
-            return;
-        }
-        acknowledge(outcome.id);
-        outbox_->complete_submit(id_, protocol::done_frame(id_, outcome));
-    }
-
-    [[nodiscard]] static submit_observer observer(const std::shared_ptr<submit_tracker>& self) {
-        return {.on_recorded = [self](cascade::message_id message, bool replay) { self->acknowledge(message, replay); },
-                .on_event = [self](const cascade::envelope& event, std::uint64_t seq,
-                                   std::string_view body) { self->on_event(event, seq, body); },
-                .on_done = [self](cascade::outcome outcome) { self->on_done(outcome); }};
-    }
-
-private:
-    std::shared_ptr<outbox> outbox_;
-    std::string id_;
-    bool journaled_;
-    std::mutex ack_mutex_;
-    std::atomic<bool> acked_{false};
-    std::uint64_t events_ = 0;
-};
 
 std::string describe_close(const websocket::close_reason& reason) {
     if (reason.code == websocket::close_code::none) {
