@@ -23,14 +23,18 @@ http_reply message_reply(unsigned status, std::string_view message) {
 
 /// Decodes the body as the message `name` and submits it; a reply when that fails, else the outcome.
 net::awaitable<std::variant<http_reply, cascade::outcome>> submit_body(submitter& submit, std::string_view name,
-                                                                       const std::string& body) {
-    const json data = json::parse(body, nullptr, false);
-    if (data.is_discarded() || !data.is_object()) {
+                                                                       const http_call& call) {
+    const auto parsed = gateway::parse_json(call.body, call.json);
+    if (parsed.refused == gateway::parsed_json::problem::over_limit) {
+        co_return message_reply(400, "body refused: " + parsed.error);
+    }
+    if (!parsed || !parsed.document->is_object()) {
         co_return message_reply(400, "body must be a JSON object");
     }
+    const json& data = *parsed.document;
     std::optional<cascade::any_message> msg;
     try {
-        msg.emplace(submit.registry().decode(name, data));
+        msg.emplace(submit.registry().decode_from_edge(name, data));
     } catch (const cascade::decode_error& e) {
         co_return message_reply(400, e.what());
     }
@@ -48,7 +52,7 @@ std::string failure_message(const cascade::outcome& outcome) {
 }
 
 net::awaitable<http_reply> add_batch(submitter& submit, const http_call& call) {
-    auto submitted = co_await submit_body(submit, "BatchCreated", call.body);
+    auto submitted = co_await submit_body(submit, "BatchCreated", call);
     if (auto* reply = std::get_if<http_reply>(&submitted)) {
         co_return std::move(*reply);
     }
@@ -60,7 +64,7 @@ net::awaitable<http_reply> add_batch(submitter& submit, const http_call& call) {
 }
 
 net::awaitable<http_reply> allocate(submitter& submit, const http_call& call) {
-    auto submitted = co_await submit_body(submit, "AllocationRequired", call.body);
+    auto submitted = co_await submit_body(submit, "AllocationRequired", call);
     if (auto* reply = std::get_if<http_reply>(&submitted)) {
         co_return std::move(*reply);
     }

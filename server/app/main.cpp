@@ -30,6 +30,12 @@ struct cli_options {
     double drain_seconds = 10.0;
     double flush_seconds = 2.0;
     gateway::session_limits limits;
+    gateway::json_limits json;
+    std::size_t max_connections = gateway::server_options{}.max_connections;
+    std::size_t max_body = gateway::server_options{}.max_http_body_bytes;
+    std::size_t max_header = gateway::server_options{}.max_http_header_bytes;
+    std::size_t max_header_fields = gateway::server_options{}.max_http_header_fields;
+    double http_timeout_seconds = 30.0;
     std::size_t log_events = gateway::log_retention{}.max_events;
     std::int64_t log_seconds = gateway::log_retention{}.max_age.count();
     std::size_t log_bytes = gateway::log_retention{}.max_bytes;
@@ -95,6 +101,35 @@ void add_flags(CLI::App& app, cli_options& cli) {
         ->capture_default_str();
     app.add_option("--queue-bytes", cli.limits.max_queued_bytes, "outgoing bytes queued per connection (over: 4008)")
         ->capture_default_str();
+    app.add_option("--max-subscriptions", cli.limits.max_subscriptions,
+                   "subscriptions live at once per connection (over: limit_exceeded)")
+        ->capture_default_str();
+    app.add_option("--submit-rate", cli.limits.submit_rate,
+                   "submits a second per connection, on average; 0: no limit (over: rate_limited)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--submit-burst", cli.limits.submit_burst, "submits a connection may send at once above the rate")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-connections", cli.max_connections, "WebSocket sessions open at once (over: HTTP 503)")
+        ->capture_default_str();
+    app.add_option("--max-body", cli.max_body, "largest HTTP request body, in bytes (over: 413)")
+        ->capture_default_str();
+    app.add_option("--max-header", cli.max_header, "largest HTTP request header, in bytes (over: 431)")
+        ->capture_default_str();
+    app.add_option("--max-header-fields", cli.max_header_fields, "most fields in an HTTP request header (over: 431)")
+        ->capture_default_str();
+    app.add_option("--max-json-depth", cli.json.max_depth,
+                   "deepest nesting of objects and arrays in a frame or body (over: limit_exceeded)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, gateway::max_json_depth));
+    app.add_option("--max-string", cli.json.max_string_bytes,
+                   "longest string in a frame or body, in bytes (over: limit_exceeded)")
+        ->capture_default_str();
+    app.add_option("--http-timeout", cli.http_timeout_seconds,
+                   "seconds a connection gets to send one HTTP request, the WebSocket upgrade included")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.add_option("--log-events", cli.log_events,
                    "events the event log keeps for subscriptions that start from an offset")
         ->capture_default_str();
@@ -144,6 +179,12 @@ int run(const cli_options& cli) {
     gateway::server_options options;
     parse_listen(cli.listen, options);
     options.limits = cli.limits;
+    options.json = cli.json;
+    options.max_connections = cli.max_connections;
+    options.max_http_body_bytes = cli.max_body;
+    options.max_http_header_bytes = cli.max_header;
+    options.max_http_header_fields = cli.max_header_fields;
+    options.http_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(seconds(cli.http_timeout_seconds));
     options.log = {
         .max_events = cli.log_events, .max_age = std::chrono::seconds{cli.log_seconds}, .max_bytes = cli.log_bytes};
 

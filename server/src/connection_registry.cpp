@@ -26,19 +26,41 @@ bool connection_registry::add(std::uint64_t serial, const std::shared_ptr<connec
     return true;
 }
 
+bool connection_registry::reserve_session(std::uint64_t serial, std::size_t max_sessions) {
+    const std::scoped_lock lock{mutex_};
+    const auto it = entries_.find(serial);
+    if (it == entries_.end() || websockets_ >= max_sessions) {
+        return false;
+    }
+    if (it->second.k != kind::websocket) {
+        it->second.k = kind::websocket;
+        ++websockets_;
+    }
+    return true;
+}
+
 void connection_registry::replace(std::uint64_t serial, const std::shared_ptr<connection>& conn) {
     phase p = phase::serving;
     {
         const std::scoped_lock lock{mutex_};
         p = phase_;
-        entries_.insert_or_assign(serial, entry{.conn = conn, .k = kind::websocket});
+        auto& e = entries_[serial];
+        if (e.k != kind::websocket) {
+            ++websockets_;  // not reserved first
+        }
+        e = entry{.conn = conn, .k = kind::websocket};
     }
     apply(p, *conn);
 }
 
 void connection_registry::remove(std::uint64_t serial) {
     const std::scoped_lock lock{mutex_};
-    entries_.erase(serial);
+    if (const auto it = entries_.find(serial); it != entries_.end()) {
+        if (it->second.k == kind::websocket) {
+            --websockets_;
+        }
+        entries_.erase(it);
+    }
     if (entries_.empty()) {
         emptied_.notify_all();
     }
@@ -100,8 +122,7 @@ bool connection_registry::wait_empty(std::chrono::nanoseconds timeout) {
 
 std::size_t connection_registry::websocket_sessions() const {
     const std::scoped_lock lock{mutex_};
-    return static_cast<std::size_t>(
-        std::ranges::count_if(entries_, [](const auto& e) { return e.second.k == kind::websocket; }));
+    return websockets_;
 }
 
 }  // namespace gateway

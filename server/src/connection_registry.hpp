@@ -23,6 +23,10 @@ public:
 
     /// Registers connection `serial` (false, and nothing registered, once stopping).
     [[nodiscard]] bool add(std::uint64_t serial, const std::shared_ptr<connection>& conn, kind k);
+    /// Counts connection `serial` as a WebSocket session from now on, unless `max_sessions` are
+    /// counted already (false: nothing changes). Taken before the upgrade, so that two upgrades at
+    /// once cannot both pass the bound.
+    [[nodiscard]] bool reserve_session(std::uint64_t serial, std::size_t max_sessions);
     /// Registers the WebSocket session that connection `serial` became, in its place.
     void replace(std::uint64_t serial, const std::shared_ptr<connection>& conn);
     void remove(std::uint64_t serial);
@@ -50,6 +54,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable emptied_;
     std::map<std::uint64_t, entry> entries_;
+    std::size_t websockets_ = 0;  ///< entries of kind websocket
     phase phase_ = phase::serving;
 };
 

@@ -121,11 +121,16 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
 }
 
 boost::asio::awaitable<http_reply> http_router::post_message(const http_call& call) {
-    const json body = json::parse(call.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) {
+    auto parsed = parse_json(call.body, call.json);
+    if (parsed.refused == parsed_json::problem::over_limit) {
+        metrics_.count_refusal(refusal::limit_exceeded);
+        co_return error_reply(400, refusal::limit_exceeded, "body refused: " + parsed.error);
+    }
+    if (!parsed || !parsed.document->is_object()) {
         metrics_.count_refusal(refusal::bad_request);
         co_return error_reply(400, refusal::bad_request, "body must be a JSON object {\"name\",\"data\"}");
     }
+    const json& body = *parsed.document;
     const auto name = body.find("name");
     if (name == body.end() || !name->is_string()) {
         metrics_.count_refusal(refusal::bad_request);
@@ -146,11 +151,11 @@ boost::asio::awaitable<http_reply> http_router::post_message(const http_call& ca
     }
     std::optional<cascade::any_message> msg;
     try {
-        msg.emplace(submitter_.registry().decode(name->get_ref<const std::string&>(), *data));
+        msg.emplace(submitter_.registry().decode_from_edge(name->get_ref<const std::string&>(), *data));
     } catch (const cascade::decode_error& e) {
         const auto code = protocol::from_decode(e.code());
         metrics_.count_refusal(code);
-        co_return error_reply(422, code, e.what());
+        co_return error_reply(code == refusal::forbidden ? 403 : 422, code, e.what());
     }
     auto result = co_await submitter_.submit_and_wait(std::move(*msg), std::move(key));
     if (!result.outcome) {

@@ -11,12 +11,17 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <chrono>
+#include <iterator>
+
 namespace gateway {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+using protocol::refusal;
 
 namespace {
 
@@ -49,18 +54,28 @@ net::awaitable<void> http_session::run() {
         co_return;  // accepted just as the server stopped
     }
     const scope_exit unregister{[this] { state_->connections.remove(serial_); }};
+    const auto& options = state_->options;
     for (;;) {
         http::request_parser<http::string_body> parser;
-        parser.body_limit(state_->options.max_http_body_bytes);
-        stream_.expires_after(state_->options.http_timeout);
+        parser.body_limit(options.max_http_body_bytes);
+        parser.header_limit(static_cast<std::uint32_t>(options.max_http_header_bytes));
+        stream_.expires_after(options.http_timeout);
         auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, with_error);
         if (ec) {
-            if (ec != http::error::end_of_stream && ec != net::error::operation_aborted) {
+            if (!co_await refuse_unread(ec) && ec != http::error::end_of_stream &&
+                ec != net::error::operation_aborted) {
                 spdlog::debug("connection {}: {}", serial_, ec.message());
             }
-            break;
+            co_return;
         }
         auto request = parser.release();
+        if (static_cast<std::size_t>(std::distance(request.begin(), request.end())) > options.max_http_header_fields) {
+            gateway_metrics::add(state_->metrics.oversized_headers);
+            co_await refuse(431, refusal::limit_exceeded,
+                            fmt::format("more than {} header fields", options.max_http_header_fields),
+                            request.version());
+            co_return;
+        }
         if (beast::websocket::is_upgrade(request)) {
             stream_.expires_never();  // the WebSocket stream keeps its own timeouts
             co_await upgrade(std::move(request));
@@ -79,7 +94,8 @@ net::awaitable<bool> http_session::answer(const request_type& request) {
     // A named argument, not a temporary: GCC 12 may destroy temporaries of a co_await twice.
     http_call call{.method = std::string{request.method_string()},
                    .target = std::string{request.target()},
-                   .body = request.body()};
+                   .body = request.body(),
+                   .json = state_->options.json};
     // The request's timeout covers reading it and writing the answer, not the cascade between.
     stream_.expires_never();
     auto reply = co_await state_->router.handle(std::move(call));
@@ -106,6 +122,14 @@ net::awaitable<void> http_session::upgrade(request_type request) {
         (void)co_await http::async_write(stream_, response, with_error);
         co_return;
     }
+    if (!state_->connections.reserve_session(serial_, state_->options.max_connections)) {
+        gateway_metrics::add(state_->metrics.refused_upgrades);
+        co_await refuse(503, refusal::overloaded,
+                        fmt::format("{} WebSocket sessions are open, the most this server takes; try again later",
+                                    state_->options.max_connections),
+                        request.version());
+        co_return;
+    }
     upgraded_ = true;
     auto session = std::make_shared<websocket_session>(std::move(stream_),
                                                        fmt::format("{:08x}-{}", state_->nonce, serial_), state_);
@@ -113,6 +137,52 @@ net::awaitable<void> http_session::upgrade(request_type request) {
     // or stops is drained or cut like the others.
     state_->connections.replace(serial_, session);
     co_await session->run(std::move(request));
+}
+
+net::awaitable<bool> http_session::refuse_unread(const boost::system::error_code& ec) {
+    if (ec == beast::error::timeout) {
+        gateway_metrics::add(state_->metrics.request_timeouts);
+        co_return false;  // nobody to tell: the client sent nothing, or not in time
+    }
+    if (ec == http::error::header_limit) {
+        gateway_metrics::add(state_->metrics.oversized_headers);
+        co_await refuse(431, refusal::limit_exceeded,
+                        fmt::format("the request header is over {} bytes", state_->options.max_http_header_bytes));
+        co_return true;
+    }
+    if (ec == http::error::body_limit) {
+        gateway_metrics::add(state_->metrics.oversized_bodies);
+        co_await refuse(413, refusal::limit_exceeded,
+                        fmt::format("the request body is over {} bytes", state_->options.max_http_body_bytes));
+        co_return true;
+    }
+    co_return false;
+}
+
+net::awaitable<void> http_session::refuse(unsigned status, refusal code, std::string_view message, unsigned version) {
+    auto reply = error_reply(status, code, message);
+    http::response<http::string_body> response{static_cast<http::status>(status), version};
+    response.set(http::field::server, "cascade-server");
+    response.set(http::field::content_type, reply.content_type);
+    response.body() = std::move(reply.body);
+    response.keep_alive(false);
+    response.prepare_payload();
+    answering_ = true;  // a drain lets this answer go out
+    stream_.expires_after(state_->options.http_timeout);
+    (void)co_await http::async_write(stream_, response, with_error);
+    // Half-close, then read what the client still sends (briefly): closing with unread data would
+    // reset the connection, and a reset can destroy the answer before the client reads it.
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds{1});
+    std::array<char, 4096> sink{};
+    for (std::size_t drained = 0; drained < state_->options.max_http_body_bytes;) {
+        auto [ec, n] = co_await stream_.async_read_some(net::buffer(sink), with_error);
+        if (ec) {
+            break;
+        }
+        drained += n;
+    }
 }
 
 void http_session::begin_drain() {

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 namespace gateway {
 
@@ -36,6 +37,12 @@ private:
     /// Answers one request; false when the connection is to close after it.
     [[nodiscard]] boost::asio::awaitable<bool> answer(const request_type& request);
     [[nodiscard]] boost::asio::awaitable<void> upgrade(request_type request);
+    /// Answers `status` with {"code","message"} and ends the connection: a request over a limit,
+    /// whose rest (if any) is not read.
+    [[nodiscard]] boost::asio::awaitable<void> refuse(unsigned status, protocol::refusal code, std::string_view message,
+                                                      unsigned version = 11);
+    /// The answer to a request that could not be read; false when none is due (the client left).
+    [[nodiscard]] boost::asio::awaitable<bool> refuse_unread(const boost::system::error_code& ec);
 
     boost::beast::tcp_stream stream_;
     boost::beast::tcp_stream::executor_type executor_;  ///< where begin_drain() and abort() post

@@ -87,6 +87,15 @@ std::string format_prometheus(const cascade::metrics_snapshot& bus, const gatewa
     counter(out, "cascade_gateway_bytes_out_total", "WebSocket payload bytes sent.",
             gateway_metrics::read(gw.bytes_out));
 
+    family(out, "cascade_gateway_refused_connections_total", "counter",
+           "Connections refused or closed by a limit, before any protocol.");
+    for (const auto& [reason, value] :
+         {std::pair{"too_many_connections", &gw.refused_upgrades}, std::pair{"header_too_large", &gw.oversized_headers},
+          std::pair{"body_too_large", &gw.oversized_bodies}, std::pair{"request_timeout", &gw.request_timeouts}}) {
+        fmt::format_to(out, "cascade_gateway_refused_connections_total{{reason=\"{}\"}} {}\n", reason,
+                       gateway_metrics::read(*value));
+    }
+
     family(out, "cascade_gateway_errors_total", "counter", "Error replies by protocol error code.");
     for (const auto code : protocol::all_refusals) {
         fmt::format_to(out, "cascade_gateway_errors_total{{code=\"{}\"}} {}\n", protocol::to_string(code),

@@ -24,12 +24,20 @@ outbox::reservation outbox::reserve_submit(const std::string& id, std::size_t ca
     return reservation::reserved;
 }
 
-outbox::reservation outbox::reserve_subscription(const std::string& id) {
+outbox::reservation outbox::reserve_subscription(const std::string& id, std::size_t cap) {
     const std::scoped_lock lock{mutex_};
     if (state_ != queue_state::open) {
         return reservation::closed;
     }
-    return requests_.emplace(id, request_kind::subscription).second ? reservation::reserved : reservation::duplicate;
+    if (requests_.contains(id)) {
+        return reservation::duplicate;
+    }
+    if (subscriptions_ >= cap) {
+        return reservation::full;
+    }
+    requests_.emplace(id, request_kind::subscription);
+    ++subscriptions_;
+    return reservation::reserved;
 }
 
 bool outbox::is_subscription(const std::string& id) const {
@@ -51,6 +59,8 @@ void outbox::release(const std::string& id) {
     }
     if (it->second == request_kind::submit) {
         --submits_;
+    } else {
+        --subscriptions_;
     }
     requests_.erase(it);
     if (submits_ == 0) {

@@ -1,6 +1,6 @@
 #include "gateway/protocol.hpp"
 
-#include "json_parse.hpp"
+#include "gateway/json_parse.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -199,12 +199,15 @@ std::string reply_head(std::string_view type, std::string_view re) {
 
 }  // namespace
 
-parse_result parse_request(std::string_view text) {
-    auto parsed = parse_json(text);
+parse_result parse_request(std::string_view text, const json_limits& limits) {
+    auto parsed = parse_json(text, limits);
+    if (parsed.refused == parsed_json::problem::over_limit) {
+        return request_error{.code = refusal::limit_exceeded, .message = "frame refused: " + parsed.error, .re = {}};
+    }
     if (!parsed) {
         return bad_request("frame is not valid JSON");
     }
-    json& frame = *parsed;
+    json& frame = *parsed.document;
     if (!frame.is_object()) {
         return bad_request("frame must be a JSON object");
     }
@@ -256,10 +259,9 @@ std::string welcome_frame(std::string_view session, const announced_limits& limi
     frame["durable"] = server.durable;
     frame["epoch"] = server.log_epoch;
     frame["last_seq"] = server.last_seq;
-    frame["limits"] = {{"max_frame_bytes", limits.max_frame_bytes},
-                       {"max_in_flight", limits.max_in_flight},
-                       {"max_queued_frames", limits.max_queued_frames},
-                       {"max_queued_bytes", limits.max_queued_bytes}};
+    frame["limits"] = {{"max_frame_bytes", limits.max_frame_bytes},     {"max_in_flight", limits.max_in_flight},
+                       {"max_queued_frames", limits.max_queued_frames}, {"max_queued_bytes", limits.max_queued_bytes},
+                       {"max_subscriptions", limits.max_subscriptions}, {"submit_rate", limits.submit_rate}};
     return dump(frame);
 }
 
@@ -328,6 +330,12 @@ std::string subscribed_frame(std::string_view re, std::uint64_t epoch, std::uint
     frame += std::to_string(start_seq);
     frame += '}';
     return frame;
+}
+
+std::string rate_limited_frame(std::string_view re, std::string_view message, std::chrono::milliseconds retry_after) {
+    auto frame = error_object(re, refusal::rate_limited, message);
+    frame["retry_after_ms"] = std::max<std::int64_t>(retry_after.count(), 1);
+    return dump(frame);
 }
 
 std::string offset_error_frame(std::string_view re, refusal code, std::string_view message, std::uint64_t epoch,

@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/error.hpp>
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -53,7 +54,8 @@ websocket_session::websocket_session(beast::tcp_stream stream, std::string id, s
                                                     .max_bytes = state_->options.limits.max_queued_bytes},
                                        protocol::disconnect_frame(protocol::close_slow_consumer, "slow consumer"))},
       bell_{executor_, 1},
-      grace_{executor_} {
+      grace_{executor_},
+      submits_{state_->options.limits.submit_rate, state_->options.limits.submit_burst} {
     beast::error_code ec;
     const auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
     remote_ = ec ? std::string{"?"} : remote.address().to_string() + ":" + std::to_string(remote.port());
@@ -97,7 +99,9 @@ net::awaitable<void> websocket_session::run(beast::http::request<beast::http::st
         {.max_frame_bytes = state_->options.limits.max_frame_bytes,
          .max_in_flight = state_->options.limits.max_in_flight,
          .max_queued_frames = state_->options.limits.max_queued_frames,
-         .max_queued_bytes = state_->options.limits.max_queued_bytes},
+         .max_queued_bytes = state_->options.limits.max_queued_bytes,
+         .max_subscriptions = state_->options.limits.max_subscriptions,
+         .submit_rate = state_->options.limits.submit_rate},
         {.durable = state_->submitter.bus().durable(), .log_epoch = log.epoch, .last_seq = log.last_seq}));
     try {
         using namespace net::experimental::awaitable_operators;
@@ -200,7 +204,7 @@ net::awaitable<void> websocket_session::close_with(std::uint16_t code, std::stri
 }
 
 void websocket_session::handle_frame(std::string_view text) {
-    auto parsed = protocol::parse_request(text);
+    auto parsed = protocol::parse_request(text, state_->options.json);
     if (auto* error = std::get_if<protocol::request_error>(&parsed)) {
         reject(error->re.value_or(std::string{}), error->code, error->message);
         return;
@@ -219,9 +223,13 @@ void websocket_session::handle(protocol::submit_request& request) {
         reject(request.id, refusal::shutting_down, "the server is shutting down");
         return;
     }
+    if (const auto wait = submits_.take(); wait > token_bucket::clock::duration::zero()) {
+        reject_rate(request.id, wait);
+        return;
+    }
     std::optional<cascade::any_message> msg;
     try {
-        msg.emplace(state_->submitter.registry().decode(request.name, request.data));
+        msg.emplace(state_->submitter.registry().decode_from_edge(request.name, request.data));
     } catch (const cascade::decode_error& e) {
         reject(request.id, protocol::from_decode(e.code()), e.what());
         return;
@@ -277,13 +285,17 @@ void websocket_session::handle(protocol::subscribe_request& request) {
         reject(request.id, refusal::shutting_down, "the server is shutting down");
         return;
     }
-    switch (outbox_->reserve_subscription(request.id)) {
+    const auto cap = state_->options.limits.max_subscriptions;
+    switch (outbox_->reserve_subscription(request.id, cap)) {
         case outbox::reservation::reserved:
             break;
         case outbox::reservation::duplicate:
             reject_duplicate(request.id);
             return;
         case outbox::reservation::full:
+            reject(request.id, refusal::limit_exceeded,
+                   "too many subscriptions on this connection (" + std::to_string(cap) + "); unsubscribe one first");
+            return;
         case outbox::reservation::closed:
             return;
     }
@@ -400,6 +412,13 @@ void websocket_session::handle(protocol::ping_request& request) {
 
 void websocket_session::reject_duplicate(const std::string& id) {
     reject(id, refusal::duplicate_id, "id: '" + id + "' is already in flight");
+}
+
+void websocket_session::reject_rate(const std::string& id, token_bucket::clock::duration retry_after) {
+    state_->metrics.count_refusal(refusal::rate_limited);
+    const auto limit = state_->options.limits.submit_rate;
+    reply(protocol::rate_limited_frame(id, fmt::format("over this connection's submit rate ({}/s)", limit),
+                                       std::chrono::ceil<std::chrono::milliseconds>(retry_after)));
 }
 
 void websocket_session::reject(std::string_view re, refusal code, std::string_view message) {

@@ -10,6 +10,7 @@
 #include "gateway/outbox.hpp"
 #include "gateway/protocol.hpp"
 #include "server_state.hpp"
+#include "token_bucket.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
@@ -78,6 +79,8 @@ private:
     void reject(std::string_view re, protocol::refusal code, std::string_view message);
     /// duplicate_id: `id` is in use by a submit in flight or a live subscription.
     void reject_duplicate(const std::string& id);
+    /// Refuses a submit over the connection's rate, saying when one would be taken.
+    void reject_rate(const std::string& id, token_bucket::clock::duration retry_after);
     /// An error about a subscription's start, with where the event log stood when it was judged.
     void reject_offset(std::string_view re, protocol::refusal code, std::string_view message, const log_bounds& log);
     /// catch_up() threw: the subscription ends with `internal`.
@@ -102,6 +105,7 @@ private:
     std::shared_ptr<outbox> outbox_;
     bell_type bell_;                   ///< rung when the writer has something to do
     boost::asio::steady_timer grace_;  ///< a slow consumer's time to take its disconnect
+    token_bucket submits_;             ///< the connection's submit rate (session_limits::submit_rate)
     bool opened_ = false;
     bool draining_ = false;
     std::string close_reason_;

@@ -83,10 +83,74 @@ TEST_CASE("the registry decodes JSON from the edge into typed messages", "[regis
     CHECK(registry.names().size() == 2);
 }
 
+namespace {
+/// An event that outside systems may report (say, from a payment provider).
+struct paid {
+    static constexpr std::string_view name = "Paid";
+    static constexpr message_kind kind = message_kind::event;
+    static constexpr bool from_edge = true;
+    std::string key;
+    [[nodiscard]] std::string_view aggregate() const noexcept { return key; }
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(paid, key)
+
+/// A command only handlers send (a process manager's step, say).
+struct rebalance {
+    static constexpr std::string_view name = "Rebalance";
+    static constexpr message_kind kind = message_kind::command;
+    static constexpr bool from_edge = false;
+    std::string key;
+    [[nodiscard]] std::string_view aggregate() const noexcept { return key; }
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(rebalance, key)
+}  // namespace
+
+static_assert(cascade::accepted_from_edge<double_it>() && !cascade::accepted_from_edge<noted>());
+static_assert(cascade::accepted_from_edge<paid>() && !cascade::accepted_from_edge<rebalance>());
+
+TEST_CASE("from the edge, only the types accepted from it decode", "[registry]") {
+    cascade::message_registry registry;
+    registry.add<double_it>();
+    registry.add<noted>();
+    registry.add<paid>();
+    registry.add<rebalance>();
+    const nlohmann::json data{{"key", "a"}, {"value", 1}, {"raise", 0}, {"seq", 1}};
+
+    CHECK(registry.decode_from_edge("DoubleIt", data).get_if<double_it>() != nullptr);
+    CHECK(registry.decode_from_edge("Paid", data).get_if<paid>() != nullptr);
+    for (const auto* refused : {"Noted", "Rebalance"}) {
+        try {
+            (void)registry.decode_from_edge(refused, data);
+            FAIL(refused << " was accepted from the edge");
+        } catch (const decode_error& e) {
+            CHECK(e.code() == decode_errc::not_from_edge);
+            CHECK_THAT(e.what(), Catch::Contains(refused));
+        }
+        CHECK(registry.decode(refused, data).name() == refused);  // inside the bus (recovery) it decodes
+    }
+    SECTION("the refusal comes before the data is read") {
+        try {
+            (void)registry.decode_from_edge("Noted", nlohmann::json::array());
+            FAIL("accepted");
+        } catch (const decode_error& e) {
+            CHECK(e.code() == decode_errc::not_from_edge);
+        }
+    }
+    SECTION("an unknown name is still unknown") {
+        try {
+            (void)registry.decode_from_edge("Nope", data);
+            FAIL("accepted");
+        } catch (const decode_error& e) {
+            CHECK(e.code() == decode_errc::unknown_message);
+        }
+    }
+}
+
 TEST_CASE("two types under one wire name are refused", "[registry]") {
     // Another descriptor under Noted's wire name, as a second type would bring.
     const cascade::message_type fake{.name = "Noted",
                                      .kind = message_kind::event,
+                                     .from_edge = false,
                                      .index = 9999,
                                      .aggregate_of = nullptr,
                                      .to_json = nullptr,

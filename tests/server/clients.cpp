@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <array>
 #include <map>
 #include <stdexcept>
 
@@ -361,6 +362,44 @@ http_result http_request(std::uint16_t port, std::string_view method, std::strin
             result.status = response.result_int();
             result.content_type = std::string{response[http::field::content_type]};
             result.body = std::move(response.body());
+        },
+        [](std::exception_ptr e) {
+            if (e) {
+                std::rethrow_exception(e);
+            }
+        });
+    ioc.run();
+    return result;
+}
+
+raw_result raw_exchange(std::uint16_t port, std::string_view bytes) {
+    net::io_context ioc;
+    beast::tcp_stream stream{ioc};
+    raw_result result;
+    net::co_spawn(
+        ioc,
+        [&]() -> net::awaitable<void> {
+            stream.expires_after(generous);
+            co_await stream.async_connect(loopback(port), net::use_awaitable);
+            if (!bytes.empty()) {
+                // The server may answer and close before it read everything: a failed write is
+                // part of what the test looks at, not an error of the client.
+                auto [ec, n] = co_await net::async_write(stream, net::buffer(bytes), net::as_tuple(net::deferred));
+                result.sent = n;
+            }
+            std::array<char, 4096> chunk{};
+            for (;;) {
+                auto [ec, n] = co_await stream.async_read_some(net::buffer(chunk), net::as_tuple(net::deferred));
+                result.received.append(chunk.data(), n);
+                if (ec == net::error::eof) {
+                    result.closed_by_server = true;
+                    co_return;
+                }
+                if (ec) {
+                    result.error = ec.message();
+                    co_return;
+                }
+            }
         },
         [](std::exception_ptr e) {
             if (e) {

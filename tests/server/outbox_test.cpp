@@ -102,10 +102,10 @@ TEST_CASE("submit ids are reserved, capped, and freed with their terminal frame"
     outbox conn{{}, "bye"};
     CHECK(conn.reserve_submit("c1", 2) == outbox::reservation::reserved);
     CHECK(conn.reserve_submit("c1", 2) == outbox::reservation::duplicate);
-    CHECK(conn.reserve_subscription("c1") == outbox::reservation::duplicate);
+    CHECK(conn.reserve_subscription("c1", 2) == outbox::reservation::duplicate);
     CHECK(conn.reserve_submit("c2", 2) == outbox::reservation::reserved);
     CHECK(conn.reserve_submit("c3", 2) == outbox::reservation::full);
-    CHECK(conn.reserve_subscription("s1") == outbox::reservation::reserved);  // not capped
+    CHECK(conn.reserve_subscription("s1", 2) == outbox::reservation::reserved);  // a cap of its own
     CHECK(conn.is_subscription("s1"));
     CHECK_FALSE(conn.is_subscription("c1"));
     CHECK(conn.submits_in_flight() == 2);
@@ -122,6 +122,19 @@ TEST_CASE("submit ids are reserved, capped, and freed with their terminal frame"
     CHECK_FALSE(conn.send("late"));
     batch.clear();
     CHECK(conn.take(batch) == outbox::queue_state::closed);
+}
+
+TEST_CASE("subscriptions are capped apart from submits, and freed when released", "[server][outbox]") {
+    outbox conn{{}, "bye"};
+    CHECK(conn.reserve_subscription("s1", 2) == outbox::reservation::reserved);
+    CHECK(conn.reserve_subscription("s2", 2) == outbox::reservation::reserved);
+    CHECK(conn.reserve_subscription("s3", 2) == outbox::reservation::full);
+    CHECK(conn.reserve_subscription("s1", 2) == outbox::reservation::duplicate);  // in use beats full
+    CHECK(conn.reserve_submit("c1", 1) == outbox::reservation::reserved);         // submits do not count
+    conn.release("c1");
+    CHECK(conn.reserve_subscription("s3", 2) == outbox::reservation::full);  // a submit freed nothing here
+    conn.release("s2");
+    CHECK(conn.reserve_subscription("s3", 2) == outbox::reservation::reserved);
 }
 
 TEST_CASE("many threads may send while the writer takes", "[server][outbox]") {

@@ -70,8 +70,12 @@ TEST_CASE("bad frames are bad_request errors that name the field", "[protocol]")
         CHECK(expect_error("[1,2]").message == "frame must be a JSON object");
         CHECK(expect_error("42").code == refusal::bad_request);
     }
-    SECTION("deeply nested input does not crash the parser") {
-        CHECK(expect_error(std::string(100'000, '[')).code == refusal::bad_request);
+    SECTION("deeply nested input is over the limit, not a crash") {
+        const auto error = expect_error(std::string(100'000, '['));
+        CHECK(error.code == refusal::limit_exceeded);
+        CHECK_THAT(error.message, Catch::Contains("deeper than 32"));
+        CHECK(expect_error(std::string(33, '[') + std::string(33, ']')).code == refusal::limit_exceeded);
+        CHECK(expect_error(std::string(32, '[') + std::string(32, ']')).code == refusal::bad_request);  // an array
     }
     SECTION("type missing or mistyped") {
         CHECK(expect_error(R"({"id":"x"})").message == "type: missing");
@@ -157,9 +161,14 @@ TEST_CASE("server frames have the documented shape", "[protocol]") {
     CHECK(error ==
           json{{"type", "error"}, {"re", "c1"}, {"code", "overloaded"}, {"message", "full"}, {"retryable", true}});
     CHECK_FALSE(json::parse(error_frame("", refusal::bad_request, "x")).contains("re"));
-    const auto welcome = json::parse(
-        welcome_frame("abc", {.max_frame_bytes = 1, .max_in_flight = 2, .max_queued_frames = 3, .max_queued_bytes = 4},
-                      {.durable = true, .log_epoch = 77, .last_seq = 5}));
+    const auto welcome = json::parse(welcome_frame("abc",
+                                                   {.max_frame_bytes = 1,
+                                                    .max_in_flight = 2,
+                                                    .max_queued_frames = 3,
+                                                    .max_queued_bytes = 4,
+                                                    .max_subscriptions = 6,
+                                                    .submit_rate = 7.5},
+                                                   {.durable = true, .log_epoch = 77, .last_seq = 5}));
     CHECK(welcome["type"] == "welcome");
     CHECK(welcome["durable"] == true);
     CHECK(welcome["epoch"] == 77);
@@ -167,6 +176,15 @@ TEST_CASE("server frames have the documented shape", "[protocol]") {
     CHECK(welcome["protocol"] == 1);
     CHECK(welcome["session"] == "abc");
     CHECK(welcome["limits"]["max_in_flight"] == 2);
+    CHECK(welcome["limits"]["max_subscriptions"] == 6);
+    CHECK(welcome["limits"]["submit_rate"] == 7.5);
+    const auto limited = json::parse(rate_limited_frame("c2", "slow down", std::chrono::milliseconds{250}));
+    CHECK(limited == json{{"type", "error"},
+                          {"re", "c2"},
+                          {"code", "rate_limited"},
+                          {"message", "slow down"},
+                          {"retryable", true},
+                          {"retry_after_ms", 250}});
     // Frames start with their type, for people reading them.
     CHECK(ack_frame("c1", 1).starts_with(R"({"type":"ack")"));
 }

@@ -42,7 +42,8 @@ TEST_CASE("garbage of every kind gets error frames and the connection lives on",
         client.send_text(text);
         const auto error = client.read();
         CHECK(error["type"] == "error");
-        CHECK((error["code"] == "bad_request" || error["code"] == "invalid_data"));
+        // An unclosed nest of 60,000 brackets is over the nesting limit before it is incomplete.
+        CHECK((error["code"] == "bad_request" || error["code"] == "invalid_data" || error["code"] == "limit_exceeded"));
     }
     client.send_binary("\x01\x02\x03");
     const auto binary = client.read();

@@ -259,4 +259,16 @@ struct http_result {
 [[nodiscard]] http_result http_request(std::uint16_t port, std::string_view method, std::string_view target,
                                        std::string_view body = {});
 
+// ---- a raw TCP client, for what no well-behaved HTTP client sends ----
+
+struct raw_result {
+    std::size_t sent = 0;           ///< bytes the server took before it closed
+    std::string received;           ///< everything the server sent
+    bool closed_by_server = false;  ///< the server ended the connection (EOF)
+    std::string error;              ///< how it ended otherwise (a reset, a timeout)
+};
+
+/// Connects, sends `bytes` as they are, and reads until the connection ends (within `generous`).
+[[nodiscard]] raw_result raw_exchange(std::uint16_t port, std::string_view bytes);
+
 }  // namespace server_test

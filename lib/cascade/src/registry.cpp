@@ -38,11 +38,25 @@ std::string without_exception_tag(std::string_view what) {
 }
 }  // namespace
 
-any_message message_registry::decode(std::string_view name, const nlohmann::json& data) const {
+const message_type& message_registry::known(std::string_view name) const {
     const message_type* type = find(name);
     if (type == nullptr) {
         throw decode_error{decode_errc::unknown_message, "unknown message name '" + std::string{name} + "'"};
     }
+    return *type;
+}
+
+any_message message_registry::decode_from_edge(std::string_view name, const nlohmann::json& data) const {
+    if (const auto& type = known(name); !type.from_edge) {
+        throw decode_error{decode_errc::not_from_edge,
+                           std::string{name} + " is " + (type.kind == message_kind::event ? "an event" : "a command") +
+                               " raised inside the bus; clients may not submit it"};
+    }
+    return decode(name, data);
+}
+
+any_message message_registry::decode(std::string_view name, const nlohmann::json& data) const {
+    const message_type* type = &known(name);
     if (!data.is_object()) {
         throw decode_error{decode_errc::invalid_data, std::string{name} + ": data must be an object"};
     }

@@ -2,6 +2,7 @@
 // HTTP routing, apart from the socket: a request in, a reply out. The gateway's own routes
 // (/messages, /dead-letters, /health, /metrics) plus an optional hook for a domain's routes (the book's).
 
+#include "gateway/json_parse.hpp"
 #include "gateway/metrics.hpp"
 #include "gateway/submitter.hpp"
 
@@ -20,6 +21,7 @@ struct http_call {
     std::string method;  ///< "GET", "POST", ...
     std::string target;  ///< path and query, e.g. "/allocations/o1"
     std::string body;
+    json_limits json;  ///< the server's bounds for a JSON body (parse_json)
 };
 
 /// One HTTP reply.

@@ -2,6 +2,7 @@
 // The knobs of the gateway, with the defaults protocol v1 announces.
 
 #include "gateway/event_log.hpp"
+#include "gateway/json_parse.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -18,6 +19,13 @@ struct session_limits {
     std::size_t max_frame_bytes = 64 * 1024;
     /// Submits accepted and not yet done; the next one is refused with `overloaded`.
     std::size_t max_in_flight = 256;
+    /// Subscriptions live at once; the next one is refused with `limit_exceeded`.
+    std::size_t max_subscriptions = 1'000;
+    /// Submits a second, on average, per connection (a token bucket); 0: no limit. A submit past
+    /// it is refused with `rate_limited` and a `retry_after_ms`.
+    double submit_rate = 0;
+    /// Submits a connection may send in a burst above `submit_rate` (the bucket's size).
+    double submit_burst = 100;
     /// Outgoing frames queued and not yet written; past either bound the client is a slow consumer.
     std::size_t max_queued_frames = 16'384;
     std::size_t max_queued_bytes = 8 * 1024 * 1024;
@@ -34,10 +42,18 @@ struct server_options {
     std::string address = "127.0.0.1";
     std::uint16_t port = 8080;  ///< 0 picks a free port; read it back with server::port()
     session_limits limits;
-    /// Largest HTTP request body.
+    /// Bounds on every JSON document a client sends (frames and HTTP bodies).
+    json_limits json;
+    /// WebSocket sessions open at once; an upgrade past it is answered 503.
+    std::size_t max_connections = 10'000;
+    /// Largest HTTP request body; a bigger one is answered 413.
     std::size_t max_http_body_bytes = 1024 * 1024;
-    /// How long an HTTP connection may take to send one request.
-    std::chrono::seconds http_timeout{30};
+    /// Largest HTTP request header (request line and fields), and most fields; past either, 431.
+    std::size_t max_http_header_bytes = 8 * 1024;
+    std::size_t max_http_header_fields = 64;
+    /// How long a connection may take to send one HTTP request, the WebSocket upgrade included:
+    /// one that sends nothing is closed after it.
+    std::chrono::milliseconds http_timeout{30'000};
     /// How much of the event log (the numbered events subscriptions may start from) is kept.
     log_retention log;
 };

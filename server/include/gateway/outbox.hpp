@@ -56,12 +56,12 @@ public:
     outbox(const outbox&) = delete;
     outbox& operator=(const outbox&) = delete;
 
-    // Requests in flight: submits count against the cap, subscriptions only hold their id.
+    // Requests in flight: submits and subscriptions, each kind under a cap of its own.
 
     /// Reserves `id` for a submit, unless it is in use or `cap` submits are in flight.
     [[nodiscard]] reservation reserve_submit(const std::string& id, std::size_t cap);
-    /// Reserves `id` for a subscription (no cap).
-    [[nodiscard]] reservation reserve_subscription(const std::string& id);
+    /// Reserves `id` for a subscription, unless it is in use or `cap` subscriptions are live.
+    [[nodiscard]] reservation reserve_subscription(const std::string& id, std::size_t cap);
     /// Whether `id` is a live subscription of this session.
     [[nodiscard]] bool is_subscription(const std::string& id) const;
     /// Whether `id` is in use by a submit in flight or a live subscription.
@@ -116,6 +116,7 @@ private:
     enum class request_kind : std::uint8_t { submit, subscription };
     std::unordered_map<std::string, request_kind> requests_;
     std::size_t submits_ = 0;
+    std::size_t subscriptions_ = 0;
 };
 
 }  // namespace gateway

@@ -6,10 +6,12 @@
 #include "cascade/outcome.hpp"
 #include "cascade/registry.hpp"
 #include "gateway/event_log.hpp"
+#include "gateway/json_parse.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,12 +36,16 @@ enum class refusal : std::uint8_t {
     overloaded,       ///< too many submits in flight; retryable
     shutting_down,    ///< the server is draining; retryable
     offset_expired,   ///< a subscription's start is older than the event log keeps
+    forbidden,        ///< the message may not come from outside the bus (an event the domain raises)
+    rate_limited,     ///< the connection's submit rate is over its limit; retryable after `retry_after_ms`
+    limit_exceeded,   ///< over a configured bound (subscriptions, nesting depth, string length)
     internal,         ///< a bug or an unexpected failure on the server
 };
 
 inline constexpr std::array all_refusals{
-    refusal::bad_request, refusal::unknown_message, refusal::invalid_data,   refusal::duplicate_id,
-    refusal::overloaded,  refusal::shutting_down,   refusal::offset_expired, refusal::internal,
+    refusal::bad_request,  refusal::unknown_message, refusal::invalid_data,   refusal::duplicate_id,
+    refusal::overloaded,   refusal::shutting_down,   refusal::offset_expired, refusal::forbidden,
+    refusal::rate_limited, refusal::limit_exceeded,  refusal::internal,
 };
 
 [[nodiscard]] constexpr std::string_view to_string(refusal code) noexcept {
@@ -58,6 +64,12 @@ inline constexpr std::array all_refusals{
             return "shutting_down";
         case refusal::offset_expired:
             return "offset_expired";
+        case refusal::forbidden:
+            return "forbidden";
+        case refusal::rate_limited:
+            return "rate_limited";
+        case refusal::limit_exceeded:
+            return "limit_exceeded";
         case refusal::internal:
             return "internal";
     }
@@ -66,12 +78,20 @@ inline constexpr std::array all_refusals{
 
 /// Whether the same request may succeed if the client simply sends it again later.
 [[nodiscard]] constexpr bool retryable(refusal code) noexcept {
-    return code == refusal::overloaded || code == refusal::shutting_down;
+    return code == refusal::overloaded || code == refusal::shutting_down || code == refusal::rate_limited;
 }
 
 /// The refusal that a registry decode failure maps to.
 [[nodiscard]] constexpr refusal from_decode(cascade::decode_errc code) noexcept {
-    return code == cascade::decode_errc::unknown_message ? refusal::unknown_message : refusal::invalid_data;
+    switch (code) {
+        case cascade::decode_errc::unknown_message:
+            return refusal::unknown_message;
+        case cascade::decode_errc::not_from_edge:
+            return refusal::forbidden;
+        case cascade::decode_errc::invalid_data:
+            break;
+    }
+    return refusal::invalid_data;
 }
 
 // ---- requests (client to server) ----
@@ -109,8 +129,8 @@ using request = std::variant<submit_request, subscribe_request, unsubscribe_requ
 using parse_result = std::variant<request, request_error>;
 
 /// Parses one text frame. Never throws for bad input: every problem becomes a request_error
-/// whose message names the offending field.
-[[nodiscard]] parse_result parse_request(std::string_view text);
+/// whose message names the offending field (limit_exceeded when the frame is over `limits`).
+[[nodiscard]] parse_result parse_request(std::string_view text, const json_limits& limits = {});
 
 /// The id of any request.
 [[nodiscard]] const std::string& id_of(const request& req) noexcept;
@@ -123,6 +143,8 @@ struct announced_limits {
     std::size_t max_in_flight{};
     std::size_t max_queued_frames{};
     std::size_t max_queued_bytes{};
+    std::size_t max_subscriptions{};
+    double submit_rate{};  ///< submits a second per connection; 0: no limit
 };
 
 /// What the welcome frame says of the server.
@@ -143,6 +165,9 @@ struct announced_server {
 [[nodiscard]] std::string done_frame(std::string_view re, const cascade::outcome& outcome);
 /// `re` empty means the frame had no usable id, so the error carries none.
 [[nodiscard]] std::string error_frame(std::string_view re, refusal code, std::string_view message);
+/// A submit over the connection's rate: the error, with how long until one would be taken.
+[[nodiscard]] std::string rate_limited_frame(std::string_view re, std::string_view message,
+                                             std::chrono::milliseconds retry_after);
 /// A subscription joined: its events follow from `start_seq` of the log `epoch`.
 [[nodiscard]] std::string subscribed_frame(std::string_view re, std::uint64_t epoch, std::uint64_t start_seq);
 /// A subscription's start is not in the event log: the error, with where the log stands.

@@ -21,7 +21,8 @@ enum class message_kind : std::uint8_t { command, event };
 
 /// What a struct needs to travel on the bus: `static constexpr std::string_view name`,
 /// `static constexpr message_kind kind`, `aggregate()` giving the key of its lane, and
-/// nlohmann_json conversions both ways.
+/// nlohmann_json conversions both ways. It may also declare `static constexpr bool from_edge`
+/// (see accepted_from_edge).
 template <class M>
 concept message = std::is_class_v<M> && std::copy_constructible<M> && requires(const M& m, const nlohmann::json& j) {
     { M::name } -> std::convertible_to<std::string_view>;
@@ -37,12 +38,28 @@ concept command = message<M> && M::kind == message_kind::command;
 template <class M>
 concept event = message<M> && M::kind == message_kind::event;
 
+/// Whether clients may submit M from outside the bus (through the gateway): M::from_edge when M
+/// declares it, else true for a command and false for an event. An event is a fact an aggregate
+/// recorded; one claimed by a client (a forged `Allocated`, say) would change read models while
+/// the aggregate knows nothing of it.
+template <message M>
+[[nodiscard]] consteval bool accepted_from_edge() noexcept {
+    if constexpr (requires {
+                      { M::from_edge } -> std::convertible_to<bool>;
+                  }) {
+        return M::from_edge;
+    } else {
+        return M::kind == message_kind::command;
+    }
+}
+
 class any_message;
 
 /// Everything the bus knows about one message type, built once per type.
 struct message_type {
     std::string_view name;
     message_kind kind;
+    bool from_edge;     ///< accepted_from_edge<M>()
     std::size_t index;  ///< dense, process-wide; indexes handler tables
     std::string_view (*aggregate_of)(const void* payload) noexcept;
     nlohmann::json (*to_json)(const void* payload);
@@ -85,6 +102,7 @@ const message_type& message_type_of() noexcept {
     static const message_type type{
         .name = M::name,
         .kind = M::kind,
+        .from_edge = accepted_from_edge<M>(),
         .index = detail::next_message_type_index(),
         .aggregate_of = [](const void* p) noexcept -> std::string_view {
             return static_cast<const M*>(p)->aggregate();

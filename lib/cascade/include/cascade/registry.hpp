@@ -12,7 +12,11 @@
 namespace cascade {
 
 /// Why a message from the edge could not be decoded.
-enum class decode_errc : std::uint8_t { unknown_message, invalid_data };
+enum class decode_errc : std::uint8_t {
+    unknown_message,  ///< no type of that name
+    invalid_data,     ///< the data does not decode as that type
+    not_from_edge,    ///< the type is not accepted from outside the bus (decode_from_edge)
+};
 
 class decode_error : public std::runtime_error {
 public:
@@ -40,7 +44,14 @@ public:
     /// the message, invalid_data names the field (for example "qty: type must be number").
     [[nodiscard]] any_message decode(std::string_view name, const nlohmann::json& data) const;
 
+    /// decode() for a message that comes from outside the bus: a type that is not accepted from
+    /// the edge (message_type::from_edge) is a decode_error not_from_edge, before its data is read.
+    [[nodiscard]] any_message decode_from_edge(std::string_view name, const nlohmann::json& data) const;
+
 private:
+    /// The type called `name`; a decode_error unknown_message when there is none.
+    [[nodiscard]] const message_type& known(std::string_view name) const;
+
     std::map<std::string, const message_type*, std::less<>> types_;
 };
 

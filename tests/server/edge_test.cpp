@@ -1,0 +1,73 @@
+// What may come from outside: a client submits commands; the events the domain raises are facts
+// only its aggregates record, so a forged one is refused before it reaches a lane.
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace server_test;
+
+namespace {
+
+cascade_server::app_domain load_book(cascade::bus& bus) {
+    return cascade_server::load_allocation_domain(
+        bus, {.store = cascade_server::store_choice::memory, .db_path = {}, .notifications_path = "/dev/null"});
+}
+
+json post_body(std::string_view name, const json& data) {
+    return {{"name", name}, {"data", data}};
+}
+
+}  // namespace
+
+TEST_CASE("the domain's events are refused from outside, over WebSocket and HTTP, and change nothing",
+          "[server][edge]") {
+    fixture f{test_options(), load_book};
+    const auto port = f.port();
+    REQUIRE(http_request(port, "POST", "/add_batch", R"({"ref":"b1","sku":"LAMP","qty":100,"eta":null})").status ==
+            201);
+    REQUIRE(http_request(port, "POST", "/allocate", R"({"orderid":"o1","sku":"LAMP","qty":10})").status == 202);
+
+    ws_client client{port};
+    const json forged{{"orderid", "F2"}, {"sku", "LAMP"}, {"qty", 1}, {"batchref", "zz"}};
+    const auto frames = submit_and_collect(client, "f1", "Allocated", forged);
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0]["type"] == "error");
+    CHECK(frames[0]["re"] == "f1");
+    CHECK(frames[0]["code"] == "forbidden");
+    CHECK(frames[0]["retryable"] == false);
+    CHECK_THAT(frames[0]["message"].get<std::string>(), Catch::Contains("Allocated"));
+
+    for (const auto& [name, data] : {std::pair{"Allocated", forged},
+                                     std::pair{"Deallocated", json{{"orderid", "o1"}, {"sku", "LAMP"}, {"qty", 10}}},
+                                     std::pair{"OutOfStock", json{{"sku", "LAMP"}}}}) {
+        INFO(name);
+        const auto reply = http_request(port, "POST", "/messages", post_body(name, data).dump());
+        CHECK(reply.status == 403);
+        CHECK(reply.body_json()["code"] == "forbidden");
+    }
+
+    // Nothing reached the domain: no forged row, the real one kept, no notification sent.
+    CHECK(http_request(port, "GET", "/allocations/F2").status == 404);
+    const auto view = http_request(port, "GET", "/allocations/o1");
+    CHECK(view.status == 200);
+    CHECK(view.body_json() == json::array({{{"sku", "LAMP"}, {"batchref", "b1"}}}));
+    CHECK(f.server.metrics().refusals(gateway::protocol::refusal::forbidden) == 4);
+    CHECK(f.bus.metrics().submitted == 2);  // the batch and the allocation
+
+    // The connection lives on, and its commands still go through.
+    const auto allowed =
+        submit_and_collect(client, "c1", "AllocationRequired", {{"orderid", "o2"}, {"sku", "LAMP"}, {"qty", 1}});
+    CHECK(allowed.back()["status"] == "ok");
+}
+
+TEST_CASE("an unknown name from outside is still unknown_message, not forbidden", "[server][edge]") {
+    fixture f;
+    ws_client client{f.port()};
+    const auto frames = submit_and_collect(client, "u1", "NoSuchThing", json::object());
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0]["code"] == "unknown_message");
+    // The test domain's own event is refused like the book's.
+    const auto touched = submit_and_collect(client, "t1", "Touched", {{"key", "k"}, {"seq", 1}});
+    REQUIRE(touched.size() == 1);
+    CHECK(touched[0]["code"] == "forbidden");
+}
