@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <exception>
-#include <iterator>
+#include <stdexcept>
 
 namespace gateway {
 namespace {
@@ -51,19 +51,26 @@ join_result live_feed::add(std::shared_ptr<outbox> out, std::string id, feed_fil
     if (result.answer != join_result::verdict::joined) {
         return result;
     }
-    // Queued under the lock, so no event of this subscription can overtake it.
-    (void)out->send(protocol::subscribed_frame(id, result.epoch, result.start_seq));
-    subscriptions_.push_back({.out = std::move(out),
-                              .id = std::move(id),
-                              .filter = std::move(filter),
-                              .next_seq = result.start_seq,
-                              .live = result.start_seq > log_.last_seq()});
-    // The first step at once: a start at the oldest seq must not expire before it is read.
+    auto& session = sessions_[out.get()];
+    const auto [it, added] = session.try_emplace(id, subscription{.out = std::move(out),
+                                                                  .id = id,
+                                                                  .filter = std::move(filter),
+                                                                  .next_seq = result.start_seq,
+                                                                  .live = result.start_seq > log_.last_seq()});
+    if (!added) {
+        throw std::invalid_argument{"live feed: subscription '" + id + "' is there already"};
+    }
+    ++size_;
+    auto& s = it->second;
     auto joined = result;
     try {
-        joined.live = step_locked(std::prev(subscriptions_.end())) == catch_up_state::live;
+        index_.insert(&s, s.filter.names, s.filter.aggregates);
+        // Queued under the lock, so no event of this subscription can overtake it.
+        (void)s.out->send(protocol::subscribed_frame(s.id, result.epoch, result.start_seq));
+        // The first step at once: a start at the oldest seq must not expire before it is read.
+        joined.live = step_locked(s) == catch_up_state::live;
     } catch (...) {
-        subscriptions_.pop_back();  // no subscription is left that nothing would move
+        erase_locked(s);  // no subscription is left that nothing would move
         throw;
     }
     return joined;
@@ -71,21 +78,20 @@ join_result live_feed::add(std::shared_ptr<outbox> out, std::string id, feed_fil
 
 catch_up_state live_feed::catch_up(const outbox& out, const std::string& id) {
     const std::scoped_lock lock{mutex_};
-    const auto it = find_locked(out, id);
-    if (it == subscriptions_.end()) {
+    auto* s = find_locked(out, id);
+    if (s == nullptr) {
         return catch_up_state::gone;
     }
     log_.expire(event_log::clock::now());
-    return step_locked(it);
+    return step_locked(*s);
 }
 
-catch_up_state live_feed::step_locked(std::vector<subscription>::iterator it) {
-    auto& s = *it;
+catch_up_state live_feed::step_locked(subscription& s) {
     if (s.live) {
         return catch_up_state::live;
     }
     if (s.next_seq < log_.oldest_seq()) {
-        subscriptions_.erase(it);
+        erase_locked(s);
         return catch_up_state::expired;
     }
     // Bounded so that one step holds the lock briefly, however little of the log matches.
@@ -105,27 +111,36 @@ catch_up_state live_feed::step_locked(std::vector<subscription>::iterator it) {
             }
             bytes += frame.size();
             if (!s.out->send(std::move(frame))) {
-                subscriptions_.erase(it);
+                erase_locked(s);
                 return catch_up_state::gone;
             }
             ++sent;
         }
         s.next_seq = logged->seq + 1;  // only once it is sent: a throw above leaves no gap
     }
+    // It is in the index already: from here on publish feeds it, under this same lock.
     s.live = s.next_seq > log_.last_seq();
     return s.live ? catch_up_state::live : catch_up_state::behind;
 }
 
 void live_feed::remove(const outbox& out, const std::string& id) {
     const std::scoped_lock lock{mutex_};
-    if (const auto it = find_locked(out, id); it != subscriptions_.end()) {
-        subscriptions_.erase(it);
+    if (auto* s = find_locked(out, id); s != nullptr) {
+        erase_locked(*s);
     }
 }
 
 void live_feed::remove_all(const outbox& out) {
     const std::scoped_lock lock{mutex_};
-    std::erase_if(subscriptions_, [&](const subscription& s) { return s.out.get() == &out; });
+    const auto session = sessions_.find(&out);
+    if (session == sessions_.end()) {
+        return;
+    }
+    for (auto& [id, s] : session->second) {
+        index_.erase(&s, s.filter.names, s.filter.aggregates);
+    }
+    size_ -= session->second.size();
+    sessions_.erase(session);
 }
 
 void live_feed::publish(const cascade::envelope& event, const numbered& first) {
@@ -140,13 +155,13 @@ void live_feed::publish(const cascade::envelope& event, const numbered& first) {
             first_failed = std::current_exception();  // the subscriptions still get the numbered event
         }
     }
-    for (const auto& s : subscriptions_) {
+    index_.for_each_candidate(event.name(), event.aggregate(), [&](const subscription& s) {
         // A catching-up subscription reads this event from the log when it gets there.
         if (s.live && s.filter.matches(event.name(), event.aggregate())) {
             // A slow subscriber overflows its own queue and is disconnected; the others go on.
             (void)s.out->send(protocol::feed_event_frame(s.id, seq, body));
         }
-    }
+    });
     if (first_failed) {
         std::rethrow_exception(first_failed);
     }
@@ -159,12 +174,26 @@ log_bounds live_feed::bounds() const {
 
 std::size_t live_feed::size() const {
     const std::scoped_lock lock{mutex_};
-    return subscriptions_.size();
+    return size_;
 }
 
-std::vector<live_feed::subscription>::iterator live_feed::find_locked(const outbox& out, const std::string& id) {
-    return std::find_if(subscriptions_.begin(), subscriptions_.end(),
-                        [&](const subscription& s) { return s.out.get() == &out && s.id == id; });
+live_feed::subscription* live_feed::find_locked(const outbox& out, std::string_view id) {
+    const auto session = sessions_.find(&out);
+    if (session == sessions_.end()) {
+        return nullptr;
+    }
+    const auto it = session->second.find(id);
+    return it == session->second.end() ? nullptr : &it->second;
+}
+
+void live_feed::erase_locked(subscription& s) noexcept {
+    index_.erase(&s, s.filter.names, s.filter.aggregates);
+    const auto session = sessions_.find(s.out.get());
+    session->second.erase(session->second.find(std::string_view{s.id}));  // destroys s
+    --size_;
+    if (session->second.empty()) {
+        sessions_.erase(session);
+    }
 }
 
 }  // namespace gateway

@@ -8,6 +8,7 @@
 #include "cascade/envelope.hpp"
 #include "gateway/event_log.hpp"
 #include "gateway/outbox.hpp"
+#include "gateway/subscription_index.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace gateway {
@@ -69,7 +71,8 @@ public:
     /// joins, its `subscribed` frame is queued before any of its events, and a start before now
     /// takes its first step from the log at once (within `out`'s backlog room): while it is not
     /// live, the session calls catch_up() until it is. Its events are sent as
-    /// {"type":"event","sub":id,"seq":…,...}.
+    /// {"type":"event","sub":id,"seq":…,...}. `id` must not be one of `out`'s subscriptions already
+    /// (the session reserves it first): that throws std::invalid_argument.
     [[nodiscard]] join_result add(std::shared_ptr<outbox> out, std::string id, feed_filter filter,
                                   const log_start& start = {});
     /// Queues, within `out`'s backlog room and a step's bound, more of what subscription `id` has
@@ -81,7 +84,8 @@ public:
     void remove_all(const outbox& out);
 
     /// Numbers one event (called from the bus's threads, inside on_event), hands it to `first`,
-    /// then offers it to every live subscription.
+    /// then offers it to every live subscription that wants it. Its cost grows with those that
+    /// want the event's name or aggregate, not with the others.
     void publish(const cascade::envelope& event, const numbered& first = {});
 
     /// Where the event log stands now.
@@ -97,14 +101,23 @@ private:
         std::uint64_t next_seq = 0;  ///< while catching up: the next seq to read from the log
         bool live = false;
     };
+    /// One session's subscriptions by id (ids are unique per session: it checks before add). The
+    /// nodes of unordered maps stay put, so the index points into them.
+    using session_subscriptions = string_map<subscription>;
 
-    [[nodiscard]] std::vector<subscription>::iterator find_locked(const outbox& out, const std::string& id);
+    [[nodiscard]] subscription* find_locked(const outbox& out, std::string_view id);
+    /// Unfiles and destroys `s`.
+    void erase_locked(subscription& s) noexcept;
     /// One step of catching up for `s` (under the lock); removes it when it is gone or expired.
-    [[nodiscard]] catch_up_state step_locked(std::vector<subscription>::iterator s);
+    [[nodiscard]] catch_up_state step_locked(subscription& s);
 
     mutable std::mutex mutex_;
     event_log log_;
-    std::vector<subscription> subscriptions_;
+    std::unordered_map<const outbox*, session_subscriptions> sessions_;
+    /// Every subscription, live or catching up, by the names or aggregates it wants: publish looks
+    /// only at those an event may concern (and skips those not live yet).
+    subscription_index<subscription> index_;
+    std::size_t size_ = 0;
 };
 
 }  // namespace gateway
