@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
     cascade::bench::add_bus_scenarios(app);
     cascade::bench::add_allocation_scenario(app);
     cascade::bench::add_gateway_scenario(app);
+    cascade::bench::add_feed_scenario(app);
     CLI11_PARSE(app, argc, argv);
     if (app.get_subcommands().empty()) {
         // No scenario named: run the default set with default settings.
