@@ -9,6 +9,8 @@
 // A candidate filed by name alone may still not want the event's aggregate: the caller checks the
 // whole filter. Not thread-safe: the live feed owns it under its lock.
 
+#include <cascade/string_map.hpp>
+
 #include <cstddef>
 #include <functional>
 #include <span>
@@ -19,16 +21,7 @@
 
 namespace gateway {
 
-/// Hashes a std::string key and a std::string_view the same, so a lookup builds no string.
-struct string_hash {
-    using is_transparent = void;
-    [[nodiscard]] std::size_t operator()(std::string_view text) const noexcept {
-        return std::hash<std::string_view>{}(text);
-    }
-};
-
-template <class T>
-using string_map = std::unordered_map<std::string, T, string_hash, std::equal_to<>>;
+using cascade::string_map;
 
 /// Indexes pointers to `Subscription`s, which stay where they are until they are erased.
 template <class Subscription>

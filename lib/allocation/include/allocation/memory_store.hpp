@@ -3,7 +3,8 @@
 // its commit swaps them in under one mutex, checking that nobody committed the product meanwhile.
 
 #include "allocation/store.hpp"
-#include "allocation/string_map.hpp"
+
+#include <cascade/string_map.hpp>
 
 #include <map>
 #include <memory>
@@ -25,7 +26,7 @@ private:
     void remove(const std::string& orderid, const std::string& sku);
 
     mutable std::mutex mutex_;
-    string_map<std::map<std::string, std::string, std::less<>>> orders_;  ///< rows of an order by SKU
+    cascade::string_map<std::map<std::string, std::string, std::less<>>> orders_;  ///< rows of an order by SKU
 };
 
 class memory_store final : public store {
@@ -41,7 +42,7 @@ private:
     class session;
 
     std::mutex mutex_;
-    string_map<product_ptr> products_;
+    cascade::string_map<product_ptr> products_;
     memory_allocations_view view_;
 };
 

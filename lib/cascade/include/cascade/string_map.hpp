@@ -1,6 +1,6 @@
 #pragma once
 // A hash map keyed by std::string that is searched with a std::string_view, without building a
-// string. The stores' keys (SKUs, order ids) share long prefixes, which made an ordered map's
+// string. Keys such as SKUs and order ids share long prefixes, which made an ordered map's
 // comparisons the bulk of a lookup.
 
 #include <cstddef>
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace allocation {
+namespace cascade {
 
 struct string_hash {
     using is_transparent = void;
@@ -21,4 +21,4 @@ struct string_hash {
 template <class Value>
 using string_map = std::unordered_map<std::string, Value, string_hash, std::equal_to<>>;
 
-}  // namespace allocation
+}  // namespace cascade
