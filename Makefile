@@ -3,7 +3,7 @@
 PRESET ?= release
 JOBS ?= 2
 
-.PHONY: deps build run test bench sanitizers clean
+.PHONY: deps build run test bench sanitizers fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -25,6 +25,11 @@ bench: build
 sanitizers: deps
 	$(MAKE) test PRESET=tsan
 	$(MAKE) test PRESET=asan
+
+# Every libFuzzer target for FUZZ_SECONDS each (CI runs them for 60): see scripts/fuzz.sh.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build

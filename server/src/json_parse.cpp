@@ -83,12 +83,13 @@ json to_document(element e, const json_limits& limits, std::size_t depth = 0) {
 /// nlohmann's parser under the same limits, for what simdjson cannot represent.
 parsed_json parse_with_nlohmann(std::string_view text, const json_limits& limits) {
     const auto within_limits = [&limits](int depth, json::parse_event_t event, json& parsed) {
-        using enum json::parse_event_t;
+        using parse_event = json::parse_event_t;
         // A container's start event comes at its parent's depth: the frame's object at 0.
-        if ((event == object_start || event == array_start) && static_cast<std::size_t>(depth) >= limits.max_depth) {
+        if ((event == parse_event::object_start || event == parse_event::array_start) &&
+            static_cast<std::size_t>(depth) >= limits.max_depth) {
             throw over_limit{too_deep(limits)};
         }
-        if ((event == key || event == value) && parsed.is_string()) {
+        if ((event == parse_event::key || event == parse_event::value) && parsed.is_string()) {
             check_length(parsed.get_ref<const std::string&>(), limits);
         }
         return true;

@@ -76,8 +76,11 @@ template <message M>
 /// A message of any type, shared and immutable: copies are cheap and safe across threads.
 class any_message {
 public:
-    template <message M>
-    explicit any_message(M msg) : type_{&message_type_of<M>()}, payload_{std::make_shared<const M>(std::move(msg))} {}
+    // Not an any_message first: checking message<any_message> would otherwise ask whether
+    // any_message is copyable, which considers this constructor again (clang refuses the loop).
+    template <class M>
+    requires(!std::same_as<M, any_message> && message<M>) explicit any_message(M msg)
+        : type_{&message_type_of<M>()}, payload_{std::make_shared<const M>(std::move(msg))} {}
 
     [[nodiscard]] const message_type& type() const noexcept { return *type_; }
     [[nodiscard]] std::string_view name() const noexcept { return type_->name; }
