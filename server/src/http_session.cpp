@@ -11,7 +11,6 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <chrono>
 #include <iterator>
 
@@ -170,14 +169,19 @@ net::awaitable<void> http_session::refuse(unsigned status, refusal code, std::st
     answering_ = true;  // a drain lets this answer go out
     stream_.expires_after(state_->options.http_timeout);
     (void)co_await http::async_write(stream_, response, with_error);
+    co_await discard_rest();
+}
+
+net::awaitable<void> http_session::discard_rest() {
     // Half-close, then read what the client still sends (briefly): closing with unread data would
     // reset the connection, and a reset can destroy the answer before the client reads it.
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(std::chrono::seconds{1});
-    std::array<char, 4096> sink{};
+    constexpr std::size_t chunk = 4096;
     for (std::size_t drained = 0; drained < state_->options.max_http_body_bytes;) {
-        auto [ec, n] = co_await stream_.async_read_some(net::buffer(sink), with_error);
+        buffer_.clear();
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(chunk), with_error);
         if (ec) {
             break;
         }
