@@ -14,6 +14,7 @@ packages=(
   libspdlog-dev libfmt-dev  # logging
   libcli11-dev              # command-line flags
   libjemalloc-dev           # the allocator of cascade-server and cascade-bench
+  libssl-dev openssl        # TLS (wss://, https://); the tests make their certificates with openssl
   clang-14 libclang-rt-14-dev  # the fuzz preset: libFuzzer with AddressSanitizer and UBSan
 )
 

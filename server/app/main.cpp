@@ -36,6 +36,8 @@ struct cli_options {
     std::size_t max_header = gateway::server_options{}.max_http_header_bytes;
     std::size_t max_header_fields = gateway::server_options{}.max_http_header_fields;
     double http_timeout_seconds = 30.0;
+    std::string tls_cert;
+    std::string tls_key;
     std::size_t log_events = gateway::log_retention{}.max_events;
     std::int64_t log_seconds = gateway::log_retention{}.max_age.count();
     std::size_t log_bytes = gateway::log_retention{}.max_bytes;
@@ -130,6 +132,11 @@ void add_flags(CLI::App& app, cli_options& cli) {
                    "seconds a connection gets to send one HTTP request, the WebSocket upgrade included")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    auto* cert = app.add_option("--tls-cert", cli.tls_cert,
+                                "PEM certificate chain (the server's first): serve wss:// and https:// only");
+    auto* key = app.add_option("--tls-key", cli.tls_key, "PEM private key of --tls-cert");
+    cert->needs(key);
+    key->needs(cert);
     app.add_option("--log-events", cli.log_events,
                    "events the event log keeps for subscriptions that start from an offset")
         ->capture_default_str();
@@ -184,6 +191,9 @@ int run(const cli_options& cli) {
     options.max_http_body_bytes = cli.max_body;
     options.max_http_header_bytes = cli.max_header;
     options.max_http_header_fields = cli.max_header_fields;
+    if (!cli.tls_cert.empty()) {
+        options.tls = gateway::tls_files{.certificate_chain = cli.tls_cert, .private_key = cli.tls_key};
+    }
     options.http_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(seconds(cli.http_timeout_seconds));
     options.log = {
         .max_events = cli.log_events, .max_age = std::chrono::seconds{cli.log_seconds}, .max_bytes = cli.log_bytes};

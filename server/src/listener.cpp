@@ -1,6 +1,7 @@
 #include "listener.hpp"
 
 #include "http_session.hpp"
+#include "tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,6 +14,7 @@
 namespace gateway {
 
 namespace net = boost::asio;
+namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
 namespace {
@@ -72,12 +74,21 @@ net::awaitable<void> listener::accept_loop() {
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay{true}, ignored);
         const auto serial = state_->next_serial.fetch_add(1, std::memory_order_relaxed);
-        auto ex = socket.get_executor();
-        auto session = std::make_shared<http_session>(std::move(socket), serial, state_);
-        net::co_spawn(
-            ex, [session] { return session->run(); },
-            [serial](std::exception_ptr e) { log_failure(fmt::format("connection {}", serial), e); });
+        if (state_->tls) {
+            serve(tls_stream{std::move(socket), *state_->tls}, serial);
+        } else {
+            serve(beast::tcp_stream{std::move(socket)}, serial);
+        }
     }
+}
+
+template <class Stream>
+void listener::serve(Stream stream, std::uint64_t serial) {
+    auto ex = stream.get_executor();
+    auto session = std::make_shared<http_session<Stream>>(std::move(stream), serial, state_);
+    net::co_spawn(
+        ex, [session] { return session->run(); },
+        [serial](std::exception_ptr e) { log_failure(fmt::format("connection {}", serial), e); });
 }
 
 }  // namespace gateway

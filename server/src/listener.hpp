@@ -1,6 +1,7 @@
 #pragma once
 // Accepts connections on the server's port and deals them out round robin to the I/O contexts,
-// each as an http_session. Internal: include only from server/src.
+// each as an http_session, over TLS when the server has a certificate. Internal: include only
+// from server/src.
 
 #include "gateway/io_pool.hpp"
 #include "server_state.hpp"
@@ -8,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <cstdint>
 #include <memory>
 
 namespace gateway {
@@ -26,6 +28,9 @@ public:
 
 private:
     [[nodiscard]] boost::asio::awaitable<void> accept_loop();
+    /// Runs an http_session over `stream` (plain or TLS) on the stream's context.
+    template <class Stream>
+    void serve(Stream stream, std::uint64_t serial);
 
     io_pool& pool_;
     std::shared_ptr<server_state> state_;

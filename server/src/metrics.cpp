@@ -88,10 +88,11 @@ std::string format_prometheus(const cascade::metrics_snapshot& bus, const gatewa
             gateway_metrics::read(gw.bytes_out));
 
     family(out, "cascade_gateway_refused_connections_total", "counter",
-           "Connections refused or closed by a limit, before any protocol.");
+           "Connections refused or closed before any protocol: by a limit, or a failed TLS handshake.");
     for (const auto& [reason, value] :
          {std::pair{"too_many_connections", &gw.refused_upgrades}, std::pair{"header_too_large", &gw.oversized_headers},
-          std::pair{"body_too_large", &gw.oversized_bodies}, std::pair{"request_timeout", &gw.request_timeouts}}) {
+          std::pair{"body_too_large", &gw.oversized_bodies}, std::pair{"request_timeout", &gw.request_timeouts},
+          std::pair{"tls_handshake", &gw.tls_handshake_failures}}) {
         fmt::format_to(out, "cascade_gateway_refused_connections_total{{reason=\"{}\"}} {}\n", reason,
                        gateway_metrics::read(*value));
     }

@@ -28,7 +28,9 @@ server::~server() {
 
 void server::start() {
     impl_->acceptor->start();
-    spdlog::info("listening on {} (HTTP and WebSocket at ws://{}/ws)", listen_address(), listen_address());
+    const bool tls = impl_->state->tls != nullptr;
+    spdlog::info("listening on {} ({} and WebSocket at {}://{}/ws)", listen_address(), tls ? "HTTPS" : "HTTP",
+                 tls ? "wss" : "ws", listen_address());
 }
 
 std::uint16_t server::port() const noexcept {

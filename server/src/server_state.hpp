@@ -14,14 +14,15 @@
 #include <memory>
 #include <random>
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 namespace gateway {
 
 struct server_state {
-    server_state(cascade::bus& bus, server_options opts, routes extra)
-        : options{std::move(opts)},
-          submitter{bus, feed},
-          router{submitter, metrics, std::move(extra)},
-          nonce{std::random_device{}()} {}
+    /// Throws when options.tls names files that cannot be used.
+    server_state(cascade::bus& bus, server_options opts, routes extra);
 
     server_options options;
     std::shared_ptr<live_feed> feed = std::make_shared<live_feed>(options.log);
@@ -31,7 +32,8 @@ struct server_state {
     connection_registry connections;
     std::atomic<bool> draining{false};  ///< new submits and keep-alive are refused from now on
     std::atomic<std::uint64_t> next_serial{1};
-    std::uint32_t nonce;  ///< makes session ids differ across restarts
+    std::uint32_t nonce;                             ///< makes session ids differ across restarts
+    std::shared_ptr<boost::asio::ssl::context> tls;  ///< set when the port speaks TLS
 };
 
 }  // namespace gateway

@@ -9,7 +9,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -45,10 +44,12 @@ std::string describe_close(const websocket::close_reason& reason) {
 
 }  // namespace
 
-websocket_session::websocket_session(beast::tcp_stream stream, std::string id, std::shared_ptr<server_state> state)
-    : ws_{std::move(stream)},
-      executor_{ws_.get_executor()},
+websocket_session::websocket_session(std::unique_ptr<ws_transport> transport, std::string id,
+                                     std::shared_ptr<server_state> state)
+    : transport_{std::move(transport)},
+      executor_{transport_->get_executor()},
       id_{std::move(id)},
+      remote_{transport_->remote()},
       state_{std::move(state)},
       outbox_{std::make_shared<outbox>(queue_limits{.max_frames = state_->options.limits.max_queued_frames,
                                                     .max_bytes = state_->options.limits.max_queued_bytes},
@@ -56,9 +57,6 @@ websocket_session::websocket_session(beast::tcp_stream stream, std::string id, s
       bell_{executor_, 1},
       grace_{executor_},
       submits_{state_->options.limits.submit_rate, state_->options.limits.submit_burst} {
-    beast::error_code ec;
-    const auto remote = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
-    remote_ = ec ? std::string{"?"} : remote.address().to_string() + ":" + std::to_string(remote.port());
     outbox_->attach(this);
 }
 
@@ -67,24 +65,8 @@ websocket_session::~websocket_session() {
     detach();
 }
 
-void websocket_session::configure() {
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(beast::http::field::server, "cascade-server"); }));
-    ws_.read_message_max(state_->options.limits.max_frame_bytes);
-    ws_.auto_fragment(false);
-    ws_.text(true);
-    ws_.next_layer().write_limit(state_->options.limits.write_coalesce_bytes);
-    if (state_->options.limits.socket_send_buffer != 0) {
-        beast::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().set_option(
-            net::socket_base::send_buffer_size{static_cast<int>(state_->options.limits.socket_send_buffer)}, ignored);
-    }
-}
-
-net::awaitable<void> websocket_session::run(beast::http::request<beast::http::string_body> upgrade) {
-    configure();
-    auto [ec] = co_await ws_.async_accept(upgrade, with_error);
+net::awaitable<void> websocket_session::run(ws_transport::upgrade_request upgrade) {
+    const auto ec = co_await transport_->accept(std::move(upgrade));
     if (ec) {
         spdlog::info("session {} from {}: handshake failed: {}", id_, remote_, ec.message());
         tear_down();
@@ -116,14 +98,14 @@ net::awaitable<void> websocket_session::run(beast::http::request<beast::http::st
 net::awaitable<void> websocket_session::read_loop() {
     beast::flat_buffer buffer;
     for (;;) {
-        auto [ec, n] = co_await ws_.async_read(buffer, with_error);
+        const auto [ec, n] = co_await transport_->read(buffer);
         if (ec) {
             note_read_end(ec);
             break;
         }
         gateway_metrics::add(state_->metrics.frames_in);
         gateway_metrics::add(state_->metrics.bytes_in, n);
-        if (ws_.got_text()) {
+        if (transport_->got_text()) {
             handle_frame({static_cast<const char*>(buffer.cdata().data()), buffer.size()});
         } else {
             reject({}, refusal::bad_request, "binary frames are not supported: send JSON in text frames");
@@ -171,19 +153,12 @@ net::awaitable<void> websocket_session::write_loop() {
 }
 
 net::awaitable<bool> websocket_session::write_batch(const std::vector<std::string>& batch) {
-    std::size_t bytes = 0;
-    ws_.next_layer().cork();
-    for (const auto& frame : batch) {
-        auto [ec, n] = co_await ws_.async_write(net::buffer(frame), with_error);
-        if (ec) {
-            ws_.next_layer().uncork();
-            note_reason("write failed: " + ec.message());
-            cut("write failed");
-            co_return false;
-        }
-        bytes += n;
+    const auto [ec, bytes] = co_await transport_->write(batch);
+    if (ec) {
+        note_reason("write failed: " + ec.message());
+        cut("write failed");
+        co_return false;
     }
-    ws_.next_layer().uncork();
     gateway_metrics::add(state_->metrics.frames_out, batch.size());
     gateway_metrics::add(state_->metrics.bytes_out, bytes);
     outbox_->written(batch.size(), bytes);
@@ -196,8 +171,8 @@ net::awaitable<void> websocket_session::close_for_restart() {
 
 net::awaitable<void> websocket_session::close_with(std::uint16_t code, std::string_view reason) {
     note_reason(std::string{reason} + " (" + std::to_string(code) + ")");
-    websocket::close_reason why{static_cast<websocket::close_code>(code), reason};
-    auto [ec] = co_await ws_.async_close(why, with_error);
+    const websocket::close_reason why{static_cast<websocket::close_code>(code), reason};
+    const auto ec = co_await transport_->close(why);
     if (ec) {
         cut("close failed");
     }
@@ -438,7 +413,7 @@ void websocket_session::reply(std::string frame) {
 
 void websocket_session::note_read_end(const boost::system::error_code& ec) {
     if (ec == websocket::error::closed) {
-        note_reason(describe_close(ws_.reason()));
+        note_reason(describe_close(transport_->peer_reason()));
     } else if (ec == websocket::error::message_too_big) {
         note_reason("frame over " + std::to_string(state_->options.limits.max_frame_bytes) + " bytes (1009)");
     } else if (ec == websocket::error::bad_frame_payload) {
@@ -471,16 +446,16 @@ void websocket_session::on_overflow() {
 }
 
 void websocket_session::cut(std::string_view why) {
-    if (beast::get_lowest_layer(ws_).socket().is_open()) {
+    if (transport_->is_open()) {
         spdlog::debug("session {}: cutting the connection: {}", id_, why);
     }
-    beast::get_lowest_layer(ws_).close();
+    transport_->cut();
 }
 
 void websocket_session::tear_down() {
     grace_.cancel();
     // Any flush still pending (a peer that stopped reading) fails now instead of holding the socket.
-    beast::get_lowest_layer(ws_).close();
+    transport_->cut();
     state_->submitter.feed().remove_all(*outbox_);
     outbox_->close();
     if (opened_) {

@@ -6,19 +6,15 @@
 // close. Internal: include only from server/src.
 
 #include "connection.hpp"
-#include "gateway/coalescing_stream.hpp"
 #include "gateway/outbox.hpp"
 #include "gateway/protocol.hpp"
 #include "server_state.hpp"
 #include "token_bucket.hpp"
+#include "ws_transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 #include <exception>
 #include <memory>
@@ -28,25 +24,20 @@
 
 namespace gateway {
 
-/// The WebSocket stream of a session. Compression is compiled out (permessage-deflate off), and
-/// the coalescing layer lets many small frames share one send().
-using ws_stream = boost::beast::websocket::stream<coalescing_stream<boost::beast::tcp_stream>, false>;
-
 class websocket_session final : public std::enable_shared_from_this<websocket_session>,
                                 public connection,
                                 private outbox_waker {
 public:
-    /// `stream`'s executor must run one handler at a time (one thread, or a strand); `id` names
+    /// `transport`'s executor must run one handler at a time (one thread, or a strand); `id` names
     /// the session in the welcome frame and the logs.
-    websocket_session(boost::beast::tcp_stream stream, std::string id, std::shared_ptr<server_state> state);
+    websocket_session(std::unique_ptr<ws_transport> transport, std::string id, std::shared_ptr<server_state> state);
     ~websocket_session();
 
     websocket_session(const websocket_session&) = delete;
     websocket_session& operator=(const websocket_session&) = delete;
 
     /// Accepts the upgrade and runs the session until the connection is over.
-    [[nodiscard]] boost::asio::awaitable<void> run(
-        boost::beast::http::request<boost::beast::http::string_body> upgrade);
+    [[nodiscard]] boost::asio::awaitable<void> run(ws_transport::upgrade_request upgrade);
 
     /// New submits get shutting_down; once every accepted cascade has sent its `done` the
     /// session closes with 1012.
@@ -61,7 +52,6 @@ public:
 private:
     using bell_type = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 
-    void configure();
     [[nodiscard]] boost::asio::awaitable<void> read_loop();
     [[nodiscard]] boost::asio::awaitable<void> write_loop();
     /// Writes the frames in one corked run; false when the connection failed (it is cut).
@@ -97,8 +87,8 @@ private:
     void wake() noexcept override;
     void overflowed() noexcept override;
 
-    ws_stream ws_;
-    ws_stream::executor_type executor_;  ///< copied once: begin_drain() and the bus threads post here
+    std::unique_ptr<ws_transport> transport_;
+    boost::asio::any_io_executor executor_;  ///< copied once: begin_drain() and the bus threads post here
     std::string id_;
     std::string remote_;
     std::shared_ptr<server_state> state_;

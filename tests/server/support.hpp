@@ -259,6 +259,25 @@ struct http_result {
 [[nodiscard]] http_result http_request(std::uint16_t port, std::string_view method, std::string_view target,
                                        std::string_view body = {});
 
+// ---- TLS (tls_clients.cpp) ----
+
+/// A self-signed certificate for 127.0.0.1 and its key, made with Debian's openssl in `folder`.
+struct test_certificate {
+    test_certificate(const std::string& folder, const std::string& name);
+    std::string certificate;  ///< PEM file: what the client trusts, and the server's chain
+    std::string key;          ///< PEM file
+};
+
+/// An https request to 127.0.0.1 that trusts `ca` only.
+[[nodiscard]] http_result https_request(std::uint16_t port, const std::string& ca, std::string_view method,
+                                        std::string_view target, std::string_view body = {});
+/// The error of a TLS handshake that offers only `version` (TLS1_VERSION, ...); empty when it succeeds.
+[[nodiscard]] std::string tls_handshake_error(std::uint16_t port, const std::string& ca, int version);
+/// A wss session that trusts `ca` only: sends `frames`, reads `replies` frames (the welcome
+/// first), then closes.
+[[nodiscard]] std::vector<json> wss_exchange(std::uint16_t port, const std::string& ca, const std::vector<json>& frames,
+                                             std::size_t replies);
+
 // ---- a raw TCP client, for what no well-behaved HTTP client sends ----
 
 struct raw_result {

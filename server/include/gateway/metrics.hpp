@@ -25,10 +25,11 @@ public:
     counter bytes_out{};
     counter slow_consumers{};  ///< sessions disconnected with 4008
     // Connections refused before any protocol: each a limit of server_options.
-    counter refused_upgrades{};   ///< upgrades answered 503: max_connections sessions are open
-    counter oversized_headers{};  ///< requests answered 431
-    counter oversized_bodies{};   ///< requests answered 413
-    counter request_timeouts{};   ///< connections that sent no complete request within http_timeout
+    counter refused_upgrades{};        ///< upgrades answered 503: max_connections sessions are open
+    counter oversized_headers{};       ///< requests answered 431
+    counter oversized_bodies{};        ///< requests answered 413
+    counter request_timeouts{};        ///< connections that sent no complete request within http_timeout
+    counter tls_handshake_failures{};  ///< connections to a TLS port whose handshake failed
 
     /// Counts one error frame (or HTTP error) for `code`.
     void count_refusal(protocol::refusal code) noexcept {

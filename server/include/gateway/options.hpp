@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -38,9 +39,17 @@ struct session_limits {
     std::chrono::milliseconds close_grace{5'000};
 };
 
+/// The PEM files of TLS: the certificate chain (the server's first) and its private key.
+struct tls_files {
+    std::string certificate_chain;
+    std::string private_key;
+};
+
 struct server_options {
     std::string address = "127.0.0.1";
     std::uint16_t port = 8080;  ///< 0 picks a free port; read it back with server::port()
+    /// When set, the port speaks TLS only (wss:// and https://); else plain TCP only.
+    std::optional<tls_files> tls;
     session_limits limits;
     /// Bounds on every JSON document a client sends (frames and HTTP bodies).
     json_limits json;
