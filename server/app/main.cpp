@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <exception>
 #include <map>
@@ -57,6 +58,24 @@ void parse_listen(const std::string& listen, gateway::server_options& options) {
     options.port = static_cast<std::uint16_t>(std::stoul(listen.substr(colon + 1)));
 }
 
+/// A finite number from `least` to `most`: CLI::Range lets NaN through, and an infinite timeout
+/// would overflow its conversion.
+CLI::Validator finite_between(double least, double most) {
+    return CLI::Validator{[least, most](std::string& text) -> std::string {
+                              double value = 0;
+                              try {
+                                  value = std::stod(text);
+                              } catch (const std::exception&) {
+                                  return "not a number: " + text;
+                              }
+                              if (!std::isfinite(value) || value < least || value > most) {
+                                  return fmt::format("{} is not a number from {} to {}", text, least, most);
+                              }
+                              return {};
+                          },
+                          fmt::format("FLOAT in [{} - {}]", least, most)};
+}
+
 void add_flags(CLI::App& app, cli_options& cli) {
     app.add_option("--listen", cli.listen, "HOST:PORT to serve HTTP and WebSocket (/ws) on; port 0 picks one")
         ->capture_default_str();
@@ -89,11 +108,11 @@ void add_flags(CLI::App& app, cli_options& cli) {
     app.add_option("--drain-timeout", cli.drain_seconds,
                    "seconds that SIGINT/SIGTERM give accepted cascades to finish before they are cancelled")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(finite_between(0.001, 86'400));
     app.add_option("--flush-timeout", cli.flush_seconds,
                    "seconds after the drain deadline for sessions to send their last frames and close (1012)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(finite_between(0, 86'400));
     app.add_option("--max-frame", cli.limits.max_frame_bytes,
                    "largest incoming WebSocket message, in bytes (over: close 1009)")
         ->capture_default_str();
@@ -109,10 +128,10 @@ void add_flags(CLI::App& app, cli_options& cli) {
     app.add_option("--submit-rate", cli.limits.submit_rate,
                    "submits a second per connection, on average; 0: no limit (over: rate_limited)")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(finite_between(0, 1e6));
     app.add_option("--submit-burst", cli.limits.submit_burst, "submits a connection may send at once above the rate")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(finite_between(1, 1e9));
     app.add_option("--max-connections", cli.max_connections, "WebSocket sessions open at once (over: HTTP 503)")
         ->capture_default_str();
     app.add_option("--max-body", cli.max_body, "largest HTTP request body, in bytes (over: 413)")
@@ -131,7 +150,7 @@ void add_flags(CLI::App& app, cli_options& cli) {
     app.add_option("--http-timeout", cli.http_timeout_seconds,
                    "seconds a connection gets to send one HTTP request, the WebSocket upgrade included")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(finite_between(0.001, 86'400));
     auto* cert = app.add_option("--tls-cert", cli.tls_cert,
                                 "PEM certificate chain (the server's first): serve wss:// and https:// only");
     auto* key = app.add_option("--tls-key", cli.tls_key, "PEM private key of --tls-cert");

@@ -52,20 +52,31 @@ private:
     F f_;
 };
 
+/// What the read buffer may hold beyond a whole header: a chunk's size line and extensions, a
+/// trailer, the start of the next request.
+inline constexpr std::size_t unparsed_slack = 64 * 1024;
+
 /// Whether the stream is TLS (anything but the plain TCP stream).
 template <class Stream>
 inline constexpr bool is_tls = !std::is_same_v<Stream, boost::beast::tcp_stream>;
 
 }  // namespace http_session_detail
 
+using http_session_detail::awaitable_with_error;
 using http_session_detail::path_of;
 using http_session_detail::scope_exit;
-using http_session_detail::awaitable_with_error;
+using http_session_detail::unparsed_slack;
 using http_session_detail::with_error;
 
 template <class Stream>
 http_session<Stream>::http_session(Stream stream, std::uint64_t serial, std::shared_ptr<server_state> state)
-    : stream_{std::move(stream)}, executor_{stream_.get_executor()}, serial_{serial}, state_{std::move(state)} {}
+    : stream_{std::move(stream)},
+      executor_{stream_.get_executor()},
+      // Bounded: what the parser has not consumed yet (a header, a chunk's size line, a trailer)
+      // stays in the buffer, and a chunked request could otherwise grow it without end.
+      buffer_{state->options.max_http_header_bytes + unparsed_slack},
+      serial_{serial},
+      state_{std::move(state)} {}
 
 template <class Stream>
 net::awaitable<void> http_session<Stream>::run() {
@@ -100,9 +111,9 @@ net::awaitable<void> http_session<Stream>::run() {
         auto request = parser.release();
         if (static_cast<std::size_t>(std::distance(request.begin(), request.end())) > options.max_http_header_fields) {
             gateway_metrics::add(state_->metrics.oversized_headers);
-            co_await refuse(431, refusal::limit_exceeded,
-                            fmt::format("more than {} header fields", options.max_http_header_fields),
-                            request.version());
+            // Named, not a temporary: GCC 12 may destroy temporaries of a co_await twice.
+            const auto why = fmt::format("more than {} header fields", options.max_http_header_fields);
+            co_await refuse(431, refusal::limit_exceeded, why, request.version());
             co_return;
         }
         if (beast::websocket::is_upgrade(request)) {
@@ -165,10 +176,9 @@ net::awaitable<void> http_session<Stream>::upgrade(request_type request) {
     }
     if (!state_->connections.reserve_session(serial_, state_->options.max_connections)) {
         gateway_metrics::add(state_->metrics.refused_upgrades);
-        co_await refuse(503, refusal::overloaded,
-                        fmt::format("{} WebSocket sessions are open, the most this server takes; try again later",
-                                    state_->options.max_connections),
-                        request.version());
+        const auto why = fmt::format("{} WebSocket sessions are open, the most this server takes; try again later",
+                                     state_->options.max_connections);
+        co_await refuse(503, refusal::overloaded, why, request.version());
         co_return;
     }
     upgraded_ = true;
@@ -189,14 +199,21 @@ net::awaitable<bool> http_session<Stream>::refuse_unread(const boost::system::er
     }
     if (ec == http::error::header_limit) {
         gateway_metrics::add(state_->metrics.oversized_headers);
-        co_await refuse(431, refusal::limit_exceeded,
-                        fmt::format("the request header is over {} bytes", state_->options.max_http_header_bytes));
+        const auto why = fmt::format("the request header is over {} bytes", state_->options.max_http_header_bytes);
+        co_await refuse(431, refusal::limit_exceeded, why);
         co_return true;
     }
     if (ec == http::error::body_limit) {
         gateway_metrics::add(state_->metrics.oversized_bodies);
-        co_await refuse(413, refusal::limit_exceeded,
-                        fmt::format("the request body is over {} bytes", state_->options.max_http_body_bytes));
+        const auto why = fmt::format("the request body is over {} bytes", state_->options.max_http_body_bytes);
+        co_await refuse(413, refusal::limit_exceeded, why);
+        co_return true;
+    }
+    if (ec == http::error::buffer_overflow) {
+        // A chunk's size line or a trailer that never ends.
+        gateway_metrics::add(state_->metrics.oversized_bodies);
+        const auto why = fmt::format("a chunk header or trailer is over {} bytes", unparsed_slack);
+        co_await refuse(413, refusal::limit_exceeded, why);
         co_return true;
     }
     co_return false;

@@ -55,6 +55,13 @@ std::optional<std::vector<std::string>> read_string_list(const json& frame, cons
         error = bad_request(std::string{field} + ": must be an array of strings", id);
         return std::nullopt;
     }
+    if (it->size() > max_filter_entries) {
+        error = request_error{
+            .code = refusal::limit_exceeded,
+            .message = std::string{field} + ": more than " + std::to_string(max_filter_entries) + " entries",
+            .re = id};
+        return std::nullopt;
+    }
     values.reserve(it->size());
     for (const auto& value : *it) {
         if (!value.is_string()) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace gateway {
 
@@ -12,8 +13,13 @@ class token_bucket {
 public:
     using clock = std::chrono::steady_clock;
 
+    /// A rate that is not a positive finite number means no limit; a burst under 1 (or not a
+    /// number) is 1.
     token_bucket(double rate, double burst, clock::time_point now = clock::now()) noexcept
-        : rate_{rate}, burst_{std::max(burst, 1.0)}, tokens_{burst_}, refilled_{now} {}
+        : rate_{std::isfinite(rate) && rate > 0 ? rate : 0.0},
+          burst_{std::isfinite(burst) ? std::clamp(burst, 1.0, max_burst) : 1.0},
+          tokens_{burst_},
+          refilled_{now} {}
 
     /// Takes one token: zero when there was one, else how long until there is one (nothing taken).
     [[nodiscard]] clock::duration take(clock::time_point now = clock::now()) noexcept {
@@ -27,11 +33,15 @@ public:
             tokens_ -= 1;
             return clock::duration::zero();
         }
-        const std::chrono::duration<double> wait{(1 - tokens_) / rate_};
+        // Capped, so that a tiny rate cannot overflow the conversion.
+        const std::chrono::duration<double> wait{std::min((1 - tokens_) / rate_, max_wait.count())};
         return std::max(std::chrono::ceil<clock::duration>(wait), clock::duration{1});
     }
 
 private:
+    static constexpr double max_burst = 1e9;
+    static constexpr std::chrono::duration<double> max_wait{3600.0};
+
     double rate_;
     double burst_;
     double tokens_;

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 using gateway::token_bucket;
 using namespace std::chrono_literals;
 
@@ -24,4 +26,17 @@ TEST_CASE("a token bucket with rate 0 never limits", "[server][limits]") {
     for (int i = 0; i < 1000; ++i) {
         CHECK(bucket.take() == 0ns);
     }
+}
+
+TEST_CASE("a token bucket makes sense of nonsense: no rate, a burst under 1, a rate near 0", "[server][limits]") {
+    const token_bucket::clock::time_point t0{};
+    token_bucket nan_rate{std::nan(""), 1.0, t0};
+    CHECK(nan_rate.take(t0) == 0ns);
+    CHECK(nan_rate.take(t0) == 0ns);  // not a number: no limit
+    token_bucket nan_burst{1.0, std::nan(""), t0};
+    CHECK(nan_burst.take(t0) == 0ns);  // a burst of one
+    CHECK(nan_burst.take(t0) == 1s);
+    token_bucket tiny{1e-300, 1.0, t0};
+    CHECK(tiny.take(t0) == 0ns);
+    CHECK(tiny.take(t0) == 1h);  // capped, not overflowed
 }

@@ -24,6 +24,10 @@ namespace gateway::protocol {
 /// The version announced in the welcome frame.
 inline constexpr int version = 1;
 
+/// Most entries in a subscription's `names` or `aggregates`: a filter is matched per event, so its
+/// size is bounded like the number of subscriptions.
+inline constexpr std::size_t max_filter_entries = 256;
+
 /// Close codes of our own (RFC 6455 reserves 4000–4999 for applications).
 inline constexpr std::uint16_t close_slow_consumer = 4008;
 
