@@ -52,6 +52,17 @@ private:
     F f_;
 };
 
+/// The wire form of `reply`, as this server sends every answer.
+inline http::response<http::string_body> response_of(http_reply reply, unsigned version, bool keep_alive) {
+    http::response<http::string_body> response{static_cast<http::status>(reply.status), version};
+    response.set(http::field::server, "cascade-server");
+    response.set(http::field::content_type, reply.content_type);
+    response.keep_alive(keep_alive);
+    response.body() = std::move(reply.body);
+    response.prepare_payload();
+    return response;
+}
+
 /// What the read buffer may hold beyond a whole header: a chunk's size line and extensions, a
 /// trailer, the start of the next request.
 inline constexpr std::size_t unparsed_slack = 64 * 1024;
@@ -64,6 +75,7 @@ inline constexpr bool is_tls = !std::is_same_v<Stream, boost::beast::tcp_stream>
 
 using http_session_detail::awaitable_with_error;
 using http_session_detail::path_of;
+using http_session_detail::response_of;
 using http_session_detail::scope_exit;
 using http_session_detail::unparsed_slack;
 using http_session_detail::with_error;
@@ -151,12 +163,7 @@ net::awaitable<bool> http_session<Stream>::answer(const request_type& request) {
     lowest().expires_never();
     auto reply = co_await state_->router.handle(std::move(call));
     lowest().expires_after(state_->options.http_timeout);
-    http::response<http::string_body> response{static_cast<http::status>(reply.status), request.version()};
-    response.set(http::field::server, "cascade-server");
-    response.set(http::field::content_type, reply.content_type);
-    response.keep_alive(request.keep_alive() && !state_->draining.load());
-    response.body() = std::move(reply.body);
-    response.prepare_payload();
+    auto response = response_of(std::move(reply), request.version(), request.keep_alive() && !state_->draining.load());
     auto [ec, n] = co_await http::async_write(stream_, response, with_error);
     answering_ = false;
     co_return !ec && response.keep_alive();
@@ -165,11 +172,8 @@ net::awaitable<bool> http_session<Stream>::answer(const request_type& request) {
 template <class Stream>
 net::awaitable<void> http_session<Stream>::upgrade(request_type request) {
     if (path_of(request.target()) != "/ws") {
-        http::response<http::string_body> response{http::status::not_found, request.version()};
-        response.set(http::field::content_type, "application/json");
-        response.body() = R"({"code":"not_found","message":"WebSocket is served at /ws"})";
-        response.keep_alive(false);
-        response.prepare_payload();
+        auto response = response_of(json_reply(404, {{"code", "not_found"}, {"message", "WebSocket is served at /ws"}}),
+                                    request.version(), false);
         answering_ = true;  // a drain lets this answer go out
         (void)co_await http::async_write(stream_, response, with_error);
         co_return;
@@ -222,13 +226,7 @@ net::awaitable<bool> http_session<Stream>::refuse_unread(const boost::system::er
 template <class Stream>
 net::awaitable<void> http_session<Stream>::refuse(unsigned status, refusal code, std::string_view message,
                                                   unsigned version) {
-    auto reply = error_reply(status, code, message);
-    http::response<http::string_body> response{static_cast<http::status>(status), version};
-    response.set(http::field::server, "cascade-server");
-    response.set(http::field::content_type, reply.content_type);
-    response.body() = std::move(reply.body);
-    response.keep_alive(false);
-    response.prepare_payload();
+    auto response = response_of(error_reply(status, code, message), version, false);
     answering_ = true;  // a drain lets this answer go out
     lowest().expires_after(state_->options.http_timeout);
     (void)co_await http::async_write(stream_, response, with_error);

@@ -22,7 +22,11 @@ public:
           refilled_{now} {}
 
     /// Takes one token: zero when there was one, else how long until there is one (nothing taken).
-    [[nodiscard]] clock::duration take(clock::time_point now = clock::now()) noexcept {
+    /// Without a limit it reads no clock: this runs for every submit.
+    [[nodiscard]] clock::duration take() noexcept { return rate_ <= 0 ? clock::duration::zero() : take(clock::now()); }
+
+    /// take() at `now`.
+    [[nodiscard]] clock::duration take(clock::time_point now) noexcept {
         if (rate_ <= 0) {
             return clock::duration::zero();  // no limit
         }
