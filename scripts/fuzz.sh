@@ -18,7 +18,7 @@ cmake --build --preset fuzz
 work=build/fuzz/run
 status=0
 printf '%-8s %12s %8s %8s  %s\n' target executions corpus crashes result
-for target in frame json decode http; do
+for target in frame json decode http token; do
   corpus=$work/corpus/$target
   crashes=$work/crashes/$target
   log=$work/$target.log

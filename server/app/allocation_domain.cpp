@@ -2,6 +2,7 @@
 #include "allocation_domain.hpp"
 
 #include <allocation/bootstrap.hpp>
+#include <gateway/client_message.hpp>
 
 #include <charconv>
 #include <string_view>
@@ -32,13 +33,11 @@ net::awaitable<std::variant<http_reply, cascade::outcome>> submit_body(submitter
         co_return message_reply(400, "body must be a JSON object");
     }
     const json& data = *parsed.document;
-    std::optional<cascade::any_message> msg;
-    try {
-        msg.emplace(submit.registry().decode_from_edge(name, data));
-    } catch (const cascade::decode_error& e) {
-        co_return message_reply(400, e.what());
+    auto decoded = gateway::decode_client_message(submit.registry(), call.who, name, data);
+    if (auto* refused = std::get_if<gateway::message_refusal>(&decoded)) {
+        co_return message_reply(refused->code == gateway::protocol::refusal::forbidden ? 403 : 400, refused->message);
     }
-    auto result = co_await submit.submit_and_wait(std::move(*msg));
+    auto result = co_await submit.submit_and_wait(std::get<cascade::any_message>(std::move(decoded)));
     if (!result.outcome) {
         co_return message_reply(
             503, result.admission == cascade::admission::overloaded ? "overloaded, try again" : "shutting down");

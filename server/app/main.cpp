@@ -14,7 +14,9 @@
 #include <map>
 #include <pthread.h>
 #include <signal.h>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -39,6 +41,9 @@ struct cli_options {
     double http_timeout_seconds = 30.0;
     std::string tls_cert;
     std::string tls_key;
+    std::string jwt_secret;
+    std::string jwt_public_key;
+    std::vector<std::string> allowed_origins;
     std::size_t log_events = gateway::log_retention{}.max_events;
     std::int64_t log_seconds = gateway::log_retention{}.max_age.count();
     std::size_t log_bytes = gateway::log_retention{}.max_bytes;
@@ -156,6 +161,19 @@ void add_flags(CLI::App& app, cli_options& cli) {
     auto* key = app.add_option("--tls-key", cli.tls_key, "PEM private key of --tls-cert");
     cert->needs(key);
     key->needs(cert);
+    auto* secret = app.add_option("--auth-jwt-secret", cli.jwt_secret,
+                                  "file holding the HS256 secret (its bytes, 32 or more): every request and "
+                                  "upgrade needs a token signed with it")
+                       ->check(CLI::ExistingFile);
+    auto* public_key = app.add_option("--auth-jwt-public-key", cli.jwt_public_key,
+                                      "PEM public key (RSA: RS256, EC P-256: ES256): every request and upgrade "
+                                      "needs a token it verifies")
+                           ->check(CLI::ExistingFile);
+    secret->excludes(public_key);
+    app.add_option("--allowed-origins", cli.allowed_origins,
+                   "origins a browser's WebSocket upgrade may come from, comma-separated (others: 403); "
+                   "default: any")
+        ->delimiter(',');
     app.add_option("--log-events", cli.log_events,
                    "events the event log keeps for subscriptions that start from an offset")
         ->capture_default_str();
@@ -214,6 +232,17 @@ int run(const cli_options& cli) {
         options.tls = gateway::tls_files{.certificate_chain = cli.tls_cert, .private_key = cli.tls_key};
     }
     options.http_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(seconds(cli.http_timeout_seconds));
+    try {
+        if (!cli.jwt_secret.empty()) {
+            options.auth.tokens = gateway::token_verifier::with_secret_file(cli.jwt_secret);
+        } else if (!cli.jwt_public_key.empty()) {
+            options.auth.tokens = gateway::token_verifier::with_public_key_file(cli.jwt_public_key);
+        }
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument{
+            std::string{cli.jwt_secret.empty() ? "--auth-jwt-public-key " : "--auth-jwt-secret "} + e.what()};
+    }
+    options.auth.allowed_origins = cli.allowed_origins;
     options.log = {
         .max_events = cli.log_events, .max_age = std::chrono::seconds{cli.log_seconds}, .max_bytes = cli.log_bytes};
 
@@ -238,6 +267,10 @@ int run(const cli_options& cli) {
                  bus_on_io ? std::string{"on the first I/O thread"}
                            : fmt::format("on {} thread{} of its own", bus_threads, bus_threads == 1 ? "" : "s"));
 
+    if (options.auth.tokens) {
+        spdlog::info("tokens required: {} (every request but /health and /metrics)",
+                     gateway::to_string(options.auth.tokens->algorithm()));
+    }
     if (bus.journaled()) {
         spdlog::info("recovery: {} unfinished cascade{} resumed from the journal", domain.resumed,
                      domain.resumed == 1 ? "" : "s");

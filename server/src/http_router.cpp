@@ -1,5 +1,8 @@
 #include "gateway/http_router.hpp"
 
+#include "gateway/client_message.hpp"
+
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <exception>
@@ -101,7 +104,7 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
         } else if (path == "/dead-letters") {
             reply = error_reply(405, refusal::bad_request, "use GET /dead-letters");
         } else if (const auto letter = retried_letter(path); letter && call.method == "POST") {
-            reply = co_await retry_dead_letter(*letter);
+            reply = co_await retry_dead_letter(*letter, call.who);
         } else if (letter) {
             reply = error_reply(405, refusal::bad_request, "use POST /dead-letters/{id}/retry");
         } else if (path == "/ws") {
@@ -149,22 +152,25 @@ boost::asio::awaitable<http_reply> http_router::post_message(const http_call& ca
         }
         key = id->get<std::string>();
     }
-    std::optional<cascade::any_message> msg;
-    try {
-        msg.emplace(submitter_.registry().decode_from_edge(name->get_ref<const std::string&>(), *data));
-    } catch (const cascade::decode_error& e) {
-        const auto code = protocol::from_decode(e.code());
-        metrics_.count_refusal(code);
-        co_return error_reply(code == refusal::forbidden ? 403 : 422, code, e.what());
+    auto decoded = decode_client_message(submitter_.registry(), call.who, name->get_ref<const std::string&>(), *data);
+    if (auto* refused = std::get_if<message_refusal>(&decoded)) {
+        metrics_.count_refusal(refused->code);
+        co_return error_reply(refused->code == refusal::forbidden ? 403 : 422, refused->code, refused->message);
     }
-    auto result = co_await submitter_.submit_and_wait(std::move(*msg), std::move(key));
+    auto result =
+        co_await submitter_.submit_and_wait(std::get<cascade::any_message>(std::move(decoded)), std::move(key));
     if (!result.outcome) {
         co_return refused(result.admission);
     }
     co_return json_reply(200, outcome_json(*result.outcome, result.seqs));
 }
 
-boost::asio::awaitable<http_reply> http_router::retry_dead_letter(std::uint64_t letter) {
+boost::asio::awaitable<http_reply> http_router::retry_dead_letter(std::uint64_t letter, const caller& who) {
+    if (const auto name = letter_name(letter); name && !who.grants.may_submit(*name)) {
+        metrics_.count_refusal(refusal::forbidden);
+        co_return error_reply(403, refusal::forbidden,
+                              "retrying a " + *name + " needs a token whose cascade.submit allows " + *name);
+    }
     auto result = co_await submitter_.retry_and_wait(letter);
     if (!result) {
         co_return not_found("no dead letter " + std::to_string(letter));
@@ -204,6 +210,12 @@ http_reply http_router::refused(cascade::admission admission) {
     // Both refusals mean "try again later".
     return error_reply(503, code,
                        code == refusal::overloaded ? "the bus is full; try again" : "the server is shutting down");
+}
+
+std::optional<std::string> http_router::letter_name(std::uint64_t letter) const {
+    const auto letters = submitter_.bus().dead_letters();
+    const auto it = std::ranges::find(letters, letter, &cascade::dead_letter::id);
+    return it == letters.end() ? std::nullopt : std::optional<std::string>{it->message.name()};
 }
 
 http_reply http_router::dead_letters() const {

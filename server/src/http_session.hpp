@@ -45,6 +45,7 @@ private:
     /// whose rest (if any) is not read.
     [[nodiscard]] boost::asio::awaitable<void> refuse(unsigned status, protocol::refusal code, std::string_view message,
                                                       unsigned version = 11);
+    [[nodiscard]] boost::asio::awaitable<void> refuse(http_reply reply, unsigned version);
     /// After a refusal: half-closes and reads what the client still sends, for a second at most.
     [[nodiscard]] boost::asio::awaitable<void> discard_rest();
     /// The answer to a request that could not be read; false when none is due (the client left).

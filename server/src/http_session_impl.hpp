@@ -3,6 +3,7 @@
 // Internal: include only from http_session.cpp and http_session_tls.cpp.
 
 #include "http_session.hpp"
+#include "request_auth.hpp"
 #include "websocket_session.hpp"
 #include "ws_transport.hpp"
 
@@ -57,10 +58,22 @@ inline http::response<http::string_body> response_of(http_reply reply, unsigned 
     http::response<http::string_body> response{static_cast<http::status>(reply.status), version};
     response.set(http::field::server, "cascade-server");
     response.set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.fields) {
+        response.set(name, value);
+    }
     response.keep_alive(keep_alive);
     response.body() = std::move(reply.body);
     response.prepare_payload();
     return response;
+}
+
+/// The answer to a refused upgrade or request; a 401 says which scheme it takes (RFC 6750).
+inline http_reply refusal_of(const auth_failure& failure) {
+    auto reply = error_reply(failure.status, failure.code, failure.message);
+    if (failure.status == 401) {
+        reply.fields.emplace_back("WWW-Authenticate", R"(Bearer realm="cascade")");
+    }
+    return reply;
 }
 
 /// What the read buffer may hold beyond a whole header: a chunk's size line and extensions, a
@@ -75,6 +88,7 @@ inline constexpr bool is_tls = !std::is_same_v<Stream, boost::beast::tcp_stream>
 
 using http_session_detail::awaitable_with_error;
 using http_session_detail::path_of;
+using http_session_detail::refusal_of;
 using http_session_detail::response_of;
 using http_session_detail::scope_exit;
 using http_session_detail::unparsed_slack;
@@ -154,15 +168,25 @@ net::awaitable<void> http_session<Stream>::close_sending() {
 template <class Stream>
 net::awaitable<bool> http_session<Stream>::answer(const request_type& request) {
     answering_ = true;
-    // A named argument, not a temporary: GCC 12 may destroy temporaries of a co_await twice.
-    http_call call{.method = std::string{request.method_string()},
-                   .target = std::string{request.target()},
-                   .body = request.body(),
-                   .json = state_->options.json};
-    // The request's timeout covers reading it and writing the answer, not the cascade between.
-    lowest().expires_never();
-    auto reply = co_await state_->router.handle(std::move(call));
-    lowest().expires_after(state_->options.http_timeout);
+    auto verdict = authenticate(state_->options.auth,
+                                {.target = request.target(), .authorization = request[http::field::authorization]},
+                                std::chrono::system_clock::now());
+    http_reply reply;
+    if (auto* failed = std::get_if<auth_failure>(&verdict)) {
+        state_->metrics.count_refusal(failed->code);
+        reply = refusal_of(*failed);
+    } else {
+        // A named argument, not a temporary: GCC 12 may destroy temporaries of a co_await twice.
+        http_call call{.method = std::string{request.method_string()},
+                       .target = std::string{request.target()},
+                       .body = request.body(),
+                       .json = state_->options.json,
+                       .who = std::get<caller>(std::move(verdict))};
+        // The request's timeout covers reading it and writing the answer, not the cascade between.
+        lowest().expires_never();
+        reply = co_await state_->router.handle(std::move(call));
+        lowest().expires_after(state_->options.http_timeout);
+    }
     auto response = response_of(std::move(reply), request.version(), request.keep_alive() && !state_->draining.load());
     auto [ec, n] = co_await http::async_write(stream_, response, with_error);
     answering_ = false;
@@ -178,6 +202,17 @@ net::awaitable<void> http_session<Stream>::upgrade(request_type request) {
         (void)co_await http::async_write(stream_, response, with_error);
         co_return;
     }
+    auto verdict = authenticate(state_->options.auth,
+                                {.target = request.target(),
+                                 .authorization = request[http::field::authorization],
+                                 .origin = request[http::field::origin],
+                                 .websocket = true},
+                                std::chrono::system_clock::now());
+    if (auto* failed = std::get_if<auth_failure>(&verdict)) {
+        state_->metrics.count_refusal(failed->code);
+        co_await refuse(refusal_of(*failed), request.version());
+        co_return;
+    }
     if (!state_->connections.reserve_session(serial_, state_->options.max_connections)) {
         gateway_metrics::add(state_->metrics.refused_upgrades);
         const auto why = fmt::format("{} WebSocket sessions are open, the most this server takes; try again later",
@@ -188,7 +223,7 @@ net::awaitable<void> http_session<Stream>::upgrade(request_type request) {
     upgraded_ = true;
     auto session = std::make_shared<websocket_session>(
         std::make_unique<ws_transport_over<Stream>>(std::move(stream_), state_->options.limits),
-        fmt::format("{:08x}-{}", state_->nonce, serial_), state_);
+        fmt::format("{:08x}-{}", state_->nonce, serial_), state_, std::get<caller>(std::move(verdict)));
     // Registered in the server's current phase: a session that upgrades while the server drains
     // or stops is drained or cut like the others.
     state_->connections.replace(serial_, session);
@@ -226,7 +261,12 @@ net::awaitable<bool> http_session<Stream>::refuse_unread(const boost::system::er
 template <class Stream>
 net::awaitable<void> http_session<Stream>::refuse(unsigned status, refusal code, std::string_view message,
                                                   unsigned version) {
-    auto response = response_of(error_reply(status, code, message), version, false);
+    co_await refuse(error_reply(status, code, message), version);
+}
+
+template <class Stream>
+net::awaitable<void> http_session<Stream>::refuse(http_reply reply, unsigned version) {
+    auto response = response_of(std::move(reply), version, false);
     answering_ = true;  // a drain lets this answer go out
     lowest().expires_after(state_->options.http_timeout);
     (void)co_await http::async_write(stream_, response, with_error);

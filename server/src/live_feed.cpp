@@ -66,7 +66,7 @@ join_result live_feed::add(std::shared_ptr<outbox> out, std::string id, feed_fil
     try {
         index_.insert(&s, s.filter.names, s.filter.aggregates);
         // Queued under the lock, so no event of this subscription can overtake it.
-        (void)s.out->send(protocol::subscribed_frame(s.id, result.epoch, result.start_seq));
+        (void)s.out->send(protocol::subscribed_frame(s.id, result.epoch, result.start_seq, s.filter.names));
         // The first step at once: a start at the oldest seq must not expire before it is read.
         joined.live = step_locked(s) == catch_up_state::live;
     } catch (...) {

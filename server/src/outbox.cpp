@@ -129,6 +129,19 @@ bool outbox::push_locked(std::string frame) {
     return true;
 }
 
+bool outbox::end_with(std::string last_frame) {
+    const std::scoped_lock lock{mutex_};
+    if (state_ != queue_state::open) {
+        return false;
+    }
+    ++frames_;
+    bytes_ += last_frame.size();
+    queue_.push_back(std::move(last_frame));
+    state_ = queue_state::ending;
+    wake_locked();
+    return true;
+}
+
 outbox::queue_state outbox::take(std::vector<std::string>& out) {
     const std::scoped_lock lock{mutex_};
     if (state_ == queue_state::closed) {

@@ -266,6 +266,12 @@ std::string welcome_frame(std::string_view session, const announced_limits& limi
     frame["durable"] = server.durable;
     frame["epoch"] = server.log_epoch;
     frame["last_seq"] = server.last_seq;
+    if (!server.principal.empty()) {
+        frame["principal"] = server.principal;
+    }
+    if (server.expires_at) {
+        frame["expires_at"] = server.expires_at->time_since_epoch().count();
+    }
     frame["limits"] = {{"max_frame_bytes", limits.max_frame_bytes},     {"max_in_flight", limits.max_in_flight},
                        {"max_queued_frames", limits.max_queued_frames}, {"max_queued_bytes", limits.max_queued_bytes},
                        {"max_subscriptions", limits.max_subscriptions}, {"submit_rate", limits.submit_rate}};
@@ -329,12 +335,23 @@ std::string error_frame(std::string_view re, refusal code, std::string_view mess
     return dump(error_object(re, code, message));
 }
 
-std::string subscribed_frame(std::string_view re, std::uint64_t epoch, std::uint64_t start_seq) {
+std::string subscribed_frame(std::string_view re, std::uint64_t epoch, std::uint64_t start_seq,
+                             const std::vector<std::string>& names) {
     auto frame = reply_head("subscribed", re);
     frame += R"(,"epoch":)";
     frame += std::to_string(epoch);
     frame += R"(,"from_seq":)";
     frame += std::to_string(start_seq);
+    if (!names.empty()) {
+        frame += R"(,"names":[)";
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            if (i != 0) {
+                frame += ',';
+            }
+            append_string(frame, names[i]);
+        }
+        frame += ']';
+    }
     frame += '}';
     return frame;
 }

@@ -1,10 +1,12 @@
 #include "websocket_session.hpp"
 
+#include "gateway/client_message.hpp"
 #include "submit_tracker.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -13,6 +15,7 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -45,17 +48,19 @@ std::string describe_close(const websocket::close_reason& reason) {
 }  // namespace
 
 websocket_session::websocket_session(std::unique_ptr<ws_transport> transport, std::string id,
-                                     std::shared_ptr<server_state> state)
+                                     std::shared_ptr<server_state> state, caller who)
     : transport_{std::move(transport)},
       executor_{transport_->get_executor()},
       id_{std::move(id)},
       remote_{transport_->remote()},
       state_{std::move(state)},
+      who_{std::move(who)},
       outbox_{std::make_shared<outbox>(queue_limits{.max_frames = state_->options.limits.max_queued_frames,
                                                     .max_bytes = state_->options.limits.max_queued_bytes},
                                        protocol::disconnect_frame(protocol::close_slow_consumer, "slow consumer"))},
       bell_{executor_, 1},
       grace_{executor_},
+      expiry_{executor_},
       submits_{state_->options.limits.submit_rate, state_->options.limits.submit_burst} {
     outbox_->attach(this);
 }
@@ -76,15 +81,24 @@ net::awaitable<void> websocket_session::run(ws_transport::upgrade_request upgrad
     gateway_metrics::add(state_->metrics.connections_opened);
     spdlog::info("session {} opened from {}", id_, remote_);
     const auto log = state_->submitter.feed().bounds();
-    reply(protocol::welcome_frame(
-        id_,
-        {.max_frame_bytes = state_->options.limits.max_frame_bytes,
-         .max_in_flight = state_->options.limits.max_in_flight,
-         .max_queued_frames = state_->options.limits.max_queued_frames,
-         .max_queued_bytes = state_->options.limits.max_queued_bytes,
-         .max_subscriptions = state_->options.limits.max_subscriptions,
-         .submit_rate = state_->options.limits.submit_rate},
-        {.durable = state_->submitter.bus().durable(), .log_epoch = log.epoch, .last_seq = log.last_seq}));
+    reply(protocol::welcome_frame(id_,
+                                  {.max_frame_bytes = state_->options.limits.max_frame_bytes,
+                                   .max_in_flight = state_->options.limits.max_in_flight,
+                                   .max_queued_frames = state_->options.limits.max_queued_frames,
+                                   .max_queued_bytes = state_->options.limits.max_queued_bytes,
+                                   .max_subscriptions = state_->options.limits.max_subscriptions,
+                                   .submit_rate = state_->options.limits.submit_rate},
+                                  {.durable = state_->submitter.bus().durable(),
+                                   .log_epoch = log.epoch,
+                                   .last_seq = log.last_seq,
+                                   .principal = who_.principal,
+                                   .expires_at = who_.expires_at}));
+    if (who_.expires_at) {
+        // The coroutine holds the session; tear_down() cancels its wait.
+        net::co_spawn(
+            executor_, [self = shared_from_this(), at = *who_.expires_at] { return self->expire_at(at); },
+            net::detached);
+    }
     try {
         using namespace net::experimental::awaitable_operators;
         co_await (read_loop() && write_loop());
@@ -140,6 +154,11 @@ net::awaitable<void> websocket_session::write_loop() {
             co_await close_with(protocol::close_slow_consumer, "slow consumer");
             co_return;
         }
+        if (state == outbox::queue_state::ending) {
+            // So was the frame the session ended with (the only ending today: the token expired).
+            co_await close_with(protocol::close_token_expired, "token expired");
+            co_return;
+        }
         if (draining_ && outbox_->submits_in_flight() == 0) {
             // Every `done` is queued by now: send what is left once and close, even if the client
             // keeps sending frames that would keep the queue from ever being empty.
@@ -167,6 +186,30 @@ net::awaitable<bool> websocket_session::write_batch(const std::vector<std::strin
 
 net::awaitable<void> websocket_session::close_for_restart() {
     co_await close_with(static_cast<std::uint16_t>(websocket::close_code::service_restart), "server shutting down");
+}
+
+net::awaitable<void> websocket_session::expire_at(std::chrono::sys_seconds deadline) {
+    // Wall-clock time, as `exp` is; re-checked after each wait, so a clock that jumps is followed.
+    // In milliseconds: a deadline in the year 9999 does not fit the clock's nanoseconds.
+    using std::chrono::milliseconds;
+    constexpr milliseconds longest_wait = std::chrono::hours{1};
+    for (;;) {
+        const auto now = std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now());
+        const auto left = std::chrono::time_point_cast<milliseconds>(deadline) - now;
+        if (left <= milliseconds::zero()) {
+            break;
+        }
+        expiry_.expires_after(std::min(left, longest_wait));
+        const auto [ec] = co_await expiry_.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec) {
+            co_return;  // the session ended first
+        }
+    }
+    if (outbox_->end_with(protocol::disconnect_frame(protocol::close_token_expired, "token expired"))) {
+        note_reason("token expired (4001)");
+        spdlog::info("session {}: the token of '{}' expired; disconnecting", id_, who_.principal);
+        give_close_a_deadline("the client did not take its disconnect in time");
+    }
 }
 
 net::awaitable<void> websocket_session::close_with(std::uint16_t code, std::string_view reason) {
@@ -202,13 +245,12 @@ void websocket_session::handle(protocol::submit_request& request) {
         reject_rate(request.id, wait);
         return;
     }
-    std::optional<cascade::any_message> msg;
-    try {
-        msg.emplace(state_->submitter.registry().decode_from_edge(request.name, request.data));
-    } catch (const cascade::decode_error& e) {
-        reject(request.id, protocol::from_decode(e.code()), e.what());
+    auto decoded = decode_client_message(state_->submitter.registry(), who_, request.name, request.data);
+    if (auto* refused = std::get_if<message_refusal>(&decoded)) {
+        reject(request.id, refused->code, refused->message);
         return;
     }
+    auto& msg = std::get<cascade::any_message>(decoded);
     switch (outbox_->reserve_submit(request.id, state_->options.limits.max_in_flight)) {
         case outbox::reservation::reserved:
             break;
@@ -228,7 +270,7 @@ void websocket_session::handle(protocol::submit_request& request) {
     auto tracker = std::make_shared<submit_tracker>(outbox_, request.id, keyed);
     cascade::submit_result admitted;
     try {
-        admitted = state_->submitter.submit(std::move(*msg), submit_tracker::observer(tracker),
+        admitted = state_->submitter.submit(std::move(msg), submit_tracker::observer(tracker),
                                             keyed ? request.id : std::string{});
     } catch (...) {
         outbox_->release(request.id);
@@ -259,6 +301,16 @@ void websocket_session::handle(protocol::subscribe_request& request) {
     if (draining_) {
         reject(request.id, refusal::shutting_down, "the server is shutting down");
         return;
+    }
+    const auto allowed = who_.grants.narrow(request.names, state_->submitter.registry().names());
+    if (allowed.answer == narrowed_names::verdict::refused) {
+        reject(request.id, refusal::forbidden,
+               request.names.empty() ? "names: this token's cascade.subscribe allows no event"
+                                     : "names: none is within this token's cascade.subscribe");
+        return;
+    }
+    if (allowed.answer == narrowed_names::verdict::narrowed) {
+        request.names = allowed.names;  // the `subscribed` answer lists them
     }
     const auto cap = state_->options.limits.max_subscriptions;
     switch (outbox_->reserve_subscription(request.id, cap)) {
@@ -436,11 +488,14 @@ void websocket_session::on_overflow() {
     gateway_metrics::add(state_->metrics.slow_consumers);
     note_reason("slow consumer (4008)");
     spdlog::warn("session {}: slow consumer, outgoing queue past its bound; disconnecting", id_);
-    // The writer may be stuck behind a full socket: give the disconnect a deadline.
+    give_close_a_deadline("slow consumer did not take its disconnect in time");
+}
+
+void websocket_session::give_close_a_deadline(std::string_view why) {
     grace_.expires_after(state_->options.limits.close_grace);
-    grace_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    grace_.async_wait([weak = weak_from_this(), why = std::string{why}](const boost::system::error_code& ec) {
         if (auto self = weak.lock(); self && !ec) {
-            self->cut("slow consumer did not take its disconnect in time");
+            self->cut(why);
         }
     });
 }
@@ -454,6 +509,7 @@ void websocket_session::cut(std::string_view why) {
 
 void websocket_session::tear_down() {
     grace_.cancel();
+    expiry_.cancel();
     // Any flush still pending (a peer that stopped reading) fails now instead of holding the socket.
     transport_->cut();
     state_->submitter.feed().remove_all(*outbox_);

@@ -6,6 +6,7 @@
 // close. Internal: include only from server/src.
 
 #include "connection.hpp"
+#include "gateway/caller.hpp"
 #include "gateway/outbox.hpp"
 #include "gateway/protocol.hpp"
 #include "server_state.hpp"
@@ -16,6 +17,7 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <string>
@@ -29,8 +31,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
                                 private outbox_waker {
 public:
     /// `transport`'s executor must run one handler at a time (one thread, or a strand); `id` names
-    /// the session in the welcome frame and the logs.
-    websocket_session(std::unique_ptr<ws_transport> transport, std::string id, std::shared_ptr<server_state> state);
+    /// the session in the welcome frame and the logs; `who` is the client the upgrade authenticated.
+    websocket_session(std::unique_ptr<ws_transport> transport, std::string id, std::shared_ptr<server_state> state,
+                      caller who);
     ~websocket_session();
 
     websocket_session(const websocket_session&) = delete;
@@ -58,6 +61,8 @@ private:
     [[nodiscard]] boost::asio::awaitable<bool> write_batch(const std::vector<std::string>& batch);
     [[nodiscard]] boost::asio::awaitable<void> close_for_restart();
     [[nodiscard]] boost::asio::awaitable<void> close_with(std::uint16_t code, std::string_view reason);
+    /// Ends the session when the caller's token expires: a `disconnect` frame, then close 4001.
+    [[nodiscard]] boost::asio::awaitable<void> expire_at(std::chrono::sys_seconds deadline);
 
     void handle_frame(std::string_view text);
     void handle(protocol::submit_request& request);
@@ -80,6 +85,9 @@ private:
     void note_read_end(const boost::system::error_code& ec);
     void note_reason(std::string reason);
     void on_overflow();
+    /// The writer may be stuck behind a full socket: the last frame and the close get
+    /// close_grace, then the connection is cut.
+    void give_close_a_deadline(std::string_view why);
     void cut(std::string_view why);
     void tear_down();
 
@@ -92,10 +100,12 @@ private:
     std::string id_;
     std::string remote_;
     std::shared_ptr<server_state> state_;
+    caller who_;
     std::shared_ptr<outbox> outbox_;
-    bell_type bell_;                   ///< rung when the writer has something to do
-    boost::asio::steady_timer grace_;  ///< a slow consumer's time to take its disconnect
-    token_bucket submits_;             ///< the connection's submit rate (session_limits::submit_rate)
+    bell_type bell_;                    ///< rung when the writer has something to do
+    boost::asio::steady_timer grace_;   ///< a slow consumer's time to take its disconnect
+    boost::asio::steady_timer expiry_;  ///< wakes expire_at()
+    token_bucket submits_;              ///< the connection's submit rate (session_limits::submit_rate)
     bool opened_ = false;
     bool draining_ = false;
     std::string close_reason_;

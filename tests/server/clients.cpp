@@ -54,13 +54,21 @@ struct ws_client::impl {
     beast::flat_buffer buffer;
 };
 
-ws_client::ws_client(std::uint16_t port, std::size_t receive_buffer) : impl_{std::make_unique<impl>()} {
+ws_client::ws_client(std::uint16_t port, std::size_t receive_buffer)
+    : ws_client{port, upgrade_options{.target = "/ws", .fields = {}, .receive_buffer = receive_buffer}} {}
+
+ws_client::ws_client(std::uint16_t port, const upgrade_options& options) : impl_{std::make_unique<impl>()} {
     auto& s = *impl_;
     auto& socket = beast::get_lowest_layer(s.ws).socket();
     socket.open(tcp::v4());
-    if (receive_buffer != 0) {
-        socket.set_option(net::socket_base::receive_buffer_size{static_cast<int>(receive_buffer)});
+    if (options.receive_buffer != 0) {
+        socket.set_option(net::socket_base::receive_buffer_size{static_cast<int>(options.receive_buffer)});
     }
+    s.ws.set_option(websocket::stream_base::decorator([fields = options.fields](websocket::request_type& request) {
+        for (const auto& [name, value] : fields) {
+            request.set(name, value);
+        }
+    }));
     beast::error_code ec;
     run_until_done(s.ioc, [&](bool& done) {
         beast::get_lowest_layer(s.ws).expires_after(generous);
@@ -73,7 +81,7 @@ ws_client::ws_client(std::uint16_t port, std::size_t receive_buffer) : impl_{std
         throw std::runtime_error{"connect: " + ec.message()};
     }
     run_until_done(s.ioc, [&](bool& done) {
-        s.ws.async_handshake("127.0.0.1", "/ws", [&](beast::error_code e) {
+        s.ws.async_handshake("127.0.0.1", options.target, [&](beast::error_code e) {
             ec = e;
             done = true;
         });
@@ -339,7 +347,8 @@ load_report run_load(std::uint16_t port, std::size_t clients, std::size_t submit
 
 // ---- HTTP ----
 
-http_result http_request(std::uint16_t port, std::string_view method, std::string_view target, std::string_view body) {
+http_result http_request(std::uint16_t port, std::string_view method, std::string_view target, std::string_view body,
+                         const header_fields& fields) {
     net::io_context ioc;
     beast::tcp_stream stream{ioc};
     http_result result;
@@ -350,6 +359,9 @@ http_result http_request(std::uint16_t port, std::string_view method, std::strin
             co_await stream.async_connect(loopback(port), net::use_awaitable);
             http::request<http::string_body> request{http::string_to_verb(method), std::string{target}, 11};
             request.set(http::field::host, "127.0.0.1");
+            for (const auto& [name, value] : fields) {
+                request.set(name, value);
+            }
             if (!body.empty()) {
                 request.set(http::field::content_type, "application/json");
                 request.body() = std::string{body};
@@ -361,6 +373,7 @@ http_result http_request(std::uint16_t port, std::string_view method, std::strin
             co_await http::async_read(stream, buffer, response, net::use_awaitable);
             result.status = response.result_int();
             result.content_type = std::string{response[http::field::content_type]};
+            result.www_authenticate = std::string{response[http::field::www_authenticate]};
             result.body = std::move(response.body());
         },
         [](std::exception_ptr e) {
@@ -408,6 +421,15 @@ raw_result raw_exchange(std::uint16_t port, std::string_view bytes) {
         });
     ioc.run();
     return result;
+}
+
+http_result upgrade_request(std::uint16_t port, std::string_view target, const header_fields& fields) {
+    auto upgrade = fields;
+    upgrade.emplace_back("Connection", "Upgrade");
+    upgrade.emplace_back("Upgrade", "websocket");
+    upgrade.emplace_back("Sec-WebSocket-Version", "13");
+    upgrade.emplace_back("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+    return http_request(port, "GET", target, {}, upgrade);
 }
 
 }  // namespace server_test

@@ -93,6 +93,26 @@ TEST_CASE("passing a bound drops the queue and leaves only the disconnect frame"
     conn.attach(nullptr);
 }
 
+TEST_CASE("end_with queues the last frame, past the bound, and nothing after it", "[server][outbox]") {
+    counting_waker waker;
+    outbox conn{{.max_frames = 2, .max_bytes = 1000}, "bye"};
+    conn.attach(&waker);
+    std::vector<std::string> batch;
+    CHECK(conn.take(batch) == outbox::queue_state::open);  // the writer waits
+    CHECK(conn.send("1"));
+    CHECK(conn.send("2"));
+    CHECK(conn.end_with("expired"));  // a full queue still takes the last frame
+    CHECK(waker.overflows == 0);
+    CHECK_FALSE(conn.send("3"));
+    CHECK_FALSE(conn.end_with("again"));
+    CHECK(conn.reserve_submit("s1", 10) == outbox::reservation::closed);
+    CHECK(conn.take(batch) == outbox::queue_state::ending);
+    CHECK(batch == std::vector<std::string>{"1", "2", "expired"});
+    conn.close();
+    CHECK_FALSE(conn.end_with("after close"));
+    conn.attach(nullptr);
+}
+
 TEST_CASE("frames the writer holds count against the bound until written", "[server][outbox]") {
     outbox conn{{.max_frames = 2, .max_bytes = 1000}, "bye"};
     CHECK(conn.send("1"));

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace server_test {
@@ -196,10 +197,23 @@ struct read_result {
     std::string error;                 ///< set for any other end (timeout, reset, ...)
 };
 
+/// Header fields a test adds to a request (Authorization, Origin, ...).
+using header_fields = std::vector<std::pair<std::string, std::string>>;
+
+/// How a ws_client upgrades.
+struct upgrade_options {
+    std::string target = "/ws";
+    header_fields fields;
+    std::size_t receive_buffer = 0;  ///< SO_RCVBUF; 0: the system's default
+};
+
 class ws_client {
 public:
     /// Connects and reads the welcome frame. `receive_buffer` sets SO_RCVBUF (0: the default).
     explicit ws_client(std::uint16_t port, std::size_t receive_buffer = 0);
+    /// Connects with `options` (a target with a query, header fields) and reads the welcome frame;
+    /// std::runtime_error when the upgrade is refused.
+    ws_client(std::uint16_t port, const upgrade_options& options);
     ~ws_client();
     ws_client(const ws_client&) = delete;
     ws_client& operator=(const ws_client&) = delete;
@@ -252,12 +266,16 @@ struct load_report {
 struct http_result {
     unsigned status = 0;
     std::string content_type;
+    std::string www_authenticate;
     std::string body;
     [[nodiscard]] json body_json() const { return json::parse(body); }
 };
 
 [[nodiscard]] http_result http_request(std::uint16_t port, std::string_view method, std::string_view target,
-                                       std::string_view body = {});
+                                       std::string_view body = {}, const header_fields& fields = {});
+/// A WebSocket upgrade request to `target` with `fields`, answered as HTTP: how the server
+/// answers an upgrade it refuses (a 101 has no body).
+[[nodiscard]] http_result upgrade_request(std::uint16_t port, std::string_view target, const header_fields& fields);
 
 // ---- TLS (tls_clients.cpp) ----
 

@@ -2,6 +2,7 @@
 // HTTP routing, apart from the socket: a request in, a reply out. The gateway's own routes
 // (/messages, /dead-letters, /health, /metrics) plus an optional hook for a domain's routes (the book's).
 
+#include "gateway/caller.hpp"
 #include "gateway/json_parse.hpp"
 #include "gateway/metrics.hpp"
 #include "gateway/submitter.hpp"
@@ -13,6 +14,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace gateway {
 
@@ -22,6 +25,7 @@ struct http_call {
     std::string target;  ///< path and query, e.g. "/allocations/o1"
     std::string body;
     json_limits json;  ///< the server's bounds for a JSON body (parse_json)
+    caller who;        ///< who sends it (authenticated already when the server takes tokens)
 };
 
 /// One HTTP reply.
@@ -29,6 +33,8 @@ struct http_reply {
     unsigned status = 200;
     std::string content_type = "application/json";
     std::string body;
+    /// Header fields beyond Server, Content-Type and Content-Length (WWW-Authenticate of a 401).
+    std::vector<std::pair<std::string, std::string>> fields;
 };
 
 /// A JSON reply.
@@ -49,7 +55,10 @@ public:
 
 private:
     [[nodiscard]] boost::asio::awaitable<http_reply> post_message(const http_call& call);
-    [[nodiscard]] boost::asio::awaitable<http_reply> retry_dead_letter(std::uint64_t letter);
+    /// Retries a dead letter: under auth, only for a caller who may submit its message's name.
+    [[nodiscard]] boost::asio::awaitable<http_reply> retry_dead_letter(std::uint64_t letter, const caller& who);
+    /// The message name of a dead letter kept; std::nullopt when none is kept under that id.
+    [[nodiscard]] std::optional<std::string> letter_name(std::uint64_t letter) const;
     [[nodiscard]] http_reply dead_letters() const;
     /// GET /messages/{id}: the submit recorded under the idempotency key, and its outcome.
     [[nodiscard]] http_reply recorded_message(std::string_view key) const;

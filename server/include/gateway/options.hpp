@@ -3,6 +3,7 @@
 
 #include "gateway/event_log.hpp"
 #include "gateway/json_parse.hpp"
+#include "gateway/token_verifier.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace gateway {
 
@@ -45,11 +47,22 @@ struct tls_files {
     std::string private_key;
 };
 
+/// Who may connect, and what they may do.
+struct auth_options {
+    /// Checks the token that every upgrade and request (but /health and /metrics) must carry;
+    /// std::nullopt: no authentication, everyone may do everything.
+    std::optional<token_verifier> tokens;
+    /// Origins a browser's WebSocket upgrade may come from ("https://app.example"); an upgrade
+    /// with another Origin is answered 403, one without (not a browser) is let through. Empty: any.
+    std::vector<std::string> allowed_origins;
+};
+
 struct server_options {
     std::string address = "127.0.0.1";
     std::uint16_t port = 8080;  ///< 0 picks a free port; read it back with server::port()
     /// When set, the port speaks TLS only (wss:// and https://); else plain TCP only.
     std::optional<tls_files> tls;
+    auth_options auth;
     session_limits limits;
     /// Bounds on every JSON document a client sends (frames and HTTP bodies).
     json_limits json;

@@ -45,6 +45,7 @@ public:
     enum class queue_state : std::uint8_t {
         open,        ///< frames flow
         overflowed,  ///< slow consumer: only the disconnect frame is left, then close with 4008
+        ending,      ///< the session ends: the frame given to end_with() is the last, then close
         closed,      ///< the session is over: nothing more is written
     };
 
@@ -79,6 +80,10 @@ public:
     /// Queues a frame; false when it was dropped (the outbox is closed or overflowed).
     /// Passing a bound turns the queue into `overflowed` and tells the waker.
     bool send(std::string frame);
+
+    /// Queues `last_frame` (past the bounds if need be) as the last frame: the state turns
+    /// `ending` and later frames are dropped. False when the outbox was not open.
+    bool end_with(std::string last_frame);
 
     /// What a backlog (a subscription catching up from the event log) may queue now: what keeps
     /// the queue under half its bounds, so live frames keep room, and at least one frame when the

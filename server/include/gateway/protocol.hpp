@@ -29,6 +29,7 @@ inline constexpr int version = 1;
 inline constexpr std::size_t max_filter_entries = 256;
 
 /// Close codes of our own (RFC 6455 reserves 4000–4999 for applications).
+inline constexpr std::uint16_t close_token_expired = 4001;
 inline constexpr std::uint16_t close_slow_consumer = 4008;
 
 /// Why a request was refused: the stable `code` of the error frame (the wire strings never change).
@@ -40,7 +41,8 @@ enum class refusal : std::uint8_t {
     overloaded,       ///< too many submits in flight; retryable
     shutting_down,    ///< the server is draining; retryable
     offset_expired,   ///< a subscription's start is older than the event log keeps
-    forbidden,        ///< the message may not come from outside the bus (an event the domain raises)
+    forbidden,        ///< not from outside the bus (an event the domain raises), or not within the token's claims
+    unauthorized,     ///< no valid token where the server requires one (HTTP 401)
     rate_limited,     ///< the connection's submit rate is over its limit; retryable after `retry_after_ms`
     limit_exceeded,   ///< over a configured bound (subscriptions, nesting depth, string length)
     internal,         ///< a bug or an unexpected failure on the server
@@ -49,7 +51,7 @@ enum class refusal : std::uint8_t {
 inline constexpr std::array all_refusals{
     refusal::bad_request,  refusal::unknown_message, refusal::invalid_data,   refusal::duplicate_id,
     refusal::overloaded,   refusal::shutting_down,   refusal::offset_expired, refusal::forbidden,
-    refusal::rate_limited, refusal::limit_exceeded,  refusal::internal,
+    refusal::unauthorized, refusal::rate_limited,    refusal::limit_exceeded, refusal::internal,
 };
 
 [[nodiscard]] constexpr std::string_view to_string(refusal code) noexcept {
@@ -70,6 +72,8 @@ inline constexpr std::array all_refusals{
             return "offset_expired";
         case refusal::forbidden:
             return "forbidden";
+        case refusal::unauthorized:
+            return "unauthorized";
         case refusal::rate_limited:
             return "rate_limited";
         case refusal::limit_exceeded:
@@ -155,7 +159,9 @@ struct announced_limits {
 struct announced_server {
     bool durable = false;  ///< an ack means the submit is in the journal; ids are idempotency keys
     std::uint64_t log_epoch = 0;
-    std::uint64_t last_seq = 0;  ///< the event log's newest seq when the session began
+    std::uint64_t last_seq = 0;                          ///< the event log's newest seq when the session began
+    std::string_view principal;                          ///< the token's `sub`; left out when empty (no auth)
+    std::optional<std::chrono::sys_seconds> expires_at;  ///< the token's `exp`, when it has one
 };
 
 [[nodiscard]] std::string welcome_frame(std::string_view session, const announced_limits& limits,
@@ -173,7 +179,9 @@ struct announced_server {
 [[nodiscard]] std::string rate_limited_frame(std::string_view re, std::string_view message,
                                              std::chrono::milliseconds retry_after);
 /// A subscription joined: its events follow from `start_seq` of the log `epoch`.
-[[nodiscard]] std::string subscribed_frame(std::string_view re, std::uint64_t epoch, std::uint64_t start_seq);
+/// `names`: the names the subscription is filtered by (left out when it takes every name).
+[[nodiscard]] std::string subscribed_frame(std::string_view re, std::uint64_t epoch, std::uint64_t start_seq,
+                                           const std::vector<std::string>& names = {});
 /// A subscription's start is not in the event log: the error, with where the log stands.
 [[nodiscard]] std::string offset_error_frame(std::string_view re, refusal code, std::string_view message,
                                              std::uint64_t epoch, std::uint64_t oldest_seq, std::uint64_t last_seq);
