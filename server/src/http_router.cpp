@@ -157,8 +157,10 @@ boost::asio::awaitable<http_reply> http_router::post_message(const http_call& ca
         metrics_.count_refusal(refused->code);
         co_return error_reply(refused->code == refusal::forbidden ? 403 : 422, refused->code, refused->message);
     }
+    // Named: GCC 12 mishandles an aggregate temporary inside a co_await (see submitter::submit_and_wait).
+    cascade::submit_options options{.key = std::move(key), .principal = call.who.principal};
     auto result =
-        co_await submitter_.submit_and_wait(std::get<cascade::any_message>(std::move(decoded)), std::move(key));
+        co_await submitter_.submit_and_wait(std::get<cascade::any_message>(std::move(decoded)), std::move(options));
     if (!result.outcome) {
         co_return refused(result.admission);
     }

@@ -412,6 +412,10 @@ std::string event_body(const cascade::envelope& event) {
     body += R"(,"timestamp_ms":)";
     body += std::to_string(
         std::chrono::duration_cast<std::chrono::milliseconds>(event.timestamp.time_since_epoch()).count());
+    if (!event.principal.empty()) {
+        body += R"(,"principal":)";
+        append_string(body, event.principal);
+    }
     body += R"(,"data":)";
     body += dump(event.message.data());
     body += '}';

@@ -43,14 +43,15 @@ cascade::cascade_observer submitter::feeding(submit_observer observer) const {
             .on_done = std::move(observer.on_done)};
 }
 
-cascade::submit_result submitter::submit(cascade::any_message msg, submit_observer observer, const std::string& key) {
+cascade::submit_result submitter::submit(cascade::any_message msg, submit_observer observer,
+                                         cascade::submit_options options) {
     if (!accepting()) {
         return {.status = cascade::admission::shutting_down, .id = 0};
     }
-    if (!key.empty() && bus_.journaled()) {
-        return bus_.try_submit(std::move(msg), feeding(std::move(observer)), key);
+    if (!bus_.journaled()) {
+        options.key.clear();  // the bus would refuse a key it cannot keep: the submit goes unkeyed
     }
-    return bus_.try_submit(std::move(msg), feeding(std::move(observer)));
+    return bus_.try_submit(std::move(msg), feeding(std::move(observer)), std::move(options));
 }
 
 std::optional<cascade::submit_result> submitter::retry(std::uint64_t letter, submit_observer observer) {
@@ -60,11 +61,15 @@ std::optional<cascade::submit_result> submitter::retry(std::uint64_t letter, sub
     return bus_.retry_dead_letter(letter, feeding(std::move(observer)));
 }
 
-net::awaitable<submission> submitter::submit_and_wait(cascade::any_message msg, std::string key) {
+net::awaitable<submission> submitter::submit_and_wait(cascade::any_message msg) {
+    return submit_and_wait(std::move(msg), cascade::submit_options{});
+}
+
+net::awaitable<submission> submitter::submit_and_wait(cascade::any_message msg, cascade::submit_options options) {
     auto shared = std::make_shared<cascade::any_message>(std::move(msg));
     // Named first: GCC 12 destroys a temporary built inside a co_await expression twice.
-    starter start = [this, shared, key = std::move(key)](submit_observer observer) {
-        return std::optional{submit(std::move(*shared), std::move(observer), key)};
+    starter start = [this, shared, options = std::move(options)](submit_observer observer) {
+        return std::optional{submit(std::move(*shared), std::move(observer), options)};
     };
     auto answer = co_await await_outcome(std::move(start));
     co_return std::move(*answer);  // a submission always starts or is refused

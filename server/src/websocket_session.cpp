@@ -271,7 +271,7 @@ void websocket_session::handle(protocol::submit_request& request) {
     cascade::submit_result admitted;
     try {
         admitted = state_->submitter.submit(std::move(msg), submit_tracker::observer(tracker),
-                                            keyed ? request.id : std::string{});
+                                            {.key = keyed ? request.id : std::string{}, .principal = who_.principal});
     } catch (...) {
         outbox_->release(request.id);
         throw;

@@ -7,6 +7,8 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <string>
+#include <vector>
 
 using namespace test_domain;
 using cascade::cascade_status;
@@ -58,6 +60,52 @@ TEST_CASE("a command's result, events and envelopes come back in its outcome", "
         CHECK(env.id != out.id);
     }
     CHECK(bus.metrics().unhandled == 3);  // nobody handles Noted: counted, not an error
+}
+
+TEST_CASE("a handler reads its submitter's principal, and every event of the cascade inherits it", "[bus][principal]") {
+    std::mutex mutex;
+    std::vector<std::string> seen;  // "handler:principal", in the order the handlers ran
+    cascade::bus bus{{.threads = 2}};
+    const auto note = [&](const std::string& handler, const context& ctx) {
+        const std::scoped_lock lock{mutex};
+        seen.push_back(handler + ":" + ctx.envelope().principal);
+    };
+    bus.handle<double_it>("double_it", [&](const double_it& cmd, context& ctx) -> asio::awaitable<int> {
+        note("double_it", ctx);
+        ctx.raise(hop{.key = cmd.key, .remaining = cmd.raise});
+        co_return cmd.value;
+    });
+    bus.subscribe<hop>("hop_on", [&](const hop& h, context& ctx) -> asio::awaitable<void> {
+        note("hop", ctx);
+        if (h.remaining > 0) {
+            ctx.raise(hop{.key = h.key, .remaining = h.remaining - 1});
+        }
+        co_return;
+    });
+
+    // Not journaled: a principal needs no journal.
+    const auto out =
+        submit_now(bus, double_it{.key = "a", .value = 1, .raise = 2}, {.key = {}, .principal = "alice"}).get();
+    REQUIRE(out.status == cascade_status::ok);
+    REQUIRE(out.events.size() == 3);  // hops at depths 1, 2 and 3
+    for (const auto& env : out.events) {
+        CHECK(env.principal == "alice");
+        CHECK(cascade::to_json(env).at("principal") == "alice");
+    }
+    CHECK(out.events.back().depth == 3);
+    {
+        const std::scoped_lock lock{mutex};
+        CHECK(seen == std::vector<std::string>{"double_it:alice", "hop:alice", "hop:alice", "hop:alice"});
+        seen.clear();
+    }
+
+    // Submitted without one, the next cascade has none, on its envelopes or on the wire.
+    const auto anonymous = run(bus, double_it{.key = "b", .value = 1, .raise = 0});
+    REQUIRE(anonymous.events.size() == 1);
+    CHECK(anonymous.events[0].principal.empty());
+    CHECK_FALSE(cascade::to_json(anonymous.events[0]).contains("principal"));
+    const std::scoped_lock lock{mutex};
+    CHECK(seen == std::vector<std::string>{"double_it:", "hop:"});
 }
 
 TEST_CASE("events cascade through handlers until nothing is left", "[bus]") {

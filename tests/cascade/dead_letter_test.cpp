@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ struct flaky_bus {
             [this](const noted&, context& ctx) -> asio::awaitable<void> {
                 ++flaky_runs;
                 causation = ctx.envelope().causation_id;
+                {
+                    const std::scoped_lock lock{mutex};
+                    principal = ctx.envelope().principal;
+                }
                 if (failing) {
                     throw std::runtime_error{"not yet"};
                 }
@@ -57,6 +62,15 @@ struct flaky_bus {
         return outcome.get();
     }
 
+    /// The principal of the flaky handler's last run.
+    [[nodiscard]] std::string last_principal() {
+        const std::scoped_lock lock{mutex};
+        return principal;
+    }
+
+    // Before the bus: its handler writes them until the bus is gone.
+    std::mutex mutex;
+    std::string principal;
     cascade::bus bus{{.threads = 2}};
     std::atomic<bool> failing{true};
     std::atomic<int> flaky_runs{0};
@@ -220,6 +234,30 @@ TEST_CASE("a journaled bus's dead letters outlive it, a finished retry removes i
     const auto left = third.bus.dead_letters();
     REQUIRE(left.size() == 1);  // the retried one is gone; the other stays
     CHECK(left[0].message.message.get_if<noted>()->seq == 2);
+}
+
+TEST_CASE("a dead letter keeps its cascade's principal through the journal, and its retry runs under it",
+          "[dead_letter][journal][principal]") {
+    auto journal = std::make_shared<cascade::memory_journal>();
+    std::uint64_t id = 0;
+    {
+        flaky_bus first{journal};
+        const auto done = submit_now(first.bus, noted{.key = "a", .seq = 1}, {.key = {}, .principal = "alice"}).get();
+        REQUIRE(done.status == cascade::cascade_status::partial);
+        const auto letters = first.bus.dead_letters();
+        REQUIRE(letters.size() == 1);
+        CHECK(letters[0].message.principal == "alice");
+        id = letters[0].id;
+    }
+    flaky_bus second{journal};
+    const auto kept = second.bus.dead_letters();
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].message.principal == "alice");
+    second.failing = false;
+    const auto again = second.retry(id);
+    REQUIRE(again.has_value());
+    CHECK(again->status == cascade::cascade_status::ok);
+    CHECK(second.last_principal() == "alice");
 }
 
 TEST_CASE("a dead letter whose retry was not recorded as done is listed again after a crash",

@@ -49,6 +49,7 @@ public:
             }
             const std::string key = d.key;
             const int amount = d.amount;
+            seen_principal("deposit " + key, ctx);
             ctx.set_result(amount);
             commit(ctx, raised, [this, key, amount] {
                 balances_[key] += amount;
@@ -60,6 +61,7 @@ public:
             [this](const noted& n, context& ctx) -> asio::awaitable<void> {
                 co_await stall_point("count_note");
                 const std::string key = n.key;
+                seen_principal("count_note " + key, ctx);
                 commit(ctx, {}, [this, key] { ++notes_[key]; });
             },
             cascade::retry_policy::no_retry());
@@ -99,6 +101,12 @@ public:
         return deposits_;
     }
     [[nodiscard]] int tallies() const { return tallies_.load(); }
+    /// The principal of the last run of `handler` on the account or note `key`.
+    [[nodiscard]] std::string principal_of(const std::string& handler, const std::string& key) const {
+        const std::scoped_lock lock{mutex_};
+        const auto it = principals_.find(handler + " " + key);
+        return it == principals_.end() ? "(no run)" : it->second;
+    }
 
 private:
     /// The effects and the run's record in one transaction of the store that holds the journal.
@@ -112,6 +120,11 @@ private:
             effects();
         });
         ctx.run_recorded(std::move(run));
+    }
+
+    void seen_principal(const std::string& run, const context& ctx) {
+        const std::scoped_lock lock{mutex_};
+        principals_[run] = ctx.envelope().principal;
     }
 
     asio::awaitable<void> stall_point(const std::string& handler) {
@@ -131,6 +144,7 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, int> balances_;
     std::map<std::string, int> notes_;
+    std::map<std::string, std::string> principals_;
     int deposits_ = 0;
     std::optional<std::string> stalled_;
     std::atomic<int> tallies_{0};
@@ -146,7 +160,8 @@ struct told {
 };
 
 [[nodiscard]] cascade::submit_result submit_keyed(cascade::bus& bus, const deposit& d, const std::string& key,
-                                                  const std::shared_ptr<told>& seen) {
+                                                  const std::shared_ptr<told>& seen,
+                                                  const std::string& principal = {}) {
     return bus.try_submit(cascade::any_message{d},
                           {.on_recorded =
                                [seen](cascade::message_id, bool replay) {
@@ -155,7 +170,7 @@ struct told {
                                },
                            .on_event = [seen](const cascade::envelope& e) { seen->events.emplace_back(e.name()); },
                            .on_done = [seen](cascade::outcome o) { seen->done.set_value(std::move(o)); }},
-                          key);
+                          {.key = key, .principal = principal});
 }
 
 /// The journal reopened by the next process: a new bus on it, wired, not yet recovered.
@@ -244,8 +259,9 @@ TEST_CASE("a submit under the key of a running cascade follows it instead of run
 TEST_CASE("an idempotency key needs a journal", "[journal]") {
     cascade::bus bus{{.threads = 1}};
     bus.handle<double_it>("double", [](const double_it& d, context&) -> asio::awaitable<int> { co_return d.value; });
-    CHECK_THROWS_AS(bus.try_submit(cascade::any_message{double_it{.key = "a", .value = 1, .raise = 0}}, {}, "k"),
-                    std::logic_error);
+    CHECK_THROWS_AS(
+        bus.try_submit(cascade::any_message{double_it{.key = "a", .value = 1, .raise = 0}}, {}, {.key = "k"}),
+        std::logic_error);
     CHECK_THROWS_AS(bus.recover(), std::logic_error);
 }
 
@@ -261,7 +277,8 @@ TEST_CASE("a journaled bus takes submissions once it has recovered", "[journal]"
     CHECK(run(bus, deposit{.key = "a", .amount = 1, .notes = 0}).status == cascade_status::ok);
 }
 
-TEST_CASE("crash after the append, before the handler: the next bus runs the cascade once", "[journal][crash]") {
+TEST_CASE("crash after the append, before the handler: the next bus runs the cascade once, under its principal",
+          "[journal][crash][principal]") {
     auto journal = std::make_shared<memory_journal>();
     accounts world{journal};
     auto seen = std::make_shared<told>();
@@ -270,13 +287,18 @@ TEST_CASE("crash after the append, before the handler: the next bus runs the cas
         world.wire(crashed);
         REQUIRE(crashed.recover() == 0);
         world.stall("deposit");
-        REQUIRE(submit_keyed(crashed, {.key = "a", .amount = 7, .notes = 2}, "k", seen));
+        REQUIRE(submit_keyed(crashed, {.key = "a", .amount = 7, .notes = 2}, "k", seen, "alice"));
         REQUIRE(eventually([&] { return world.stalled_runs() == 1; }));
         CHECK(seen->recorded == 1);  // acknowledged: the client may rely on it now
         journal->sever();
     }
+    CHECK(world.principal_of("deposit", "a") == "(no run)");  // it stalled before it got that far
     const auto restarted = restart(world, *journal);
     CHECK(restarted->recover() == 1);
+    // The key's submit, tracked again by the new bus (or recorded since), names its submitter.
+    const auto tracked = restarted->find_submit("k");
+    REQUIRE(tracked);
+    CHECK(tracked->submit.principal == "alice");
     auto resubmitted = std::make_shared<told>();
     const auto followed = submit_keyed(*restarted, {.key = "a", .amount = 7, .notes = 2}, "k", resubmitted);
     CHECK(followed.replay);
@@ -292,6 +314,13 @@ TEST_CASE("crash after the append, before the handler: the next bus runs the cas
     CHECK(world.tallies() == 2);
     CHECK(restarted->metrics().recovered == 1);
     CHECK(restarted->metrics().redelivered == 1);  // the deposit itself; its events were new
+    // The resumed envelope has its principal back, and the events it raised inherit it.
+    CHECK(world.principal_of("deposit", "a") == "alice");
+    CHECK(world.principal_of("count_note", "a/0") == "alice");
+    CHECK(world.principal_of("count_note", "a/1") == "alice");
+    for (const auto& event : done.events) {
+        CHECK(event.principal == "alice");
+    }
 }
 
 TEST_CASE("crash after the handler's commit, before its events: they are delivered, it is not run again",

@@ -1,5 +1,6 @@
 #include "test_domain.hpp"
 
+#include <cascade/journal.hpp>
 #include <cascade/registry.hpp>
 
 #include <catch2/catch.hpp>
@@ -175,6 +176,28 @@ TEST_CASE("an envelope's wire form carries its metadata and data", "[envelope]")
     CHECK(j.at("correlation_id") == "1");
     CHECK(j.at("depth") == 2);
     CHECK(j.at("data").at("seq") == 1);
+}
+
+TEST_CASE("an envelope's principal is on the wire only when known, and reads back from it", "[envelope][principal]") {
+    cascade::message_registry registry;
+    registry.add<noted>();
+    cascade::envelope env{.id = 7,
+                          .causation_id = 5,
+                          .correlation_id = 1,
+                          .depth = 2,
+                          .timestamp = std::chrono::system_clock::time_point{std::chrono::milliseconds{1'234}},
+                          .message = cascade::any_message{noted{.key = "k", .seq = 1}}};
+    CHECK_FALSE(cascade::to_json(env).contains("principal"));
+    CHECK(cascade::envelope_from_json(cascade::to_json(env), registry).principal.empty());
+
+    env.principal = "auth0|alice";
+    const auto wire = cascade::to_json(env);
+    CHECK(wire.at("principal") == "auth0|alice");
+    const auto back = cascade::envelope_from_json(wire, registry);
+    CHECK(back.principal == "auth0|alice");
+    CHECK(back.id == 7);
+    CHECK(back.correlation_id == 1);
+    CHECK(cascade::to_json(back) == wire);
 }
 
 TEST_CASE("services hold replaceable dependencies", "[services]") {

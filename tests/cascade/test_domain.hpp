@@ -88,12 +88,12 @@ template <cascade::message M>
 
 /// Admits the message now (the test fails if it is refused); the future yields its outcome.
 template <cascade::message M>
-[[nodiscard]] std::future<cascade::outcome> submit_now(cascade::bus& bus, M msg) {
+[[nodiscard]] std::future<cascade::outcome> submit_now(cascade::bus& bus, M msg, cascade::submit_options options = {}) {
     auto done = std::make_shared<std::promise<cascade::outcome>>();
     auto result = done->get_future();
-    const auto admitted =
-        bus.try_submit(cascade::any_message{std::move(msg)},
-                       {.on_done = [done](cascade::outcome out) { done->set_value(std::move(out)); }});
+    const auto admitted = bus.try_submit(cascade::any_message{std::move(msg)},
+                                         {.on_done = [done](cascade::outcome out) { done->set_value(std::move(out)); }},
+                                         std::move(options));
     if (!admitted) {
         throw std::runtime_error{"the bus refused a submission the test needed"};
     }

@@ -240,6 +240,23 @@ TEST_CASE("event and done frames carry the envelope and the outcome", "[protocol
     CHECK(limited["errors"][0]["code"] == "depth_exceeded");
 }
 
+TEST_CASE("an event's principal is on the wire only when known, as cascade::to_json writes it",
+          "[protocol][principal]") {
+    cascade::envelope env{.id = 2,
+                          .causation_id = 1,
+                          .correlation_id = 1,
+                          .depth = 1,
+                          .timestamp = {},
+                          .message = cascade::any_message{test_note{"k"}}};
+    CHECK_FALSE(json::parse(event_body(env)).contains("principal"));
+    for (const std::string principal : {"auth0|alice", "quote\" tab\t \xc3\xa9"}) {
+        env.principal = principal;
+        const auto event = json::parse(event_body(env));
+        CHECK(event["principal"] == principal);
+        CHECK(event == cascade::to_json(env));
+    }
+}
+
 TEST_CASE("strings that need escaping survive the directly written frames", "[protocol]") {
     const std::string awkward = "tab\t quote\" backslash\\ newline\n \xc3\xa9t\xc3\xa9 \x01";
     cascade::envelope env{.id = 1,

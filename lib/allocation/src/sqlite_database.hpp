@@ -79,8 +79,8 @@ struct connection {
 
     // The journal (sqlite_journal.hpp).
     SQLite::Statement insert_submit{db,
-                                    "INSERT INTO journal_submits (id, key, name, data, accepted_ms) "
-                                    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING"};
+                                    "INSERT INTO journal_submits (id, key, name, data, accepted_ms, principal) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING"};
     SQLite::Statement insert_run{db,
                                  "INSERT INTO journal_runs (message_id, handler, root, result, raised, "
                                  "last_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
@@ -90,9 +90,10 @@ struct connection {
     SQLite::Statement finish_submit{
         db, "UPDATE journal_submits SET outcome = ?2, finished_ms = ?3 WHERE id = ?1 AND outcome IS NULL"};
     SQLite::Statement select_run{db, "SELECT result, raised FROM journal_runs WHERE message_id = ?1 AND handler = ?2"};
-    SQLite::Statement select_submit_by_key{db, "SELECT id, name, data, outcome FROM journal_submits WHERE key = ?1"};
+    SQLite::Statement select_submit_by_key{
+        db, "SELECT id, name, data, outcome, principal FROM journal_submits WHERE key = ?1"};
     SQLite::Statement select_unfinished{
-        db, "SELECT id, key, name, data FROM journal_submits WHERE outcome IS NULL ORDER BY id"};
+        db, "SELECT id, key, name, data, principal FROM journal_submits WHERE outcome IS NULL ORDER BY id"};
     SQLite::Statement select_last_id{db,
                                      "SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM journal_submits), "
                                      "(SELECT COALESCE(MAX(last_id), 0) FROM journal_runs))"};

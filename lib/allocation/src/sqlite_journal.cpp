@@ -100,7 +100,8 @@ void sqlite_journal::append(cascade::journaled_submit submit, cascade::journal_c
     auto data = text_of(submit.message.data());
     std::string name{submit.message.name()};
     queue(
-        [id = submit.id, key = std::move(submit.key), name = std::move(name), data = std::move(data)](connection& c) {
+        [id = submit.id, key = std::move(submit.key), principal = std::move(submit.principal), name = std::move(name),
+         data = std::move(data)](connection& c) {
             const statement_scope scope{c.insert_submit};
             scope->bind(1, column_id(id));
             if (key.empty()) {
@@ -111,6 +112,7 @@ void sqlite_journal::append(cascade::journaled_submit submit, cascade::journal_c
             scope->bind(3, name);
             scope->bind(4, data);
             scope->bind(5, now_ms());
+            scope->bind(6, principal);
             return scope->exec() == 1;  // 0: the id or the key is taken
         },
         std::move(done));
@@ -331,6 +333,7 @@ std::optional<cascade::keyed_submit> sqlite_journal::find(std::string_view key,
         cascade::keyed_submit known{
             .submit = {.id = static_cast<cascade::message_id>(scope->getColumn(0).getInt64()),
                        .key = std::string{key},
+                       .principal = scope->getColumn(4).getString(),
                        .message = registry.decode(scope->getColumn(1).getString(),
                                                   json::parse(scope->getColumn(2).getString()))},
             .finished = std::nullopt};
@@ -353,6 +356,7 @@ cascade::journal_state sqlite_journal::recover(const cascade::message_registry& 
                     state.unfinished.push_back(
                         {.id = id,
                          .key = key.isNull() ? std::string{} : key.getString(),
+                         .principal = scope->getColumn(4).getString(),
                          .message = registry.decode(scope->getColumn(2).getString(),
                                                     json::parse(scope->getColumn(3).getString()))});
                 } catch (const std::exception& e) {

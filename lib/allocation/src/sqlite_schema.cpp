@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS journal_submits (
     data        TEXT NOT NULL,
     accepted_ms INTEGER NOT NULL,
     outcome     TEXT,
-    finished_ms INTEGER
+    finished_ms INTEGER,
+    principal   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS journal_unfinished ON journal_submits (id) WHERE outcome IS NULL;
 CREATE INDEX IF NOT EXISTS journal_finished_at ON journal_submits (finished_ms) WHERE finished_ms IS NOT NULL;
@@ -75,8 +76,10 @@ CREATE TABLE IF NOT EXISTS journal_letters (
 // have left behind its allocations, is rebuilt from them. Schema 2 added the journal's tables
 // (journal_submits: each submit and its outcome; journal_runs: each handler run with the events it
 // raised), which schema_sql creates in an older file as in a new one; schema 3 the dead letters
-// (journal_letters: each in its wire form), likewise.
-constexpr int schema_version = 3;
+// (journal_letters: each in its wire form), likewise. Schema 4 added journal_submits.principal
+// (who submitted: recovery puts it back on the envelope); an older journal_submits gets the column
+// here, '' (unknown) for the submits it holds.
+constexpr int schema_version = 4;
 constexpr const char* add_batch_totals_sql = R"sql(
 ALTER TABLE batches ADD COLUMN allocated_quantity INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE batches ADD COLUMN line_count INTEGER NOT NULL DEFAULT 0;
@@ -87,6 +90,15 @@ UPDATE batches SET
 DELETE FROM allocations_view;
 INSERT INTO allocations_view (orderid, sku, batchref) SELECT orderid, sku, batchref FROM allocations;
 )sql";
+constexpr const char* add_submit_principal_sql =
+    "ALTER TABLE journal_submits ADD COLUMN principal TEXT NOT NULL DEFAULT ''";
+
+[[nodiscard]] bool has_column(SQLite::Database& db, const std::string& table, const std::string& column) {
+    SQLite::Statement query{db, "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2"};
+    query.bind(1, table);
+    query.bind(2, column);
+    return query.executeStep() && query.getColumn(0).getInt() != 0;
+}
 
 }  // namespace
 
@@ -101,11 +113,13 @@ void create_or_upgrade_schema(SQLite::Database& db) {
                                  std::to_string(schema_version)};
     }
     if (version < schema_version) {
-        const bool has_totals =
-            db.execAndGet("SELECT COUNT(*) FROM pragma_table_info('batches') WHERE name = 'allocated_quantity'")
-                .getInt() != 0;
-        if (!has_totals) {
+        // Each step checks the columns rather than the version: a step is taken once, whatever the
+        // file's history.
+        if (!has_column(db, "batches", "allocated_quantity")) {
             db.exec(add_batch_totals_sql);
+        }
+        if (!has_column(db, "journal_submits", "principal")) {
+            db.exec(add_submit_principal_sql);
         }
         db.exec("PRAGMA user_version = " + std::to_string(schema_version));
     }

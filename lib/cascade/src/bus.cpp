@@ -57,8 +57,8 @@ submit_result bus::try_submit(any_message msg, cascade_observer observer) {
     return core_->try_submit(std::move(msg), std::move(observer));
 }
 
-submit_result bus::try_submit(any_message msg, cascade_observer observer, std::string key) {
-    return core_->try_submit(std::move(msg), std::move(observer), std::move(key));
+submit_result bus::try_submit(any_message msg, cascade_observer observer, submit_options options) {
+    return core_->try_submit(std::move(msg), std::move(observer), std::move(options));
 }
 
 void bus::use_journal(std::shared_ptr<journal> log) {

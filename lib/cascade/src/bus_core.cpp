@@ -75,8 +75,8 @@ void bus_core::start() {
 
 // ---------------------------------------------------------------- submission
 
-submit_result bus_core::try_submit(any_message msg, cascade_observer observer, std::string key) {
-    return admit(std::move(msg), std::move(observer), {}, std::move(key));
+submit_result bus_core::try_submit(any_message msg, cascade_observer observer, submit_options options) {
+    return admit(std::move(msg), std::move(observer), {}, std::move(options));
 }
 
 std::optional<submit_result> bus_core::retry_dead_letter(std::uint64_t letter, cascade_observer observer) {
@@ -106,8 +106,10 @@ std::optional<submit_result> bus_core::retry_dead_letter(std::uint64_t letter, c
             throw std::runtime_error{"dead letter " + std::to_string(letter) + " names no handler of " +
                                      std::string{taken->message.message.name()}};
         }
-        admitted = admit(taken->message.message, std::move(observer),
-                         {.causation_id = taken->message.id, .only = handler}, {});
+        // Redelivered on behalf of whoever submitted the cascade that raised the letter's message.
+        admitted =
+            admit(taken->message.message, std::move(observer), {.causation_id = taken->message.id, .only = handler},
+                  {.key = {}, .principal = taken->message.principal});
     } catch (...) {
         dead_letters_.put_back(std::move(*taken));
         throw;
@@ -118,8 +120,8 @@ std::optional<submit_result> bus_core::retry_dead_letter(std::uint64_t letter, c
     return admitted;
 }
 
-submit_result bus_core::admit(any_message msg, cascade_observer observer, redelivery origin, std::string key) {
-    if (!key.empty() && !durability_) {
+submit_result bus_core::admit(any_message msg, cascade_observer observer, redelivery origin, submit_options options) {
+    if (!options.key.empty() && !durability_) {
         throw std::logic_error{"an idempotency key needs a journal (bus::use_journal)"};
     }
     if (durability_ && !recovered_.load(std::memory_order_acquire)) {
@@ -144,7 +146,7 @@ submit_result bus_core::admit(any_message msg, cascade_observer observer, redeli
     // A dead letter's retry is not journaled; its letter is, until the retry is done, so a crash
     // meanwhile lists the letter again (a retry is at least once).
     if (durability_ && origin.only == nullptr) {
-        return admit_journaled(std::move(msg), std::move(observer), id, std::move(key));
+        return admit_journaled(std::move(msg), std::move(observer), id, std::move(options));
     }
     std::shared_ptr<cascade_state> cascade;
     if (observer.on_event || observer.on_done) {
@@ -160,6 +162,7 @@ submit_result bus_core::admit(any_message msg, cascade_observer observer, redeli
                                        .correlation_id = id,
                                        .depth = 0,
                                        .timestamp = coarse_now(),
+                                       .principal = std::move(options.principal),
                                        .message = std::move(msg)},
                    .cascade = std::move(cascade),
                    .only = origin.only};

@@ -35,7 +35,7 @@ public:
     void start();
 
     // Submission.
-    [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer, std::string key = {});
+    [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer, submit_options options = {});
     void use_journal(std::shared_ptr<journal> log);
     [[nodiscard]] std::size_t recover();
     [[nodiscard]] bool journaled() const noexcept { return durability_ != nullptr; }
@@ -74,10 +74,11 @@ private:
         const handler_entry* only = nullptr;
     };
 
-    [[nodiscard]] submit_result admit(any_message msg, cascade_observer observer, redelivery origin, std::string key);
+    [[nodiscard]] submit_result admit(any_message msg, cascade_observer observer, redelivery origin,
+                                      submit_options options);
     /// admit() for a journaled bus, with the slot held: the message enters its lane once appended.
     [[nodiscard]] submit_result admit_journaled(any_message msg, cascade_observer observer, message_id id,
-                                                std::string key);
+                                                submit_options options);
     /// The append of `item` called back.
     void enter_journaled(work_item& item, const std::string& key,
                          const std::function<void(message_id, bool)>& on_recorded, const std::exception_ptr& failed);

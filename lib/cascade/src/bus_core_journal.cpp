@@ -38,7 +38,7 @@ std::size_t bus_core::recover() {
     std::size_t resumed = 0;
     for (auto& submit : state.unfinished) {
         if (!submit.key.empty()) {
-            durability_->track(submit.key, submit.id, submit.message);
+            durability_->track(submit);
         }
         admission_.acquire_unchecked(1);
         auto cascade = std::make_shared<cascade_state>(submit.id, submit.message.kind(), recording({}, submit.key));
@@ -47,6 +47,7 @@ std::size_t bus_core::recover() {
                                            .correlation_id = submit.id,
                                            .depth = 0,
                                            .timestamp = coarse_now(),
+                                           .principal = std::move(submit.principal),
                                            .message = std::move(submit.message)},
                        .cascade = std::move(cascade),
                        .only = nullptr,
@@ -63,7 +64,9 @@ std::size_t bus_core::recover() {
     return resumed;
 }
 
-submit_result bus_core::admit_journaled(any_message msg, cascade_observer observer, message_id id, std::string key) {
+submit_result bus_core::admit_journaled(any_message msg, cascade_observer observer, message_id id,
+                                        submit_options options) {
+    const std::string& key = options.key;
     const auto give_back_slot = [this] {
         (void)admission_.release(1);
         notify_if_idle();
@@ -71,7 +74,8 @@ submit_result bus_core::admit_journaled(any_message msg, cascade_observer observ
     if (!key.empty()) {
         submit_result claimed;
         try {
-            claimed = durability_->claim(key, id, msg, observer);
+            claimed =
+                durability_->claim({.id = id, .key = key, .principal = options.principal, .message = msg}, observer);
         } catch (...) {
             give_back_slot();
             throw;
@@ -90,13 +94,14 @@ submit_result bus_core::admit_journaled(any_message msg, cascade_observer observ
                                            .correlation_id = id,
                                            .depth = 0,
                                            .timestamp = coarse_now(),
+                                           .principal = options.principal,
                                            .message = msg},
                        .cascade = cascade,
                        .only = nullptr,
                        .journaled = true,
                        .recovering = false};
         durability_->append(
-            {.id = id, .key = key, .message = std::move(msg)},
+            {.id = id, .key = key, .principal = std::move(options.principal), .message = std::move(msg)},
             [this, item = std::move(item), key, on_recorded = std::move(on_recorded)](
                 const std::exception_ptr& failed) mutable { enter_journaled(item, key, on_recorded, failed); });
     } catch (...) {

@@ -425,6 +425,7 @@ void delivery::collect(std::vector<raised_event> events, work_item& parent, cons
                                 .correlation_id = parent.message.correlation_id,
                                 .depth = depth,
                                 .timestamp = coarse_now(),
+                                .principal = parent.message.principal,  // the cascade's submitter
                                 .message = std::move(events[i].message)},
             .cascade = parent.cascade,
             .only = nullptr,

@@ -109,8 +109,9 @@ void durability::wait_quiet() {
     quiet_.wait(lock, [this] { return writes_ == 0; });
 }
 
-submit_result durability::claim(const std::string& key, message_id id, const any_message& msg,
-                                cascade_observer& observer) {
+submit_result durability::claim(const journaled_submit& submit, cascade_observer& observer) {
+    const std::string& key = submit.key;
+    const any_message& msg = submit.message;
     std::optional<outcome> recorded;
     message_id known_id = 0;
     {
@@ -120,8 +121,8 @@ submit_result durability::claim(const std::string& key, message_id id, const any
         if (it == keys_.end()) {
             auto known = log_->find(key, *registry_);
             if (!known) {
-                keys_.emplace(key, in_flight{.id = id, .message = msg});
-                return {.status = admission::accepted, .id = id};
+                keys_.emplace(key, in_flight{.id = submit.id, .principal = submit.principal, .message = msg});
+                return {.status = admission::accepted, .id = submit.id};
             }
             if (known->finished) {
                 if (!same_message(known->submit.message, msg)) {
@@ -132,8 +133,10 @@ submit_result durability::claim(const std::string& key, message_id id, const any
             } else {
                 // Appended and not finished: recovery runs it (it tracks every such key).
                 it = keys_
-                         .emplace(key,
-                                  in_flight{.id = known->submit.id, .message = known->submit.message, .appended = true})
+                         .emplace(key, in_flight{.id = known->submit.id,
+                                                 .principal = known->submit.principal,
+                                                 .message = known->submit.message,
+                                                 .appended = true})
                          .first;
             }
         }
@@ -209,7 +212,10 @@ std::optional<keyed_submit> durability::find(std::string_view key) {
     {
         const std::scoped_lock lock{keys_mutex_};
         if (const auto it = keys_.find(key); it != keys_.end()) {
-            return keyed_submit{.submit = {.id = it->second.id, .key = std::string{key}, .message = it->second.message},
+            return keyed_submit{.submit = {.id = it->second.id,
+                                           .key = std::string{key},
+                                           .principal = it->second.principal,
+                                           .message = it->second.message},
                                 .finished = it->second.finished};
         }
     }
@@ -221,9 +227,11 @@ void durability::release(const std::string& key) {
     keys_.erase(key);
 }
 
-void durability::track(const std::string& key, message_id id, const any_message& msg) {
+void durability::track(const journaled_submit& submit) {
     const std::scoped_lock lock{keys_mutex_};
-    keys_.insert_or_assign(key, in_flight{.id = id, .message = msg, .appended = true});
+    keys_.insert_or_assign(
+        submit.key,
+        in_flight{.id = submit.id, .principal = submit.principal, .message = submit.message, .appended = true});
 }
 
 void durability::replay(cascade_observer& observer, const outcome& recorded) {

@@ -42,13 +42,12 @@ public:
     /// Blocks until every write has called back.
     void wait_quiet();
 
-    /// Reserves `key` for a new submit of `msg` under `id` (accepted, replay false), or answers
-    /// from what is known under it: the recorded outcome, or the cascade running under it, which
+    /// Reserves `submit.key` for a new submit (accepted, replay false), or answers from what is
+    /// known under it: the recorded outcome, or the cascade running under it, which
     /// `observer` then follows (accepted, replay true; its callbacks are called, possibly before
     /// this returns, on_recorded only once the running submit's append has committed); or
     /// duplicate_key when it names another message.
-    [[nodiscard]] submit_result claim(const std::string& key, message_id id, const any_message& msg,
-                                      cascade_observer& observer);
+    [[nodiscard]] submit_result claim(const journaled_submit& submit, cascade_observer& observer);
     /// The submit reserved under `key` is appended: the submitters that follow it are told.
     void appended(const std::string& key);
     /// A reserved key whose submit was not appended.
@@ -56,12 +55,13 @@ public:
     /// What is known under `key`: a cascade running or finished in this process, or else what the
     /// journal holds.
     [[nodiscard]] std::optional<keyed_submit> find(std::string_view key);
-    /// A recovered cascade runs under `key` again.
-    void track(const std::string& key, message_id id, const any_message& msg);
+    /// A recovered cascade runs under its key again.
+    void track(const journaled_submit& submit);
 
 private:
     struct in_flight {
         message_id id{};
+        std::string principal;
         any_message message;
         bool appended = false;                  ///< its append has committed: followers may be acked
         std::vector<cascade_observer> waiting;  ///< followers not acked yet: the append is pending

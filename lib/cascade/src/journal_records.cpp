@@ -22,12 +22,14 @@ using json = nlohmann::json;
 }  // namespace
 
 envelope envelope_from_json(const json& recorded, const message_registry& registry) {
+    const auto principal = recorded.find("principal");  // absent: unknown (and in records older than it)
     return envelope{.id = id_of(recorded.at("id")),
                     .causation_id = id_of(recorded.at("causation_id")),
                     .correlation_id = id_of(recorded.at("correlation_id")),
                     .depth = recorded.at("depth").get<std::uint32_t>(),
                     .timestamp = std::chrono::system_clock::time_point{std::chrono::milliseconds{
                         recorded.at("timestamp_ms").get<std::int64_t>()}},
+                    .principal = principal == recorded.end() ? std::string{} : principal->get<std::string>(),
                     .message = registry.decode(recorded.at("name").get<std::string>(), recorded.at("data"))};
 }
 

@@ -18,7 +18,7 @@ std::size_t next_message_type_index() noexcept {
 
 nlohmann::json to_json(const envelope& env) {
     const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(env.timestamp.time_since_epoch()).count();
-    return {
+    nlohmann::json wire{
         {"id", std::to_string(env.id)},
         {"name", env.name()},
         {"aggregate", env.aggregate()},
@@ -29,6 +29,10 @@ nlohmann::json to_json(const envelope& env) {
         {"timestamp_ms", millis},
         {"data", env.message.data()},
     };
+    if (!env.principal.empty()) {  // absent when unknown: an unauthenticated client's wire is unchanged
+        wire["principal"] = env.principal;
+    }
+    return wire;
 }
 
 nlohmann::json to_json(const dead_letter& letter) {

@@ -41,14 +41,19 @@ public:
 
     /// try_submit, with every resulting event numbered by the live feed, handed to `observer`,
     /// then offered to the feed's subscriptions. Refuses with shutting_down once stop_accepting()
-    /// was called. On a journaled bus a non-empty `key` is the submit's idempotency key (a
-    /// replay is not fed again).
+    /// was called. On a journaled bus a non-empty `options.key` is the submit's idempotency key (a
+    /// replay is not fed again); on another it is ignored. `options.principal` goes to the bus as is.
     [[nodiscard]] cascade::submit_result submit(cascade::any_message msg, submit_observer observer,
-                                                const std::string& key = {});
+                                                cascade::submit_options options = {});
 
     /// Submits without waiting for room and completes, on the awaiting coroutine's executor, with
-    /// the outcome or the refusal.
-    [[nodiscard]] boost::asio::awaitable<submission> submit_and_wait(cascade::any_message msg, std::string key = {});
+    /// the outcome or the refusal. Pass `options` as a named object, never as `{…}` inside the
+    /// co_await expression: GCC 12 moves an aggregate temporary of a co_await into the coroutine's
+    /// frame bitwise, and its strings then free a pointer into the frame. For the same reason there
+    /// is an overload without options rather than a default argument.
+    [[nodiscard]] boost::asio::awaitable<submission> submit_and_wait(cascade::any_message msg,
+                                                                     cascade::submit_options options);
+    [[nodiscard]] boost::asio::awaitable<submission> submit_and_wait(cascade::any_message msg);
 
     /// Whether submits are journaled, so that their ids are idempotency keys.
     [[nodiscard]] bool keyed() const noexcept { return bus_.journaled(); }

@@ -141,11 +141,13 @@ public:
     /// Admits the message if there is room and the bus accepts; never waits.
     [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer = {});
 
-    /// try_submit under an idempotency key (on a journaled bus; std::logic_error otherwise): a key
-    /// the journal knows runs nothing again. With the same message it is accepted with `replay`,
-    /// and the observer is told the recorded cascade (or follows the one running under the key);
-    /// with another message it is refused with duplicate_key.
-    [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer, std::string key);
+    /// try_submit with options. A principal is recorded on the envelope (and in the journal) and
+    /// every event of the cascade inherits it; it works on every bus. A key is an idempotency key
+    /// (on a journaled bus; std::logic_error otherwise): a key the journal knows runs nothing
+    /// again. With the same message it is accepted with `replay`, and the observer is told the
+    /// recorded cascade (or follows the one running under the key); with another message it is
+    /// refused with duplicate_key.
+    [[nodiscard]] submit_result try_submit(any_message msg, cascade_observer observer, submit_options options);
 
     /// Waits for room, submits, and completes with the cascade's outcome: signature
     /// void(std::exception_ptr, outcome); the exception is bus_closed when the bus stops

@@ -43,7 +43,8 @@ struct handler_run {
 /// A submitted message as the journal keeps it.
 struct journaled_submit {
     message_id id{};
-    std::string key;  ///< the submitter's idempotency key; empty for none
+    std::string key;        ///< the submitter's idempotency key; empty for none
+    std::string principal;  ///< who submitted it (envelope::principal); empty when unknown
     any_message message;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
-// What a submission is answered with: admitted or refused, and the callbacks of its cascade.
+// How a message is submitted, what the submission is answered with (admitted or refused), and the
+// callbacks of its cascade.
 
 #include "cascade/envelope.hpp"
 #include "cascade/outcome.hpp"
@@ -7,8 +8,15 @@
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
+#include <string>
 
 namespace cascade {
+
+/// How a message is submitted: under an idempotency key (journaled bus only), and by whom.
+struct submit_options {
+    std::string key;        ///< idempotency key; empty for none
+    std::string principal;  ///< recorded on the envelope and inherited by every event of the cascade
+};
 
 /// The answer to a submission that does not wait. duplicate_key: the idempotency key names
 /// another message already.
