@@ -39,7 +39,8 @@ net::awaitable<std::variant<http_reply, cascade::outcome>> submit_body(submitter
     }
     // Named: GCC 12 mishandles an aggregate temporary inside a co_await (see submitter::submit_and_wait).
     cascade::submit_options options{.key = {}, .principal = call.who.principal};
-    auto result = co_await submit.submit_and_wait(std::get<cascade::any_message>(std::move(decoded)), std::move(options));
+    auto result =
+        co_await submit.submit_and_wait(std::get<cascade::any_message>(std::move(decoded)), std::move(options));
     if (!result.outcome) {
         co_return message_reply(
             503, result.admission == cascade::admission::overloaded ? "overloaded, try again" : "shutting down");

@@ -92,7 +92,7 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
         } else if (path == "/messages") {
             reply = error_reply(405, refusal::bad_request, "use POST /messages");
         } else if (path.starts_with(messages_prefix) && path.size() > messages_prefix.size() && call.method == "GET") {
-            reply = recorded_message(path.substr(messages_prefix.size()));
+            reply = recorded_message(call.who, path.substr(messages_prefix.size()));
         } else if (path.starts_with(messages_prefix)) {
             reply = error_reply(405, refusal::bad_request, "use GET /messages/{id}");
         } else if (path == "/health") {
@@ -183,12 +183,12 @@ boost::asio::awaitable<http_reply> http_router::retry_dead_letter(std::uint64_t 
     co_return json_reply(200, outcome_json(*result->outcome, result->seqs));
 }
 
-http_reply http_router::recorded_message(std::string_view key) const {
+http_reply http_router::recorded_message(const caller& who, std::string_view key) const {
     const auto& bus = submitter_.bus();
     if (!bus.journaled()) {
         return not_found("this server keeps no journal (--store memory): outcomes are not kept");
     }
-    const auto known = bus.find_submit(key);
+    const auto known = submitter_.find_submit(who.principal, key);
     if (!known) {
         return not_found("no submit with id " + std::string{key});
     }

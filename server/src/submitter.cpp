@@ -50,8 +50,27 @@ cascade::submit_result submitter::submit(cascade::any_message msg, submit_observ
     }
     if (!bus_.journaled()) {
         options.key.clear();  // the bus would refuse a key it cannot keep: the submit goes unkeyed
+    } else if (!options.key.empty()) {
+        options.key = journal_key(options.principal, options.key);
     }
     return bus_.try_submit(std::move(msg), feeding(std::move(observer)), std::move(options));
+}
+
+std::string submitter::journal_key(std::string_view principal, std::string_view id) {
+    if (principal.empty()) {
+        return std::string{id};
+    }
+    // Length-prefixed: "a:b" + "c" and "a" + "b:c" stay apart.
+    auto key = std::to_string(principal.size());
+    key += ':';
+    key += principal;
+    key += ':';
+    key += id;
+    return key;
+}
+
+std::optional<cascade::keyed_submit> submitter::find_submit(std::string_view principal, std::string_view id) const {
+    return bus_.find_submit(journal_key(principal, id));
 }
 
 std::optional<cascade::submit_result> submitter::retry(std::uint64_t letter, submit_observer observer) {

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <cstdlib>
 
 using namespace server_test;
@@ -223,4 +224,75 @@ TEST_CASE("cascade-server refuses to start with a secret it cannot use", "[serve
                         .c_str());
     CHECK(status != 0);
     CHECK_THAT(read_text(folder.path() + "/log"), Catch::Contains("--auth-jwt-secret") && Catch::Contains("32 bytes"));
+}
+
+TEST_CASE("the events of a client's cascades carry its principal, over WebSocket, HTTP and the live feed",
+          "[server][auth]") {
+    fixture f{auth_options()};
+    auto watcher = connect_as(f.port(), mint(claims_for("watcher", 1h, {}, {"Touched"})));
+    watcher.send({{"type", "subscribe"}, {"id", "s1"}});
+    REQUIRE(watcher.read()["type"] == "subscribed");
+
+    auto alice = connect_as(f.port(), mint(claims_for("alice", 1h)));
+    const auto frames = submit_and_collect(alice, "t1", "Touch", {{"key", "k"}, {"events", 2}});
+    REQUIRE(frames.size() == 4);  // ack, two events, done
+    CHECK(frames[1]["event"]["principal"] == "alice");
+    CHECK(frames[2]["event"]["principal"] == "alice");
+    for (int i = 0; i < 2; ++i) {
+        CHECK(watcher.read()["event"]["principal"] == "alice");
+    }
+
+    const auto posted = http_request(f.port(), "POST", "/messages", R"({"name":"Touch","data":{"key":"k","events":1}})",
+                                     bearer(mint(claims_for("bob", 1h))));
+    REQUIRE(posted.status == 200);
+    CHECK(posted.body_json()["events"][0]["principal"] == "bob");
+}
+
+TEST_CASE("under tokens an id is an idempotency key of its principal only, also after a restart",
+          "[server][process][durable][auth]") {
+    const temp_folder work;
+    const auto secret = work.path() + "/jwt.secret";
+    write_text(secret, test_secret);
+    const std::vector<std::string> args{"--store",           "sqlite", "--db", "orders.db", "--notifications", "n.log",
+                                        "--auth-jwt-secret", secret};
+    const auto alice = mint(claims_for("alice", 1h));
+    const auto bob = mint(claims_for("bob", 1h));
+    const json batch{{"ref", "b1"}, {"sku", "LAMP"}, {"qty", 10}, {"eta", nullptr}};
+    const json order{{"orderid", "o1"}, {"sku", "LAMP"}, {"qty", 2}};
+    std::string alices_id;
+    {
+        server_process server{work.path(), args};
+        auto as_alice = connect_as(server.port(), alice);
+        (void)submit_and_collect(as_alice, "batch-1", "BatchCreated", batch);
+        const auto first = submit_and_collect(as_alice, "order-1", "AllocationRequired", order);
+        REQUIRE(first.size() == 3);
+        alices_id = first[0]["message_id"].get<std::string>();
+
+        // Bob's "order-1" is his own submit: it runs, and is neither a replay of Alice's nor, with
+        // another order, a duplicate_id.
+        auto as_bob = connect_as(server.port(), bob);
+        const auto bobs = submit_and_collect(as_bob, "order-1", "AllocationRequired",
+                                             {{"orderid", "o2"}, {"sku", "LAMP"}, {"qty", 1}});
+        REQUIRE(bobs.size() == 3);
+        CHECK_FALSE(bobs[0].contains("replay"));
+        CHECK(bobs[0]["message_id"] != alices_id);
+        CHECK(bobs[1]["event"]["principal"] == "bob");
+
+        const auto read_by_bob = http_request(server.port(), "GET", "/messages/order-1", {}, bearer(bob));
+        REQUIRE(read_by_bob.status == 200);
+        CHECK(read_by_bob.body_json()["message_id"] == bobs[0]["message_id"]);
+        CHECK(http_request(server.port(), "GET", "/messages/batch-1", {}, bearer(bob)).status == 404);
+        server.signal(SIGTERM);
+        REQUIRE(server.wait_exit(generous).has_value());
+    }
+    server_process restarted{work.path(), args};
+    auto as_alice = connect_as(restarted.port(), alice);
+    const auto replayed = submit_and_collect(as_alice, "order-1", "AllocationRequired", order);
+    REQUIRE(replayed.size() == 3);
+    CHECK(replayed[0]["replay"] == true);
+    CHECK(replayed[0]["message_id"] == alices_id);
+    CHECK(replayed[1]["event"]["principal"] == "alice");
+    const auto read_by_alice = http_request(restarted.port(), "GET", "/messages/order-1", {}, bearer(alice));
+    REQUIRE(read_by_alice.status == 200);
+    CHECK(read_by_alice.body_json()["message_id"] == alices_id);
 }

@@ -60,8 +60,8 @@ private:
     /// The message name of a dead letter kept; std::nullopt when none is kept under that id.
     [[nodiscard]] std::optional<std::string> letter_name(std::uint64_t letter) const;
     [[nodiscard]] http_reply dead_letters() const;
-    /// GET /messages/{id}: the submit recorded under the idempotency key, and its outcome.
-    [[nodiscard]] http_reply recorded_message(std::string_view key) const;
+    /// GET /messages/{id}: the caller's submit recorded under the idempotency key, and its outcome.
+    [[nodiscard]] http_reply recorded_message(const caller& who, std::string_view key) const;
     /// 503 with overloaded or shutting_down, counted.
     [[nodiscard]] http_reply refused(cascade::admission admission);
     [[nodiscard]] http_reply health() const;

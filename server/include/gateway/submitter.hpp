@@ -55,6 +55,14 @@ public:
                                                                      cascade::submit_options options);
     [[nodiscard]] boost::asio::awaitable<submission> submit_and_wait(cascade::any_message msg);
 
+    /// The journal's key for a client's submit id: the id itself for an anonymous caller, else
+    /// the id within its principal's namespace, so that two principals' ids never name the same
+    /// submit (neither replays nor reads the other's outcome).
+    [[nodiscard]] static std::string journal_key(std::string_view principal, std::string_view id);
+    /// bus::find_submit of a client's submit id (journal_key).
+    [[nodiscard]] std::optional<cascade::keyed_submit> find_submit(std::string_view principal,
+                                                                   std::string_view id) const;
+
     /// Whether submits are journaled, so that their ids are idempotency keys.
     [[nodiscard]] bool keyed() const noexcept { return bus_.journaled(); }
 
