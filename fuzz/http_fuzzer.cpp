@@ -51,7 +51,9 @@ std::optional<gateway::http_call> call_of(std::string_view input) {
     }
     return gateway::http_call{.method = std::string{input.substr(0, first)},
                               .target = std::string{input.substr(first + 1, second - first - 1)},
-                              .body = std::string{input.substr(second + 1)}};
+                              .body = std::string{input.substr(second + 1)},
+                              .json = {},
+                              .who = gateway::caller::anyone()};
 }
 
 }  // namespace

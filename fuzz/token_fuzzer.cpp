@@ -64,10 +64,19 @@ void check(const gateway::token_verdict& verdict, std::chrono::system_clock::tim
     require(holder->expires_at && *holder->expires_at > std::chrono::floor<std::chrono::seconds>(now));
     for (const auto& asked : {std::vector<std::string>{}, std::vector<std::string>{"Allocated", "Nope"}}) {
         const auto narrowed = holder->grants.narrow(asked, known_names);
+        using verdict = gateway::narrowed_names::verdict;
+        if (narrowed.answer == verdict::kept) {
+            // Kept as asked: every name asked is allowed, and "every name" only when any name is.
+            for (const auto& name : asked) {
+                require(holder->grants.may_subscribe(name));
+            }
+            require(!asked.empty() || holder->grants.may_subscribe("\x01 a name nobody declared"));
+        }
         for (const auto& name : narrowed.names) {
             require(holder->grants.may_subscribe(name));
             require(asked.empty() || std::ranges::find(asked, name) != asked.end());
         }
+        require((narrowed.answer == verdict::narrowed) != narrowed.names.empty());
     }
 }
 

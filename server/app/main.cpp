@@ -43,6 +43,8 @@ struct cli_options {
     std::string tls_key;
     std::string jwt_secret;
     std::string jwt_public_key;
+    std::string jwt_issuer;
+    std::string jwt_audience;
     std::vector<std::string> allowed_origins;
     std::size_t log_events = gateway::log_retention{}.max_events;
     std::int64_t log_seconds = gateway::log_retention{}.max_age.count();
@@ -170,6 +172,14 @@ void add_flags(CLI::App& app, cli_options& cli) {
                                       "needs a token it verifies")
                            ->check(CLI::ExistingFile);
     secret->excludes(public_key);
+    const auto needs_a_key = [secret, public_key](const std::string&) -> std::string {
+        return secret->count() + public_key->count() == 0 ? "needs --auth-jwt-secret or --auth-jwt-public-key" : "";
+    };
+    app.add_option("--auth-jwt-issuer", cli.jwt_issuer, "the iss a token must carry (default: not checked)")
+        ->check(needs_a_key);
+    app.add_option("--auth-jwt-audience", cli.jwt_audience,
+                   "the aud a token must name: this server (default: not checked)")
+        ->check(needs_a_key);
     app.add_option("--allowed-origins", cli.allowed_origins,
                    "origins a browser's WebSocket upgrade may come from, comma-separated (others: 403); "
                    "default: any")
@@ -241,6 +251,10 @@ int run(const cli_options& cli) {
     } catch (const std::invalid_argument& e) {
         throw std::invalid_argument{
             std::string{cli.jwt_secret.empty() ? "--auth-jwt-public-key " : "--auth-jwt-secret "} + e.what()};
+    }
+    if (options.auth.tokens) {
+        options.auth.tokens->expect_issuer(cli.jwt_issuer);
+        options.auth.tokens->expect_audience(cli.jwt_audience);
     }
     options.auth.allowed_origins = cli.allowed_origins;
     options.log = {

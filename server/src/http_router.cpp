@@ -95,12 +95,14 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
             reply = recorded_message(call.who, path.substr(messages_prefix.size()));
         } else if (path.starts_with(messages_prefix)) {
             reply = error_reply(405, refusal::bad_request, "use GET /messages/{id}");
+        } else if (path == "/catalog" && call.method == "GET") {
+            reply = catalog();
         } else if (path == "/health") {
             reply = health();
         } else if (path == "/metrics") {
             reply = metrics();
         } else if (path == "/dead-letters" && call.method == "GET") {
-            reply = dead_letters();
+            reply = dead_letters(call.who);
         } else if (path == "/dead-letters") {
             reply = error_reply(405, refusal::bad_request, "use GET /dead-letters");
         } else if (const auto letter = retried_letter(path); letter && call.method == "POST") {
@@ -220,12 +222,26 @@ std::optional<std::string> http_router::letter_name(std::uint64_t letter) const 
     return it == letters.end() ? std::nullopt : std::optional<std::string>{it->message.name()};
 }
 
-http_reply http_router::dead_letters() const {
+http_reply http_router::dead_letters(const caller& who) const {
     auto letters = json::array();
     for (const auto& letter : submitter_.bus().dead_letters()) {
-        letters.push_back(cascade::to_json(letter));
+        // A letter holds its message: shown to whoever may see such messages in the live feed.
+        if (who.grants.may_subscribe(letter.message.name())) {
+            letters.push_back(cascade::to_json(letter));
+        }
     }
     return json_reply(200, letters);
+}
+
+http_reply http_router::catalog() const {
+    const auto& registry = submitter_.registry();
+    auto messages = json::array();
+    for (const auto name : registry.names()) {
+        const auto& type = *registry.find(name);
+        messages.push_back(
+            {{"name", type.name}, {"kind", cascade::to_string(type.kind)}, {"from_edge", type.from_edge}});
+    }
+    return json_reply(200, {{"messages", std::move(messages)}});
 }
 
 http_reply http_router::health() const {

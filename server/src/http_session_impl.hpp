@@ -210,7 +210,8 @@ net::awaitable<void> http_session<Stream>::upgrade(request_type request) {
                                 std::chrono::system_clock::now());
     if (auto* failed = std::get_if<auth_failure>(&verdict)) {
         state_->metrics.count_refusal(failed->code);
-        co_await refuse(refusal_of(*failed), request.version());
+        auto reply = refusal_of(*failed);  // named: GCC 12 may destroy temporaries of a co_await twice
+        co_await refuse(std::move(reply), request.version());
         co_return;
     }
     if (!state_->connections.reserve_session(serial_, state_->options.max_connections)) {
@@ -261,7 +262,8 @@ net::awaitable<bool> http_session<Stream>::refuse_unread(const boost::system::er
 template <class Stream>
 net::awaitable<void> http_session<Stream>::refuse(unsigned status, refusal code, std::string_view message,
                                                   unsigned version) {
-    co_await refuse(error_reply(status, code, message), version);
+    auto reply = error_reply(status, code, message);  // named: GCC 12 may destroy temporaries of a co_await twice
+    co_await refuse(std::move(reply), version);
 }
 
 template <class Stream>

@@ -47,9 +47,6 @@ narrowed_names permissions::narrow(const std::vector<std::string>& asked,
                 result.names.emplace_back(name);
             }
         }
-        if (!result.names.empty() && result.names.size() == known.size()) {
-            return {};
-        }
     } else {
         std::ranges::copy_if(asked, std::back_inserter(result.names),
                              [this](const std::string& name) { return may_subscribe(name); });

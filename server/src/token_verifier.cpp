@@ -6,7 +6,6 @@
 #include <array>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <jwt.h>
 #include <memory>
 #include <openssl/bio.h>
@@ -114,10 +113,39 @@ constexpr std::int64_t latest_seconds = 253'402'300'799;
     return patterns;
 }
 
+/// Whether the `aud` claim (a string, or an array of strings) names `audience`.
+[[nodiscard]] bool names_audience(const json& claims, std::string_view audience) {
+    const auto aud = claims.find("aud");
+    if (aud == claims.end()) {
+        return false;
+    }
+    if (aud->is_string()) {
+        return aud->get_ref<const std::string&>() == audience;
+    }
+    return aud->is_array() && std::ranges::any_of(*aud, [audience](const json& entry) {
+               return entry.is_string() && entry.get_ref<const std::string&>() == audience;
+           });
+}
+
+/// The claims' `iss` and `aud` hold what the server expects (nothing, when it expects nothing).
+[[nodiscard]] bool expected_parties(const json& claims, std::string_view issuer, std::string_view audience) {
+    if (!issuer.empty()) {
+        const auto iss = claims.find("iss");
+        if (iss == claims.end() || !iss->is_string() || iss->get_ref<const std::string&>() != issuer) {
+            return false;
+        }
+    }
+    return audience.empty() || names_audience(claims, audience);
+}
+
 /// The caller the (verified) claims name, or why they do not hold at `now`.
-[[nodiscard]] token_verdict caller_of(const json& claims, std::chrono::sys_seconds now) {
+[[nodiscard]] token_verdict caller_of(const json& claims, std::chrono::sys_seconds now, std::string_view issuer,
+                                      std::string_view audience) {
     if (!claims.is_object()) {
         return refuse(reason::invalid_claims, "the token's claims are not a JSON object");
+    }
+    if (!expected_parties(claims, issuer, audience)) {
+        return refuse(reason::invalid_claims, "the token is not issued by and for what this server expects (iss, aud)");
     }
     const auto sub = claims.find("sub");
     if (sub == claims.end() || !sub->is_string() || sub->get_ref<const std::string&>().empty() ||
@@ -157,7 +185,13 @@ constexpr std::int64_t latest_seconds = 253'402'300'799;
     if (!in) {
         throw std::invalid_argument{file.string() + ": cannot be read"};
     }
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+    std::string text(token_verifier::max_key_file_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > token_verifier::max_key_file_bytes) {
+        throw std::invalid_argument{file.string() + ": over 64 KiB, too long for a key"};
+    }
+    return text;
 }
 
 /// The algorithm a PEM public key verifies; std::invalid_argument when it is none we take.
@@ -193,6 +227,9 @@ constexpr std::int64_t latest_seconds = 253'402'300'799;
 }  // namespace
 
 token_verifier token_verifier::with_secret(std::string secret) {
+    if (secret.size() > max_key_file_bytes) {
+        throw std::invalid_argument{"an HS256 secret of over 64 KiB is not one"};
+    }
     if (secret.size() < min_secret_bytes) {
         throw std::invalid_argument{"an HS256 secret needs " + std::to_string(min_secret_bytes) +
                                     " bytes or more; this one has " + std::to_string(secret.size())};
@@ -201,6 +238,9 @@ token_verifier token_verifier::with_secret(std::string secret) {
 }
 
 token_verifier token_verifier::with_public_key(std::string pem) {
+    if (pem.size() > max_key_file_bytes) {
+        throw std::invalid_argument{"a PEM public key of over 64 KiB is not one"};
+    }
     const auto algorithm = algorithm_of_key(pem);
     return token_verifier{algorithm, std::move(pem)};
 }
@@ -249,7 +289,7 @@ token_verdict token_verifier::verify(std::string_view token, std::chrono::system
     if (!claims) {
         return refuse(reason::invalid_claims, "the token's claims: " + claims.error);
     }
-    return caller_of(*claims.document, std::chrono::floor<std::chrono::seconds>(now));
+    return caller_of(*claims.document, std::chrono::floor<std::chrono::seconds>(now), issuer_, audience_);
 }
 
 std::string_view bearer_token(std::string_view authorization) noexcept {

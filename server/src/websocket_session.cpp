@@ -149,22 +149,23 @@ net::awaitable<void> websocket_session::write_loop() {
         if (!co_await write_batch(batch)) {
             co_return;
         }
-        if (state == outbox::queue_state::overflowed) {
+        if (state != outbox::queue_state::open) {
             // The disconnect frame was the last of this batch.
-            co_await close_with(protocol::close_slow_consumer, "slow consumer");
-            co_return;
-        }
-        if (state == outbox::queue_state::ending) {
-            // So was the frame the session ended with (the only ending today: the token expired).
-            co_await close_with(protocol::close_token_expired, "token expired");
+            co_await close_after_last_frame(state);
             co_return;
         }
         if (draining_ && outbox_->submits_in_flight() == 0) {
             // Every `done` is queued by now: send what is left once and close, even if the client
             // keeps sending frames that would keep the queue from ever being empty.
             batch.clear();
-            if (outbox_->take(batch) == outbox::queue_state::open && (batch.empty() || co_await write_batch(batch))) {
+            const auto last = outbox_->take(batch);
+            if (last == outbox::queue_state::closed || (!batch.empty() && !co_await write_batch(batch))) {
+                co_return;
+            }
+            if (last == outbox::queue_state::open) {
                 co_await close_for_restart();
+            } else {
+                co_await close_after_last_frame(last);
             }
             co_return;
         }
@@ -184,6 +185,15 @@ net::awaitable<bool> websocket_session::write_batch(const std::vector<std::strin
     co_return true;
 }
 
+net::awaitable<void> websocket_session::close_after_last_frame(outbox::queue_state state) {
+    if (state == outbox::queue_state::overflowed) {
+        co_await close_with(protocol::close_slow_consumer, "slow consumer");
+    } else {
+        // The only other ending today: the token expired.
+        co_await close_with(protocol::close_token_expired, "token expired");
+    }
+}
+
 net::awaitable<void> websocket_session::close_for_restart() {
     co_await close_with(static_cast<std::uint16_t>(websocket::close_code::service_restart), "server shutting down");
 }
@@ -201,13 +211,13 @@ net::awaitable<void> websocket_session::expire_at(std::chrono::sys_seconds deadl
         }
         expiry_.expires_after(std::min(left, longest_wait));
         const auto [ec] = co_await expiry_.async_wait(net::as_tuple(net::use_awaitable));
-        if (ec) {
-            co_return;  // the session ended first
+        if (ec || torn_down_) {
+            co_return;  // the session ended first (a wait that completed just before it is not cancelled)
         }
     }
     if (outbox_->end_with(protocol::disconnect_frame(protocol::close_token_expired, "token expired"))) {
         note_reason("token expired (4001)");
-        spdlog::info("session {}: the token of '{}' expired; disconnecting", id_, who_.principal);
+        spdlog::info("session {}: the token of {:?} expired; disconnecting", id_, who_.principal);
         give_close_a_deadline("the client did not take its disconnect in time");
     }
 }
@@ -508,6 +518,7 @@ void websocket_session::cut(std::string_view why) {
 }
 
 void websocket_session::tear_down() {
+    torn_down_ = true;
     grace_.cancel();
     expiry_.cancel();
     // Any flush still pending (a peer that stopped reading) fails now instead of holding the socket.

@@ -60,6 +60,8 @@ private:
     /// Writes the frames in one corked run; false when the connection failed (it is cut).
     [[nodiscard]] boost::asio::awaitable<bool> write_batch(const std::vector<std::string>& batch);
     [[nodiscard]] boost::asio::awaitable<void> close_for_restart();
+    /// Closes after the outbox's last frame: 4008 when it overflowed, 4001 when it ended.
+    [[nodiscard]] boost::asio::awaitable<void> close_after_last_frame(outbox::queue_state state);
     [[nodiscard]] boost::asio::awaitable<void> close_with(std::uint16_t code, std::string_view reason);
     /// Ends the session when the caller's token expires: a `disconnect` frame, then close 4001.
     [[nodiscard]] boost::asio::awaitable<void> expire_at(std::chrono::sys_seconds deadline);
@@ -107,6 +109,7 @@ private:
     boost::asio::steady_timer expiry_;  ///< wakes expire_at()
     token_bucket submits_;              ///< the connection's submit rate (session_limits::submit_rate)
     bool opened_ = false;
+    bool torn_down_ = false;
     bool draining_ = false;
     std::string close_reason_;
 };

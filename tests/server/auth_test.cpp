@@ -296,3 +296,30 @@ TEST_CASE("under tokens an id is an idempotency key of its principal only, also 
     REQUIRE(read_by_alice.status == 200);
     CHECK(read_by_alice.body_json()["message_id"] == alices_id);
 }
+
+TEST_CASE("dead letters are listed to whoever may subscribe to their message, and retried by whoever may submit it",
+          "[server][auth][dead_letter]") {
+    fixture f{auth_options()};
+    const auto port = f.port();
+    const auto stumbled = http_request(port, "POST", "/messages", R"({"name":"Stumble","data":{"key":"k"}})",
+                                       bearer(mint(claims_for("alice", 1h, {"Stumble"}))));
+    REQUIRE(stumbled.body_json()["status"] == "partial");  // Broken's handler gave up: one letter
+
+    const auto blind = bearer(mint(claims_for("blind", 1h, {"*"}, {"Touched"})));
+    CHECK(http_request(port, "GET", "/dead-letters", {}, blind).body_json() == json::array());
+    const auto operator_token = bearer(mint(claims_for("ops", 1h, {"Touch"}, {"Broken"})));
+    const auto letters = http_request(port, "GET", "/dead-letters", {}, operator_token).body_json();
+    REQUIRE(letters.size() == 1);
+    CHECK(letters[0]["message"]["principal"] == "alice");
+    const auto retry = "/dead-letters/" + letters[0]["id"].get<std::string>() + "/retry";
+
+    // ops may see Broken but not submit it: the retry is refused and the letter stays.
+    const auto refused = http_request(port, "POST", retry, {}, operator_token);
+    CHECK(refused.status == 403);
+    CHECK(refused.body_json()["code"] == "forbidden");
+    CHECK(http_request(port, "GET", "/dead-letters", {}, operator_token).body_json().size() == 1);
+
+    const auto retried = http_request(port, "POST", retry, {}, bearer(mint(claims_for("admin", 1h, {"Broken"}))));
+    CHECK(retried.status == 200);
+    CHECK(retried.body_json()["status"] == "partial");  // the handler still fails
+}

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+
 using namespace server_test;
 
 namespace {
@@ -70,4 +72,29 @@ TEST_CASE("an unknown name from outside is still unknown_message, not forbidden"
     const auto touched = submit_and_collect(client, "t1", "Touched", {{"key", "k"}, {"seq", 1}});
     REQUIRE(touched.size() == 1);
     CHECK(touched[0]["code"] == "forbidden");
+}
+
+TEST_CASE("GET /catalog lists every message with its kind and whether clients may submit it", "[server][edge]") {
+    fixture f{test_options(), load_book};
+    const auto reply = http_request(f.port(), "GET", "/catalog");
+    REQUIRE(reply.status == 200);
+    const auto catalog = reply.body_json();
+    std::map<std::string, json> by_name;
+    for (const auto& entry : catalog["messages"]) {
+        by_name[entry["name"].get<std::string>()] = entry;
+    }
+    for (const auto* command : {"AllocationRequired", "BatchCreated", "BatchQuantityChanged", "Touch"}) {
+        INFO(command);
+        REQUIRE(by_name.contains(command));
+        CHECK(by_name[command]["kind"] == "command");
+        CHECK(by_name[command]["from_edge"] == true);
+    }
+    for (const auto* event : {"Allocated", "Deallocated", "OutOfStock", "Touched"}) {
+        INFO(event);
+        REQUIRE(by_name.contains(event));
+        CHECK(by_name[event]["kind"] == "event");
+        CHECK(by_name[event]["from_edge"] == false);
+    }
+    CHECK(by_name.size() == f.bus.registry().names().size());
+    CHECK(http_request(f.port(), "POST", "/catalog").status == 404);
 }

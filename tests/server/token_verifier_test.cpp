@@ -93,8 +93,14 @@ TEST_CASE("tokens that do not verify or whose claims do not hold are refused, ea
     }
     SECTION("a signature changed by one character") {
         auto token = mint(good);
-        token.back() = token.back() == 'A' ? 'B' : 'A';
+        // In the middle: the last character of a base64url signature may carry only padding bits.
+        auto& changed = token[token.rfind('.') + 10];
+        changed = changed == 'A' ? 'B' : 'A';
         CHECK(refusal_of(verifier, token) == reason::bad_signature);
+    }
+    SECTION("signed with the same secret, by another HMAC") {
+        CHECK(refusal_of(verifier, mint(good, "HS384", test_secret)) == reason::bad_signature);
+        CHECK(refusal_of(verifier, mint(good, "HS512", test_secret)) == reason::bad_signature);
     }
     SECTION("claims changed after signing") {
         const auto token = mint(good);
@@ -150,9 +156,10 @@ TEST_CASE("tokens that do not verify or whose claims do not hold are refused, ea
         claims["cascade.submit"] = std::vector<std::string>(257, "Touch");
         CHECK(refusal_of(verifier, mint(claims)) == reason::invalid_claims);
     }
-    SECTION("alg none, with the signature left out") {
-        const auto token = base64url(R"({"alg":"none","typ":"JWT"})") + "." + base64url(good.dump()) + ".";
-        CHECK(refusal_of(verifier, token) == reason::malformed);
+    SECTION("alg none, with the signature left out or not") {
+        const auto unsigned_part = base64url(R"({"alg":"none","typ":"JWT"})") + "." + base64url(good.dump());
+        CHECK(refusal_of(verifier, unsigned_part + ".") == reason::malformed);
+        CHECK(refusal_of(verifier, unsigned_part + ".AAAA") == reason::bad_signature);
     }
     SECTION("not three base64url parts") {
         CHECK(refusal_of(verifier, "") == reason::malformed);
@@ -172,6 +179,24 @@ TEST_CASE("tokens that do not verify or whose claims do not hold are refused, ea
     SECTION("three base64url parts that are not JSON") {
         CHECK(refusal_of(verifier, base64url("{") + "." + base64url("[") + ".c2ln") == reason::bad_signature);
     }
+}
+
+TEST_CASE("an expected issuer and audience must be the token's iss and among its aud", "[auth]") {
+    auto verifier = token_verifier::with_secret(test_secret);
+    verifier.expect_issuer("https://idp.example");
+    verifier.expect_audience("cascade");
+    auto claims = claims_for("alice", 1h);
+    CHECK(refusal_of(verifier, mint(claims)) == reason::invalid_claims);
+    claims["iss"] = "https://idp.example";
+    claims["aud"] = "cascade";
+    CHECK(accepted(verifier.verify(mint(claims), now)).principal == "alice");
+    claims["aud"] = {"billing", "cascade"};
+    CHECK(accepted(verifier.verify(mint(claims), now)).principal == "alice");
+    claims["aud"] = {"billing"};
+    CHECK(refusal_of(verifier, mint(claims)) == reason::invalid_claims);
+    claims["aud"] = "cascade";
+    claims["iss"] = "https://other.example";
+    CHECK(refusal_of(verifier, mint(claims)) == reason::invalid_claims);
 }
 
 TEST_CASE("a public key chooses RS256 or ES256, and a token signed otherwise is refused", "[auth]") {
@@ -224,6 +249,9 @@ TEST_CASE("keys a server cannot use stop it at start with what is wrong", "[auth
     // A private key where the public one belongs is not taken for it.
     CHECK_THAT(message_of([&] { return token_verifier::with_public_key_file(p384.private_file); }),
                Catch::Contains("not a PEM public key"));
+    write_text(folder.path() + "/huge", std::string(token_verifier::max_key_file_bytes + 1, 'k'));
+    CHECK_THAT(message_of([&] { return token_verifier::with_secret_file(folder.path() + "/huge"); }),
+               Catch::Contains("over 64 KiB"));
     write_text(folder.path() + "/garbage", "not a key");
     CHECK_THAT(message_of([&] { return token_verifier::with_public_key_file(folder.path() + "/garbage"); }),
                Catch::Contains("garbage: not a PEM public key"));

@@ -19,8 +19,11 @@ struct malloc_deleter {
 };
 
 [[nodiscard]] jwt_alg_t algorithm_of(const std::string& name) {
-    static const std::map<std::string, jwt_alg_t> algorithms{
-        {"HS256", JWT_ALG_HS256}, {"RS256", JWT_ALG_RS256}, {"ES256", JWT_ALG_ES256}, {"ES384", JWT_ALG_ES384}};
+    static const std::map<std::string, jwt_alg_t> algorithms{{"HS256", JWT_ALG_HS256},
+                                                             {"HS384", JWT_ALG_HS384},
+                                                             {"HS512", JWT_ALG_HS512},
+                                                             {"RS256", JWT_ALG_RS256},
+                                                             {"ES256", JWT_ALG_ES256}};
     return algorithms.at(name);
 }
 

@@ -19,7 +19,7 @@ inline const std::string test_secret = "a secret of thirty-two bytes, at least";
                                         const std::vector<std::string>& submit = {"*"},
                                         const std::vector<std::string>& subscribe = {"*"});
 
-/// `claims` signed with `algorithm` ("HS256", "RS256", "ES256") and `key`: the secret, or a PEM
+/// `claims` signed with `algorithm` ("HS256", "HS384", "HS512", "RS256", "ES256") and `key`: the secret, or a PEM
 /// private key. Throws std::runtime_error when libjwt cannot sign.
 [[nodiscard]] std::string mint(const nlohmann::json& claims, const std::string& algorithm, const std::string& key);
 

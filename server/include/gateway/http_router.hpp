@@ -1,6 +1,6 @@
 #pragma once
 // HTTP routing, apart from the socket: a request in, a reply out. The gateway's own routes
-// (/messages, /dead-letters, /health, /metrics) plus an optional hook for a domain's routes (the book's).
+// (/messages, /dead-letters, /catalog, /health, /metrics) plus an optional hook for a domain's routes (the book's).
 
 #include "gateway/caller.hpp"
 #include "gateway/json_parse.hpp"
@@ -59,11 +59,15 @@ private:
     [[nodiscard]] boost::asio::awaitable<http_reply> retry_dead_letter(std::uint64_t letter, const caller& who);
     /// The message name of a dead letter kept; std::nullopt when none is kept under that id.
     [[nodiscard]] std::optional<std::string> letter_name(std::uint64_t letter) const;
-    [[nodiscard]] http_reply dead_letters() const;
+    /// GET /dead-letters: the letters whose message the caller may subscribe to.
+    [[nodiscard]] http_reply dead_letters(const caller& who) const;
     /// GET /messages/{id}: the caller's submit recorded under the idempotency key, and its outcome.
     [[nodiscard]] http_reply recorded_message(const caller& who, std::string_view key) const;
     /// 503 with overloaded or shutting_down, counted.
     [[nodiscard]] http_reply refused(cascade::admission admission);
+    /// GET /catalog: every message the bus knows, by name, with its kind and whether clients may
+    /// submit it.
+    [[nodiscard]] http_reply catalog() const;
     [[nodiscard]] http_reply health() const;
     [[nodiscard]] http_reply metrics() const;
 

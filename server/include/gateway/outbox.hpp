@@ -83,7 +83,7 @@ public:
 
     /// Queues `last_frame` (past the bounds if need be) as the last frame: the state turns
     /// `ending` and later frames are dropped. False when the outbox was not open.
-    bool end_with(std::string last_frame);
+    [[nodiscard]] bool end_with(std::string last_frame);
 
     /// What a backlog (a subscription catching up from the event log) may queue now: what keeps
     /// the queue under half its bounds, so live frames keep room, and at least one frame when the

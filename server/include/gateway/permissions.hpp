@@ -37,8 +37,8 @@ public:
     [[nodiscard]] bool may_subscribe(std::string_view name) const;
 
     /// A subscription to `asked` (empty: every name) narrowed to what these permissions allow;
-    /// `known` lists every name there is, to spell out "every name" when only some are allowed.
-    /// Never wider than asked.
+    /// `known` lists the names there are, to spell out "every name" when not every name is
+    /// allowed (a name raised later, unknown now, is then not among them). Never wider than asked.
     [[nodiscard]] narrowed_names narrow(const std::vector<std::string>& asked,
                                         const std::vector<std::string_view>& known) const;
 

@@ -9,7 +9,9 @@
 //
 // Claims: `sub` (a non-empty string: the principal), `exp` (required: seconds since the epoch),
 // `nbf` (optional), and what the holder may do: `cascade.submit` and `cascade.subscribe`, arrays
-// of name patterns (permissions.hpp). A claim left out grants nothing.
+// of name patterns (permissions.hpp). A claim left out grants nothing. When the server expects an
+// issuer or an audience (an identity provider's key signs tokens for many services), `iss` must
+// be it and `aud` must name it.
 
 #include "gateway/caller.hpp"
 #include "gateway/json_parse.hpp"
@@ -45,7 +47,7 @@ struct token_refusal {
         bad_signature,   ///< not signed with the server's key and algorithm
         expired,         ///< past its `exp`
         not_yet_valid,   ///< before its `nbf`
-        invalid_claims,  ///< a claim missing or of the wrong type
+        invalid_claims,  ///< a claim missing, of the wrong type, or not the issuer or audience expected
     };
     reason why = reason::malformed;
     std::string message;
@@ -72,7 +74,16 @@ public:
     [[nodiscard]] static token_verifier with_secret_file(const std::filesystem::path& file);
     [[nodiscard]] static token_verifier with_public_key_file(const std::filesystem::path& file);
 
+    /// Longest key file read: a PEM key or a secret is a few KiB at most.
+    static constexpr std::size_t max_key_file_bytes = 64 * 1024;
+
     [[nodiscard]] token_algorithm algorithm() const noexcept { return algorithm_; }
+
+    /// From now on a token's `iss` must be `issuer`; empty: not checked (the default).
+    void expect_issuer(std::string issuer) { issuer_ = std::move(issuer); }
+    /// From now on a token's `aud` (a string, or an array of strings) must name `audience`; empty:
+    /// not checked (the default).
+    void expect_audience(std::string audience) { audience_ = std::move(audience); }
 
     /// The caller `token` names, if it verifies and its claims hold at `now`.
     [[nodiscard]] token_verdict verify(std::string_view token, std::chrono::system_clock::time_point now) const;
@@ -82,6 +93,8 @@ private:
 
     token_algorithm algorithm_;
     std::string key_;  ///< the secret, or the public key's PEM (what libjwt verifies with)
+    std::string issuer_;
+    std::string audience_;
 };
 
 /// The token of an `Authorization: Bearer <token>` header value; empty when it has none.
