@@ -234,14 +234,7 @@ http_reply http_router::dead_letters(const caller& who) const {
 }
 
 http_reply http_router::catalog() const {
-    const auto& registry = submitter_.registry();
-    auto messages = json::array();
-    for (const auto name : registry.names()) {
-        const auto& type = *registry.find(name);
-        messages.push_back(
-            {{"name", type.name}, {"kind", cascade::to_string(type.kind)}, {"from_edge", type.from_edge}});
-    }
-    return json_reply(200, {{"messages", std::move(messages)}});
+    return json_reply(200, {{"messages", protocol::catalog_entries(submitter_.registry())}});
 }
 
 http_reply http_router::health() const {

@@ -243,6 +243,9 @@ parse_result parse_request(std::string_view text, const json_limits& limits) {
     if (kind == "ping") {
         return request{ping_request{.id = std::move(request_id)}};
     }
+    if (kind == "catalog") {
+        return request{catalog_request{.id = std::move(request_id)}};
+    }
     return bad_request("type: unknown frame type '" + kind + "'", std::move(request_id));
 }
 
@@ -381,6 +384,24 @@ std::string unsubscribed_frame(std::string_view re, std::string_view sub) {
 
 std::string pong_frame(std::string_view re) {
     return reply_head("pong", re) + '}';
+}
+
+json catalog_entries(const cascade::message_registry& registry) {
+    auto messages = json::array();
+    for (const auto name : registry.names()) {
+        const auto& type = *registry.find(name);
+        messages.push_back(
+            {{"name", type.name}, {"kind", cascade::to_string(type.kind)}, {"from_edge", type.from_edge}});
+    }
+    return messages;
+}
+
+std::string catalog_frame(std::string_view re, const cascade::message_registry& registry) {
+    ordered_json frame;
+    frame["type"] = "catalog";
+    frame["re"] = re;
+    frame["messages"] = catalog_entries(registry);
+    return dump(frame);
 }
 
 std::string disconnect_frame(std::uint16_t code, std::string_view reason) {

@@ -447,6 +447,14 @@ void websocket_session::handle(protocol::ping_request& request) {
     reply(protocol::pong_frame(request.id));
 }
 
+void websocket_session::handle(protocol::catalog_request& request) {
+    if (outbox_->in_use(request.id)) {
+        reject_duplicate(request.id);
+        return;
+    }
+    reply(protocol::catalog_frame(request.id, state_->submitter.registry()));
+}
+
 void websocket_session::reject_duplicate(const std::string& id) {
     reject(id, refusal::duplicate_id, "id: '" + id + "' is already in flight");
 }

@@ -71,6 +71,7 @@ private:
     void handle(protocol::subscribe_request& request);
     void handle(protocol::unsubscribe_request& request);
     void handle(protocol::ping_request& request);
+    void handle(protocol::catalog_request& request);
     /// Feeds subscription `sub` from the event log as fast as its client reads, until it is live.
     [[nodiscard]] boost::asio::awaitable<void> catch_up(std::string sub);
     void reject(std::string_view re, protocol::refusal code, std::string_view message);

@@ -97,4 +97,12 @@ TEST_CASE("GET /catalog lists every message with its kind and whether clients ma
     }
     CHECK(by_name.size() == f.bus.registry().names().size());
     CHECK(http_request(f.port(), "POST", "/catalog").status == 404);
+
+    // The same catalog over WebSocket.
+    ws_client client{f.port()};
+    client.send({{"type", "catalog"}, {"id", "k1"}});
+    const auto frame = client.read();
+    CHECK(frame["type"] == "catalog");
+    CHECK(frame["re"] == "k1");
+    CHECK(frame["messages"] == catalog["messages"]);
 }

@@ -58,6 +58,7 @@ TEST_CASE("subscribe, unsubscribe and ping parse", "[protocol]") {
     const auto unsub = std::get<unsubscribe_request>(expect_request(R"({"type":"unsubscribe","id":"u1","sub":"s1"})"));
     CHECK(unsub.sub == "s1");
     CHECK(std::get<ping_request>(expect_request(R"({"type":"ping","id":"p1"})")).id == "p1");
+    CHECK(std::get<gateway::protocol::catalog_request>(expect_request(R"({"type":"catalog","id":"k1"})")).id == "k1");
 }
 
 TEST_CASE("bad frames are bad_request errors that name the field", "[protocol]") {

@@ -126,6 +126,11 @@ struct ping_request {
     std::string id;
 };
 
+/// Asks for the catalog: every message the server knows.
+struct catalog_request {
+    std::string id;
+};
+
 /// A frame that could not be understood; `re` is set when the frame had a usable id.
 struct request_error {
     refusal code = refusal::bad_request;
@@ -133,7 +138,7 @@ struct request_error {
     std::optional<std::string> re;
 };
 
-using request = std::variant<submit_request, subscribe_request, unsubscribe_request, ping_request>;
+using request = std::variant<submit_request, subscribe_request, unsubscribe_request, ping_request, catalog_request>;
 using parse_result = std::variant<request, request_error>;
 
 /// Parses one text frame. Never throws for bad input: every problem becomes a request_error
@@ -187,6 +192,10 @@ struct announced_server {
                                              std::uint64_t epoch, std::uint64_t oldest_seq, std::uint64_t last_seq);
 [[nodiscard]] std::string unsubscribed_frame(std::string_view re, std::string_view sub);
 [[nodiscard]] std::string pong_frame(std::string_view re);
+/// Every message `registry` knows: [{"name","kind","from_edge"}], by name. What GET /catalog
+/// answers and the catalog frame carries.
+[[nodiscard]] nlohmann::json catalog_entries(const cascade::message_registry& registry);
+[[nodiscard]] std::string catalog_frame(std::string_view re, const cascade::message_registry& registry);
 [[nodiscard]] std::string disconnect_frame(std::uint16_t code, std::string_view reason);
 
 /// The event object of the wire form, serialised once so that every subscriber shares it.
