@@ -17,10 +17,6 @@ namespace {
 using json = nlohmann::json;
 using protocol::refusal;
 
-std::string_view path_of(std::string_view target) noexcept {
-    return target.substr(0, target.find('?'));
-}
-
 refusal code_of(cascade::admission refused) noexcept {
     switch (refused) {
         case cascade::admission::overloaded:

@@ -36,10 +36,6 @@ inline constexpr auto with_error = net::as_tuple(net::deferred);
 /// For the stream's own operations: Beast's SSL stream (1.81) does not take `deferred`.
 inline constexpr auto awaitable_with_error = net::as_tuple(net::use_awaitable);
 
-inline std::string_view path_of(std::string_view target) noexcept {
-    return target.substr(0, target.find('?'));
-}
-
 /// Runs `f` when the scope ends, however it ends.
 template <class F>
 class scope_exit {
@@ -87,7 +83,6 @@ inline constexpr bool is_tls = !std::is_same_v<Stream, boost::beast::tcp_stream>
 }  // namespace http_session_detail
 
 using http_session_detail::awaitable_with_error;
-using http_session_detail::path_of;
 using http_session_detail::refusal_of;
 using http_session_detail::response_of;
 using http_session_detail::scope_exit;

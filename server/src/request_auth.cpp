@@ -1,5 +1,7 @@
 #include "request_auth.hpp"
 
+#include "gateway/http_router.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -7,7 +9,7 @@ namespace gateway {
 namespace {
 
 [[nodiscard]] bool is_open_route(std::string_view target) noexcept {
-    const auto path = target.substr(0, target.find('?'));
+    const auto path = path_of(target);
     return path == "/health" || path == "/metrics";
 }
 

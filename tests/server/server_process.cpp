@@ -3,6 +3,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,6 +138,18 @@ temp_folder::temp_folder() {
 temp_folder::~temp_folder() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
+}
+
+std::string read_text(const std::string& file) {
+    std::ifstream in{file, std::ios::binary};
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+void write_text(const std::string& file, const std::string& text) {
+    std::ofstream out{file, std::ios::binary | std::ios::trunc};
+    out << text;
 }
 
 }  // namespace server_test

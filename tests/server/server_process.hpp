@@ -44,6 +44,12 @@ private:
     std::thread reader_;
 };
 
+/// The whole text of a file (empty when it cannot be read).
+[[nodiscard]] std::string read_text(const std::string& file);
+
+/// Writes `text` to `file`, replacing it.
+void write_text(const std::string& file, const std::string& text);
+
 /// A fresh temporary folder, removed with everything in it at the end.
 class temp_folder {
 public:

@@ -8,9 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
-#include <fstream>
 #include <openssl/ssl.h>
-#include <sstream>
 
 using namespace server_test;
 
@@ -24,13 +22,6 @@ gateway::server_options tls_options(gateway::tls_files files) {
 
 gateway::server_options tls_options(const test_certificate& files) {
     return tls_options({.certificate_chain = files.certificate, .private_key = files.key});
-}
-
-std::string text_of(const std::string& file) {
-    std::ifstream in{file};
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 }  // namespace
@@ -112,5 +103,5 @@ TEST_CASE("a certificate or key the server cannot use stops it at start, naming 
     const int status = std::system(command.c_str());
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) != 0);
-    CHECK_THAT(text_of(log), Catch::Contains("missing.crt"));
+    CHECK_THAT(read_text(log), Catch::Contains("missing.crt"));
 }

@@ -1,11 +1,9 @@
 #include "tokens.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <jwt.h>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 
 namespace server_test {
@@ -86,18 +84,6 @@ key_pair make_key_pair(const std::string& folder, const std::string& kind) {
     keys.private_pem = read_text(keys.private_file);
     keys.public_pem = read_text(keys.public_file);
     return keys;
-}
-
-std::string read_text(const std::string& file) {
-    std::ifstream in{file, std::ios::binary};
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-void write_text(const std::string& file, const std::string& text) {
-    std::ofstream out{file, std::ios::binary | std::ios::trunc};
-    out << text;
 }
 
 }  // namespace server_test

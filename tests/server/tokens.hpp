@@ -2,6 +2,8 @@
 // Tokens for the auth tests, signed as an issuer would sign them (libjwt), and keys made with
 // Debian's openssl at run time.
 
+#include "server_process.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -36,11 +38,5 @@ struct key_pair {
 
 /// `kind`: "rsa" (2048 bits), "rsa1024", "p256" or "p384".
 [[nodiscard]] key_pair make_key_pair(const std::string& folder, const std::string& kind);
-
-/// The whole text of a file.
-[[nodiscard]] std::string read_text(const std::string& file);
-
-/// Writes `text` to `file`, replacing it.
-void write_text(const std::string& file, const std::string& text);
 
 }  // namespace server_test

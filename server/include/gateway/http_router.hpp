@@ -37,6 +37,11 @@ struct http_reply {
     std::vector<std::pair<std::string, std::string>> fields;
 };
 
+/// The path of a request target: what comes before its query.
+[[nodiscard]] inline std::string_view path_of(std::string_view target) noexcept {
+    return target.substr(0, target.find('?'));
+}
+
 /// A JSON reply.
 [[nodiscard]] http_reply json_reply(unsigned status, const nlohmann::json& body);
 /// {"code","message"} with the HTTP status that the error code calls for.
