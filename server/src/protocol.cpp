@@ -1,6 +1,7 @@
 #include "gateway/protocol.hpp"
 
 #include "gateway/json_parse.hpp"
+#include "gateway/version.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -265,6 +266,7 @@ std::string welcome_frame(std::string_view session, const announced_limits& limi
     ordered_json frame;
     frame["type"] = "welcome";
     frame["protocol"] = version;
+    frame["server"] = server_version;
     frame["session"] = session;
     frame["durable"] = server.durable;
     frame["epoch"] = server.log_epoch;
@@ -386,21 +388,24 @@ std::string pong_frame(std::string_view re) {
     return reply_head("pong", re) + '}';
 }
 
-json catalog_entries(const cascade::message_registry& registry) {
+json catalog_entries(const std::vector<cascade::catalog_entry>& catalog) {
     auto messages = json::array();
-    for (const auto name : registry.names()) {
-        const auto& type = *registry.find(name);
-        messages.push_back(
-            {{"name", type.name}, {"kind", cascade::to_string(type.kind)}, {"from_edge", type.from_edge}});
+    for (const auto& [type, handlers] : catalog) {
+        messages.push_back({{"name", type->name},
+                            {"kind", cascade::to_string(type->kind)},
+                            {"from_edge", type->from_edge},
+                            {"aggregate", type->aggregate_field.empty() ? json(nullptr) : json(type->aggregate_field)},
+                            {"handlers", handlers},
+                            {"schema", type->schema()}});
     }
     return messages;
 }
 
-std::string catalog_frame(std::string_view re, const cascade::message_registry& registry) {
+std::string catalog_frame(std::string_view re, const std::vector<cascade::catalog_entry>& catalog) {
     ordered_json frame;
     frame["type"] = "catalog";
     frame["re"] = re;
-    frame["messages"] = catalog_entries(registry);
+    frame["messages"] = catalog_entries(catalog);
     return dump(frame);
 }
 

@@ -246,7 +246,7 @@ void websocket_session::handle(protocol::catalog_request& request) {
         reject_duplicate(request.id);
         return;
     }
-    reply(protocol::catalog_frame(request.id, state_->submitter.registry()));
+    reply(protocol::catalog_frame(request.id, state_->submitter.bus().catalog()));
 }
 
 void websocket_session::reject_duplicate(const std::string& id) {

@@ -74,7 +74,7 @@ TEST_CASE("an unknown name from outside is still unknown_message, not forbidden"
     CHECK(touched[0]["code"] == "forbidden");
 }
 
-TEST_CASE("GET /catalog lists every message with its kind and whether clients may submit it", "[server][edge]") {
+TEST_CASE("GET /catalog lists every message with its kind, aggregate, handlers and schema", "[server][edge]") {
     fixture f{test_options(), load_book};
     const auto reply = http_request(f.port(), "GET", "/catalog");
     REQUIRE(reply.status == 200);
@@ -96,6 +96,16 @@ TEST_CASE("GET /catalog lists every message with its kind and whether clients ma
         CHECK(by_name[event]["from_edge"] == false);
     }
     CHECK(by_name.size() == f.bus.registry().names().size());
+    // The domain's messages describe their fields; the test's own (Touch) does not.
+    const auto& allocate = by_name["AllocationRequired"];
+    CHECK(allocate["aggregate"] == "sku");
+    CHECK(allocate["handlers"] == json::array({"allocate"}));
+    CHECK(allocate["schema"]["required"] == json::array({"orderid", "sku", "qty"}));
+    CHECK(allocate["schema"]["properties"]["qty"]["minimum"] == 1);
+    CHECK(by_name["BatchCreated"]["schema"]["properties"]["eta"]["type"] == json::array({"string", "null"}));
+    CHECK(by_name["Allocated"]["handlers"] == json::array());
+    CHECK(by_name["Touch"]["aggregate"].is_null());
+    CHECK(by_name["Touch"]["schema"] == json{{"type", "object"}});
     CHECK(http_request(f.port(), "POST", "/catalog").status == 404);
 
     // The same catalog over WebSocket.

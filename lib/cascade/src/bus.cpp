@@ -40,6 +40,23 @@ const message_registry& bus::registry() const noexcept {
     return core_->handlers.registry();
 }
 
+std::vector<catalog_entry> bus::catalog() const {
+    std::vector<catalog_entry> entries;
+    const auto& table = core_->handlers;
+    for (const auto name : table.registry().names()) {
+        auto& entry = entries.emplace_back(catalog_entry{.type = table.registry().find(name)});
+        if (const auto* set = table.find(*entry.type)) {
+            if (set->command) {
+                entry.handlers.push_back(set->command->name);
+            }
+            for (const auto& handler : set->events) {
+                entry.handlers.push_back(handler.name);
+            }
+        }
+    }
+    return entries;
+}
+
 services& bus::dependencies() noexcept {
     return core_->dependencies;
 }

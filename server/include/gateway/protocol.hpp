@@ -2,6 +2,7 @@
 // Protocol v1 of the gateway: parsing the frames a client sends and formatting the frames the
 // server sends. One JSON object per text frame; see server/PROTOCOL.md. No networking here.
 
+#include "cascade/catalog.hpp"
 #include "cascade/envelope.hpp"
 #include "cascade/outcome.hpp"
 #include "cascade/registry.hpp"
@@ -192,10 +193,12 @@ struct announced_server {
                                              std::uint64_t epoch, std::uint64_t oldest_seq, std::uint64_t last_seq);
 [[nodiscard]] std::string unsubscribed_frame(std::string_view re, std::string_view sub);
 [[nodiscard]] std::string pong_frame(std::string_view re);
-/// Every message `registry` knows: [{"name","kind","from_edge"}], by name. What GET /catalog
+/// Every message the bus knows, by name: [{"name", "kind", "from_edge", "aggregate", "handlers",
+/// "schema"}], where "aggregate" names the field holding the aggregate key (null when the type does
+/// not describe its fields) and "schema" is the JSON Schema of its data. What GET /catalog
 /// answers and the catalog frame carries.
-[[nodiscard]] nlohmann::json catalog_entries(const cascade::message_registry& registry);
-[[nodiscard]] std::string catalog_frame(std::string_view re, const cascade::message_registry& registry);
+[[nodiscard]] nlohmann::json catalog_entries(const std::vector<cascade::catalog_entry>& catalog);
+[[nodiscard]] std::string catalog_frame(std::string_view re, const std::vector<cascade::catalog_entry>& catalog);
 [[nodiscard]] std::string disconnect_frame(std::uint16_t code, std::string_view reason);
 
 /// The event object of the wire form, serialised once so that every subscriber shares it.

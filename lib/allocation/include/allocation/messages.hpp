@@ -7,6 +7,7 @@
 // facts the product records. Every message is keyed by its SKU, so everything that touches one
 // product runs on that product's lane, in order.
 
+#include <cascade/fields.hpp>
 #include <cascade/message.hpp>
 
 #include <nlohmann/json.hpp>
@@ -15,10 +16,23 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
+
+/// Dates on the wire: "YYYY-MM-DD" strings.
+template <>
+struct cascade::field_codec<std::chrono::year_month_day> {
+    [[nodiscard]] static std::chrono::year_month_day read(const nlohmann::json& value, const field_rules& rules);
+    [[nodiscard]] static nlohmann::json write(std::chrono::year_month_day value);
+    [[nodiscard]] static nlohmann::json schema(const field_rules& rules);
+};
 
 namespace allocation {
 
+using cascade::aggregate_key;
+using cascade::at_least;
+using cascade::field;
 using cascade::message_kind;
+using cascade::non_empty;
 
 /// Command: a new batch of stock. Wire: {ref, sku, qty > 0, eta: "YYYY-MM-DD" | null | absent}.
 struct batch_created {
@@ -30,6 +44,11 @@ struct batch_created {
     std::optional<std::chrono::year_month_day> eta;  ///< none: in stock now
     [[nodiscard]] std::string_view aggregate() const noexcept { return sku; }
     friend bool operator==(const batch_created&, const batch_created&) = default;
+    static constexpr auto fields() {
+        return std::tuple{field{"ref", &batch_created::ref, non_empty},
+                          field{"sku", &batch_created::sku, aggregate_key},
+                          field{"qty", &batch_created::qty, at_least(1)}, field{"eta", &batch_created::eta}};
+    }
 };
 
 /// Command: allocate an order line; the result is the batch reference, or null when out of stock.
@@ -42,6 +61,11 @@ struct allocation_required {
     int qty{};
     [[nodiscard]] std::string_view aggregate() const noexcept { return sku; }
     friend bool operator==(const allocation_required&, const allocation_required&) = default;
+    static constexpr auto fields() {
+        return std::tuple{field{"orderid", &allocation_required::orderid, non_empty},
+                          field{"sku", &allocation_required::sku, aggregate_key},
+                          field{"qty", &allocation_required::qty, at_least(1)}};
+    }
 };
 
 /// Command: a batch's purchased quantity changed. Wire: {ref, sku, qty >= 0}.
@@ -55,6 +79,11 @@ struct batch_quantity_changed {
     int qty{};
     [[nodiscard]] std::string_view aggregate() const noexcept { return sku; }
     friend bool operator==(const batch_quantity_changed&, const batch_quantity_changed&) = default;
+    static constexpr auto fields() {
+        return std::tuple{field{"ref", &batch_quantity_changed::ref, non_empty},
+                          field{"sku", &batch_quantity_changed::sku, aggregate_key},
+                          field{"qty", &batch_quantity_changed::qty, at_least(0)}};
+    }
 };
 
 /// Event: a line was allocated to a batch. Wire: {orderid, sku, qty, batchref}.
@@ -67,6 +96,11 @@ struct allocated {
     std::string batchref;
     [[nodiscard]] std::string_view aggregate() const noexcept { return sku; }
     friend bool operator==(const allocated&, const allocated&) = default;
+    static constexpr auto fields() {
+        return std::tuple{field{"orderid", &allocated::orderid, non_empty},
+                          field{"sku", &allocated::sku, aggregate_key}, field{"qty", &allocated::qty, at_least(1)},
+                          field{"batchref", &allocated::batchref, non_empty}};
+    }
 };
 
 /// Event: a line lost its batch (the batch shrank) and waits to be allocated again.
@@ -79,6 +113,10 @@ struct deallocated {
     int qty{};
     [[nodiscard]] std::string_view aggregate() const noexcept { return sku; }
     friend bool operator==(const deallocated&, const deallocated&) = default;
+    static constexpr auto fields() {
+        return std::tuple{field{"orderid", &deallocated::orderid, non_empty},
+                          field{"sku", &deallocated::sku, aggregate_key}, field{"qty", &deallocated::qty, at_least(1)}};
+    }
 };
 
 /// Event: no batch could take a line of this SKU. Wire: {sku}.
@@ -88,24 +126,12 @@ struct out_of_stock {
     std::string sku;
     [[nodiscard]] std::string_view aggregate() const noexcept { return sku; }
     friend bool operator==(const out_of_stock&, const out_of_stock&) = default;
+    static constexpr auto fields() { return std::tuple{field{"sku", &out_of_stock::sku, aggregate_key}}; }
 };
 
-// JSON both ways. Reading throws nlohmann::json exceptions that name the field: a missing key
-// ("key 'qty' not found"), a wrong type ("(/qty) type must be integer, but is string") or a bad
-// value ("(/qty) must be greater than 0, but is -1", "(/eta) must be a date YYYY-MM-DD …").
-
-void to_json(nlohmann::json& j, const batch_created& m);
-void from_json(const nlohmann::json& j, batch_created& m);
-void to_json(nlohmann::json& j, const allocation_required& m);
-void from_json(const nlohmann::json& j, allocation_required& m);
-void to_json(nlohmann::json& j, const batch_quantity_changed& m);
-void from_json(const nlohmann::json& j, batch_quantity_changed& m);
-void to_json(nlohmann::json& j, const allocated& m);
-void from_json(const nlohmann::json& j, allocated& m);
-void to_json(nlohmann::json& j, const deallocated& m);
-void from_json(const nlohmann::json& j, deallocated& m);
-void to_json(nlohmann::json& j, const out_of_stock& m);
-void from_json(const nlohmann::json& j, out_of_stock& m);
+// JSON both ways comes from fields(). Reading throws nlohmann::json exceptions that name the
+// field: a missing key ("key 'qty' not found"), a wrong type ("(/qty) type must be integer, but is
+// string") or a bad value ("(/qty) must be an integer from 1 to …", "(/eta) must be a date …").
 
 static_assert(cascade::command<batch_created> && cascade::command<allocation_required> &&
               cascade::command<batch_quantity_changed>);

@@ -2,6 +2,7 @@
 // The bus: coroutine handlers on a serial lane per aggregate, parallel across aggregates,
 // collecting the events each handler raised and feeding them back in until the cascade is done.
 
+#include "cascade/catalog.hpp"
 #include "cascade/context.hpp"
 #include "cascade/dead_letter.hpp"
 #include "cascade/detail/waiting_submission.hpp"
@@ -126,6 +127,8 @@ public:
 
     /// Every message type declared or handled, by wire name.
     [[nodiscard]] const message_registry& registry() const noexcept;
+    /// Every message type declared or handled, by wire name, with its handlers.
+    [[nodiscard]] std::vector<catalog_entry> catalog() const;
 
     /// The handlers' dependencies; fill it before the first submission. They outlive every
     /// handler run, so an I/O object kept in one may run on executor(). I/O that a handler awaits

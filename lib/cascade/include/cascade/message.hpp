@@ -2,6 +2,8 @@
 // A message is a plain struct with a stable wire name, a kind and an aggregate key;
 // any_message erases its type so the bus can queue and route it.
 
+#include "cascade/fields.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <concepts>
@@ -21,8 +23,9 @@ enum class message_kind : std::uint8_t { command, event };
 
 /// What a struct needs to travel on the bus: `static constexpr std::string_view name`,
 /// `static constexpr message_kind kind`, `aggregate()` giving the key of its lane, and
-/// nlohmann_json conversions both ways. It may also declare `static constexpr bool from_edge`
-/// (see accepted_from_edge).
+/// nlohmann_json conversions both ways (given by cascade::described for a message that lists its
+/// fields, see fields.hpp). It may also declare `static constexpr bool from_edge` (see
+/// accepted_from_edge).
 template <class M>
 concept message = std::is_class_v<M> && std::copy_constructible<M> && requires(const M& m, const nlohmann::json& j) {
     { M::name } -> std::convertible_to<std::string_view>;
@@ -64,6 +67,9 @@ struct message_type {
     std::string_view (*aggregate_of)(const void* payload) noexcept;
     nlohmann::json (*to_json)(const void* payload);
     any_message (*from_json)(const nlohmann::json& data);  ///< throws nlohmann::json::exception
+    /// The JSON Schema of its data (data_schema), or {"type":"object"} when its fields are not described.
+    nlohmann::json (*schema)();
+    std::string_view aggregate_field;  ///< the field holding its aggregate key; empty when not described
 };
 
 namespace detail {
@@ -112,6 +118,22 @@ const message_type& message_type_of() noexcept {
         },
         .to_json = [](const void* p) { return nlohmann::json(*static_cast<const M*>(p)); },
         .from_json = [](const nlohmann::json& j) { return any_message{j.get<M>()}; },
+        .schema =
+            [] {
+                if constexpr (described<M>) {
+                    return data_schema<M>();
+                } else {
+                    return nlohmann::json{{"type", "object"}};
+                }
+            },
+        .aggregate_field =
+            [] {
+                if constexpr (described<M>) {
+                    return aggregate_field<M>();
+                } else {
+                    return std::string_view{};
+                }
+            }(),
     };
     return type;
 }
