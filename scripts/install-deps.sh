@@ -19,19 +19,30 @@ packages=(
   libjwt-dev                # JSON Web Tokens (--auth-jwt-secret, --auth-jwt-public-key)
   jwt                       # mints tokens on the command line (README's example, and its test)
   clang-14 libclang-rt-14-dev  # the fuzz preset: libFuzzer with AddressSanitizer and UBSan
+  chromium                  # the console's browser test (headless)
 )
+# Node.js runs the browser test (puppeteer-core drives chromium). A machine may already have a
+# newer Node.js of its own, with npm inside: only ask Debian for what is missing.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-sudo_cmd=()
-if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+# The browser test's npm packages, exactly as its lock file pins them (puppeteer-core drives the
+# chromium above; it downloads no browser). Again only when the lock file changed.
+browser_test="$(dirname "$0")/../tests/browser"
+if [[ ! -f $browser_test/node_modules/.package-lock.json ||
+      $browser_test/package-lock.json -nt $browser_test/node_modules/.package-lock.json ]]; then
+  npm ci --prefix "$browser_test" --no-audit --no-fund --loglevel=error
+fi

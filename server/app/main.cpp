@@ -282,7 +282,7 @@ int run(const cli_options& cli) {
                            : fmt::format("on {} thread{} of its own", bus_threads, bus_threads == 1 ? "" : "s"));
 
     if (options.auth.tokens) {
-        spdlog::info("tokens required: {} (every request but /health and /metrics)",
+        spdlog::info("tokens required: {} (every request but /health, /metrics and the console's files)",
                      gateway::to_string(options.auth.tokens->algorithm()));
     }
     if (bus.journaled()) {

@@ -1,5 +1,6 @@
 #include "gateway/http_router.hpp"
 
+#include "console_assets.hpp"
 #include "gateway/client_message.hpp"
 
 #include <algorithm>
@@ -107,6 +108,8 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
             reply = error_reply(405, refusal::bad_request, "use POST /dead-letters/{id}/retry");
         } else if (path == "/ws") {
             reply = error_reply(426, refusal::bad_request, "/ws takes a WebSocket upgrade");
+        } else if (auto page = call.method == "GET" ? console_reply(path) : std::nullopt) {
+            reply = std::move(*page);
         } else {
             std::optional<http_reply> routed;
             if (extra_) {
@@ -230,7 +233,7 @@ http_reply http_router::dead_letters(const caller& who) const {
 }
 
 http_reply http_router::catalog() const {
-    return json_reply(200, {{"messages", protocol::catalog_entries(submitter_.registry())}});
+    return json_reply(200, {{"messages", protocol::catalog_entries(submitter_.bus().catalog())}});
 }
 
 http_reply http_router::health() const {

@@ -10,7 +10,8 @@ namespace {
 
 [[nodiscard]] bool is_open_route(std::string_view target) noexcept {
     const auto path = path_of(target);
-    return path == "/health" || path == "/metrics";
+    // The console's files are public: what it reads and sends is behind the token it asks for.
+    return path == "/health" || path == "/metrics" || path == "/" || path.starts_with("/console/");
 }
 
 /// Origins compare as ASCII, without case (RFC 6454: scheme and host are case-insensitive).

@@ -323,3 +323,13 @@ TEST_CASE("dead letters are listed to whoever may subscribe to their message, an
     CHECK(retried.status == 200);
     CHECK(retried.body_json()["status"] == "partial");  // the handler still fails
 }
+
+TEST_CASE("with tokens on, the console's files load without one; what it reads still asks for one",
+          "[server][auth][console]") {
+    fixture f{auth_options(), load_book};
+    CHECK(http_request(f.port(), "GET", "/").status == 200);
+    CHECK(http_request(f.port(), "GET", "/console/js/connection.js").status == 200);
+    CHECK(http_request(f.port(), "GET", "/catalog").status == 401);
+    CHECK(http_request(f.port(), "GET", "/dead-letters").status == 401);
+    CHECK(http_request(f.port(), "GET", "/console/nothing.js").status == 404);
+}

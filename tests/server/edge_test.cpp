@@ -116,3 +116,20 @@ TEST_CASE("GET /catalog lists every message with its kind, aggregate, handlers a
     CHECK(frame["re"] == "k1");
     CHECK(frame["messages"] == catalog["messages"]);
 }
+
+TEST_CASE("GET / serves the console embedded in the binary, and its scripts beside it", "[server][edge][console]") {
+    fixture f{test_options(), load_book};
+    const auto page = http_request(f.port(), "GET", "/");
+    REQUIRE(page.status == 200);
+    CHECK(page.content_type == "text/html; charset=utf-8");
+    CHECK_THAT(page.body, Catch::Contains(R"(<script type="module" src="/console/js/main.js">)"));
+    CHECK(http_request(f.port(), "GET", "/console/index.html").body == page.body);
+    const auto script = http_request(f.port(), "GET", "/console/js/main.js");
+    CHECK(script.status == 200);
+    CHECK(script.content_type == "text/javascript; charset=utf-8");
+    CHECK_THAT(script.body, Catch::Contains("new Connection()"));
+    CHECK(http_request(f.port(), "GET", "/console/console.css").content_type == "text/css; charset=utf-8");
+    CHECK(http_request(f.port(), "GET", "/console/nothing.js").status == 404);
+    CHECK(http_request(f.port(), "GET", "/console/").status == 404);
+    CHECK(http_request(f.port(), "POST", "/").status == 404);
+}
