@@ -1,9 +1,9 @@
-# The project's front door: `make run`, `make test`, `make bench`.
+# The project's front door: `make run`, `make test`, `make bench`, `make install-check`.
 # Each target installs the Debian packages it needs first (scripts/install-deps.sh is idempotent).
 PRESET ?= release
 JOBS ?= 2
 
-.PHONY: deps build run test bench sanitizers fuzz clean
+.PHONY: deps build run test bench install-check sanitizers fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -20,6 +20,11 @@ test: build
 
 bench: build
 	./build/$(PRESET)/bench/cascade-bench $(ARGS)
+
+# The installed library as another project uses it: cmake --install to a temporary prefix, then
+# examples/ built against it and run (scripts/check-install.sh).
+install-check: build
+	./scripts/check-install.sh build/$(PRESET)
 
 # The test suite under ThreadSanitizer and under AddressSanitizer + UBSan.
 sanitizers: deps
