@@ -1,9 +1,9 @@
-# The project's front door: `make run`, `make test`, `make bench`, `make install-check`.
+# The project's front door: `make run`, `make test`, `make bench`, `make install-check`, `make package`.
 # Each target installs the Debian packages it needs first (scripts/install-deps.sh is idempotent).
 PRESET ?= release
 JOBS ?= 2
 
-.PHONY: deps build run test bench install-check sanitizers fuzz clean
+.PHONY: deps build run test bench install-check package sanitizers fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -25,6 +25,10 @@ bench: build
 # examples/ built against it and run (scripts/check-install.sh).
 install-check: build
 	./scripts/check-install.sh build/$(PRESET)
+
+# A .deb of cascade-server, the libraries, their headers and CMake package, in build/$(PRESET).
+package: build
+	cd build/$(PRESET) && cpack -G DEB
 
 # The test suite under ThreadSanitizer and under AddressSanitizer + UBSan.
 sanitizers: deps
