@@ -246,26 +246,34 @@ enum class journaling : std::uint8_t {
     return result;
 }
 
-void print(std::string_view label, run_result& r) {
-    print_row(label, format_rate(r.per_second) + " commands");
-    print_row("  latency p50", format_duration(r.latency.percentile(0.50)));
-    print_row("  latency p99", format_duration(r.latency.percentile(0.99)));
+/// One run's rows; `attributes` say which run it was (series, store, path, journal).
+void print(report& out, std::string_view label, run_result& r, nlohmann::ordered_json attributes) {
+    const auto scope = out.with(std::move(attributes));
+    out.rate(label, "commands_per_second", r.per_second, "commands");
+    out.duration("  latency p50", "latency_p50", r.latency.percentile(0.50));
+    out.duration("  latency p99", "latency_p99", r.latency.percentile(0.99));
     if (!r.window_rates.empty()) {
         std::string by_window;
+        std::vector<figure> windows;
         for (const double rate : r.window_rates) {
             by_window += (by_window.empty() ? "" : ", ") + format_rate(rate);
+            windows.push_back({.name = "window_" + std::to_string(windows.size() + 1) + "_commands_per_second",
+                               .value = rate,
+                               .unit = "1/s"});
         }
-        print_row("  by window", by_window);
-        char ratio[32];
-        std::snprintf(ratio, sizeof ratio, "%.2fx", r.window_rates.back() / r.window_rates.front());
-        print_row("  last window / first", ratio);
+        out.row("  by window", by_window, windows);
+        const double ratio = r.window_rates.back() / r.window_rates.front();
+        char text[32];
+        std::snprintf(text, sizeof text, "%.2fx", ratio);
+        out.row("  last window / first", text, {{.name = "last_window_over_first", .value = ratio, .unit = "x"}});
     }
     if (r.failed != 0) {
-        print_row("  FAILED or out of stock", std::to_string(r.failed));
+        out.row("  FAILED or out of stock", std::to_string(r.failed),
+                {{.name = "failed", .value = static_cast<double>(r.failed), .unit = "count"}});
     }
 }
 
-int run_allocation(const allocation_settings& s) {
+int run_allocation(const allocation_settings& s, report& out) {
     if (s.timed()) {
         std::printf(
             "allocation: AllocationRequired for %us over %zu SKUs, %zu in flight, %zu threads, "
@@ -278,22 +286,26 @@ int run_allocation(const allocation_settings& s) {
     std::size_t failed = 0;
     for (const auto kind : {allocation::store_kind::memory, allocation::store_kind::sqlite}) {
         const bool sqlite = kind == allocation::store_kind::sqlite;
+        const char* store = sqlite ? "sqlite" : "memory";
         auto through_bus = run_through_bus(kind, s);
-        print(sqlite ? "sqlite store, through the bus, durable (group commit)" : "memory store, through the bus",
-              through_bus);
+        print(out, sqlite ? "sqlite store, through the bus, durable (group commit)" : "memory store, through the bus",
+              through_bus, {{"series", "cascade"}, {"store", store}, {"journal", sqlite ? "group_commit" : "none"}});
         failed += through_bus.failed;
         if (sqlite) {
             auto per_record = run_through_bus(kind, s, journaling::commit_per_record);
-            print("sqlite, durable, one journal commit per record", per_record);
+            print(out, "sqlite, durable, one journal commit per record", per_record,
+                  {{"series", "cascade"}, {"store", store}, {"journal", "commit_per_record"}});
             auto unjournaled = run_through_bus(kind, s, journaling::none);
-            print("sqlite, no journal (acks not durable)", unjournaled);
+            print(out, "sqlite, no journal (acks not durable)", unjournaled,
+                  {{"series", "cascade"}, {"store", store}, {"journal", "none"}});
             failed += per_record.failed + unjournaled.failed;
         }
         auto direct = run_direct(kind, s);
-        print(std::string{"baseline: "} + (sqlite ? "sqlite" : "memory") + ", direct calls, 1 thread", direct);
+        print(out, std::string{"baseline: "} + store + ", direct calls, 1 thread", direct,
+              {{"series", "baseline"}, {"store", store}});
         failed += direct.failed;
     }
-    print_row("peak memory (process)", std::to_string(static_cast<int>(peak_rss_mib())) + " MiB");
+    out.mebibytes("peak memory (process)", "peak_memory", peak_rss_mib());
     return failed == 0 ? 0 : 1;
 }
 
@@ -304,7 +316,7 @@ allocation_settings& shared_settings() {
 
 }  // namespace
 
-void add_allocation_scenario(CLI::App& app) {
+void add_allocation_scenario(CLI::App& app, report& out) {
     auto& s = shared_settings();
     auto* cmd = app.add_subcommand("allocation", "AllocationRequired through the bus on the memory and SQLite stores");
     cmd->add_option("--skus", s.skus, "products, one lane each")->capture_default_str()->check(CLI::PositiveNumber);
@@ -320,15 +332,15 @@ void add_allocation_scenario(CLI::App& app) {
     cmd->add_option("--window", s.window_seconds, "the window of a timed run's rates, in seconds")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    cmd->callback([&s] {
-        if (run_allocation(s) != 0) {
+    cmd->callback([&s, &out] {
+        if (run_allocation(s, out) != 0) {
             throw CLI::RuntimeError{1};
         }
     });
 }
 
-int run_allocation_scenario_defaults() {
-    return run_allocation(allocation_settings{});
+int run_allocation_scenario_defaults(report& out) {
+    return run_allocation(allocation_settings{}, out);
 }
 
 }  // namespace cascade::bench

@@ -181,7 +181,16 @@ struct throughput_result {
            " runs)";
 }
 
-int run_bus(const bus_settings& s) {
+/// The median of `rates` (what the row shows first), then its range and every run.
+[[nodiscard]] std::vector<figure> rate_figures(const std::string& what, const std::vector<double>& rates) {
+    const auto [low, high] = std::minmax_element(rates.begin(), rates.end());
+    std::vector<figure> shown{{.name = what + "_per_second", .value = median_of(rates), .unit = "1/s"},
+                              {.name = what + "_per_second_min", .value = *low, .unit = "1/s"},
+                              {.name = what + "_per_second_max", .value = *high, .unit = "1/s"}};
+    return shown;
+}
+
+int run_bus(const bus_settings& s, report& out) {
     std::printf("bus: %zu events over %zu aggregates, one trivial coroutine handler each, %zu threads, %zu producers\n",
                 s.events, s.aggregates, s.threads, s.producers);
     // Bus and baseline runs alternate, so that a slow spell of a shared machine hits both.
@@ -194,23 +203,32 @@ int run_bus(const bus_settings& s) {
         flooded_latency.merge(bus_result.sampled_latency);
         baseline_rates.push_back(run_strand_baseline(s));
     }
-    print_row("cascade bus, handled events", median_and_range(bus_rates));
-    print_row("  latency p50 (flooded queue)", format_duration(flooded_latency.percentile(0.50)));
-    print_row("  latency p99 (flooded queue)", format_duration(flooded_latency.percentile(0.99)));
-    print_row("  peak memory (process)", std::to_string(static_cast<int>(peak_rss_mib())) + " MiB");
-    print_row("baseline: posts onto strands", median_and_range(baseline_rates));
-    print_row("bus / baseline (medians)",
-              std::to_string(median_of(bus_rates) / median_of(baseline_rates)).substr(0, 4) + "x");
+    {
+        const auto scope = out.with({{"series", "cascade"}, {"run", "throughput"}});
+        out.row("cascade bus, handled events", median_and_range(bus_rates), rate_figures("events", bus_rates));
+        out.duration("  latency p50 (flooded queue)", "latency_p50", flooded_latency.percentile(0.50));
+        out.duration("  latency p99 (flooded queue)", "latency_p99", flooded_latency.percentile(0.99));
+        out.mebibytes("  peak memory (process)", "peak_memory", peak_rss_mib());
+    }
+    {
+        const auto scope = out.with({{"series", "baseline"}, {"run", "throughput"}});
+        out.row("baseline: posts onto strands", median_and_range(baseline_rates),
+                rate_figures("events", baseline_rates));
+    }
+    const double ratio = median_of(bus_rates) / median_of(baseline_rates);
+    out.row("bus / baseline (medians)", std::to_string(ratio).substr(0, 4) + "x",
+            {{.name = "bus_over_baseline", .value = ratio, .unit = "x"}});
 
     double latency_rate = 0;
     auto latency = run_bus_latency(s, latency_rate);
     std::printf("bus latency: %zu cascades, %zu submitters awaiting each outcome\n", s.latency_cascades,
                 s.latency_in_flight);
-    print_row("cascades", format_rate(latency_rate));
-    print_row("latency p50", format_duration(latency.percentile(0.50)));
-    print_row("latency p99", format_duration(latency.percentile(0.99)));
-    print_row("latency p99.9", format_duration(latency.percentile(0.999)));
-    print_row("peak memory (process)", std::to_string(static_cast<int>(peak_rss_mib())) + " MiB");
+    const auto scope = out.with({{"series", "cascade"}, {"run", "latency"}});
+    out.rate("cascades", "cascades_per_second", latency_rate);
+    out.duration("latency p50", "latency_p50", latency.percentile(0.50));
+    out.duration("latency p99", "latency_p99", latency.percentile(0.99));
+    out.duration("latency p99.9", "latency_p99_9", latency.percentile(0.999));
+    out.mebibytes("peak memory (process)", "peak_memory", peak_rss_mib());
     return 0;
 }
 
@@ -221,7 +239,7 @@ bus_settings& shared_settings() {
 
 }  // namespace
 
-void add_bus_scenarios(CLI::App& app) {
+void add_bus_scenarios(CLI::App& app, report& out) {
     auto& s = shared_settings();
     auto* cmd = app.add_subcommand("bus", "bus throughput against a strand baseline, and cascade latency");
     cmd->add_option("--events", s.events, "events published in the throughput run")->capture_default_str();
@@ -234,12 +252,19 @@ void add_bus_scenarios(CLI::App& app) {
     cmd->add_option("--latency-cascades", s.latency_cascades, "cascades in the latency run")->capture_default_str();
     cmd->add_option("--latency-in-flight", s.latency_in_flight, "concurrent submitters in the latency run")
         ->capture_default_str();
-    cmd->callback([&s] { (void)run_bus(s); });
+    cmd->callback([&s, &out] { (void)run_bus(s, out); });
 }
 
-int run_default_scenarios() {
-    const int bus_status = run_bus(shared_settings());
-    const int allocation_status = run_allocation_scenario_defaults();
+int run_default_scenarios(report& out) {
+    // Two scenarios' figures in one report: each says which it is.
+    const int bus_status = [&] {
+        const auto scope = out.with({{"scenario", "bus"}});
+        return run_bus(shared_settings(), out);
+    }();
+    const int allocation_status = [&] {
+        const auto scope = out.with({{"scenario", "allocation"}});
+        return run_allocation_scenario_defaults(out);
+    }();
     return bus_status != 0 ? bus_status : allocation_status;
 }
 

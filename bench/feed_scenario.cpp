@@ -77,18 +77,22 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(noted, key, n)
     return std::chrono::duration<double, std::nano>(elapsed).count() / static_cast<double>(events);
 }
 
-void run_feed(const feed_settings& s) {
+void run_feed(const feed_settings& s, report& out) {
     std::printf("live feed: publish cost with 0 and with %zu other subscriptions, %zu events\n", s.subscriptions,
                 s.events);
     const auto alone = ns_per_publish(0, s.events);
     const auto crowded = ns_per_publish(s.subscriptions, s.events);
-    const auto per_publish = [](double ns) {
-        return format_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(ns)}) + " per publish";
+    const auto per_publish = [&out](std::string_view label, double ns, std::size_t others) {
+        const auto scope = out.with({{"series", "cascade"}, {"other_subscriptions", others}});
+        out.row(label, format_duration(std::chrono::nanoseconds{static_cast<std::int64_t>(ns)}) + " per publish",
+                {{.name = "publish_cost", .value = ns, .unit = "ns"}});
     };
-    print_row("0 other subscriptions", per_publish(alone));
-    print_row(std::to_string(s.subscriptions) + " other subscriptions", per_publish(crowded));
-    print_row("ratio", std::to_string(crowded / alone));
-    print_row("peak memory", std::to_string(peak_rss_mib()) + " MiB");
+    per_publish("0 other subscriptions", alone, 0);
+    per_publish(std::to_string(s.subscriptions) + " other subscriptions", crowded, s.subscriptions);
+    out.row("ratio", std::to_string(crowded / alone),
+            {{.name = "crowded_over_alone", .value = crowded / alone, .unit = "x"}});
+    out.row("peak memory", std::to_string(peak_rss_mib()) + " MiB",
+            {{.name = "peak_memory", .value = peak_rss_mib(), .unit = "MiB"}});
 }
 
 feed_settings& settings() {
@@ -98,12 +102,12 @@ feed_settings& settings() {
 
 }  // namespace
 
-void add_feed_scenario(CLI::App& app) {
+void add_feed_scenario(CLI::App& app, report& out) {
     auto& s = settings();
     auto* cmd = app.add_subcommand("feed", "live feed: publish cost with 0 and with N subscriptions that do not match");
     cmd->add_option("--subscriptions", s.subscriptions, "subscriptions that match no event")->capture_default_str();
     cmd->add_option("--events", s.events, "events published in each timed run")->capture_default_str();
-    cmd->callback([&s] { run_feed(s); });
+    cmd->callback([&s, &out] { run_feed(s, out); });
 }
 
 }  // namespace cascade::bench

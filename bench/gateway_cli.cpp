@@ -19,7 +19,7 @@ gateway_settings& settings() {
 
 }  // namespace
 
-void add_gateway_scenario(CLI::App& app) {
+void add_gateway_scenario(CLI::App& app, report& out) {
     auto& s = settings();
     auto* cmd = app.add_subcommand("gateway", "WebSocket gateway: submits and streamed events per second, latency");
     cmd->add_option("--connections", s.connections, "WebSocket connections")->capture_default_str();
@@ -45,9 +45,9 @@ void add_gateway_scenario(CLI::App& app) {
     cmd->add_option("--skus", s.skus, "distinct SKUs (one lane each)")->capture_default_str();
     cmd->add_flag("!--no-baseline", s.baseline,
                   "skip the run against canned replies (the transport alone; never run with --url)");
-    cmd->callback([&s] {
+    cmd->callback([&s, &out] {
         try {
-            (void)run_gateway(s);
+            (void)run_gateway(s, out);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "gateway scenario failed: %s\n", e.what());
             throw CLI::RuntimeError{1};

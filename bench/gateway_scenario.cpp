@@ -28,34 +28,45 @@ namespace cascade::bench {
 namespace {
 
 /// `process` names what ran in this process during the load (the CPU rows cover all of it).
-void print_figures(load_figures& f, std::string_view process) {
+void print_figures(report& out, load_figures& f, std::string_view process) {
     auto& total = f.total;
-    print_row("submits done", format_rate(static_cast<double>(total.done) / f.elapsed));
-    print_row("streamed events", format_rate(static_cast<double>(total.events) / f.elapsed));
-    print_row("latency p50 (submit to done)", format_duration(total.latency.percentile(0.50)));
-    print_row("latency p99", format_duration(total.latency.percentile(0.99)));
-    print_row("latency p99.9", format_duration(total.latency.percentile(0.999)));
-    print_row("failed / refused", std::to_string(total.failed) + " / " + std::to_string(total.refused));
+    out.rate("submits done", "submits_per_second", static_cast<double>(total.done) / f.elapsed);
+    out.rate("streamed events", "events_per_second", static_cast<double>(total.events) / f.elapsed);
+    out.duration("latency p50 (submit to done)", "latency_p50", total.latency.percentile(0.50));
+    out.duration("latency p99", "latency_p99", total.latency.percentile(0.99));
+    out.duration("latency p99.9", "latency_p99_9", total.latency.percentile(0.999));
+    out.row("failed / refused", std::to_string(total.failed) + " / " + std::to_string(total.refused),
+            {{.name = "failed", .value = static_cast<double>(total.failed), .unit = "count"},
+             {.name = "refused", .value = static_cast<double>(total.refused), .unit = "count"}});
     // Where throughput stops: how many of the machine's cores the run kept busy, and what one
     // submit cost them.
-    const auto per_submit = std::chrono::duration<double>(f.cpu_seconds / static_cast<double>(total.done));
-    print_row(fmt::format("CPU per submit ({})", process),
-              total.done == 0 ? std::string{"n/a"}
-                              : format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(per_submit)));
-    print_row(fmt::format("cores busy ({})", process), fmt::format("{:.2f}", f.cpu_seconds / f.elapsed));
+    const auto per_submit = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(f.cpu_seconds / static_cast<double>(total.done)));
+    const auto cpu_label = fmt::format("CPU per submit ({})", process);
+    if (total.done == 0) {
+        out.row(cpu_label, "n/a", {});
+    } else {
+        out.duration(cpu_label, "cpu_per_submit", per_submit);
+    }
+    const double cores_busy = f.cpu_seconds / f.elapsed;
+    out.row(fmt::format("cores busy ({})", process), fmt::format("{:.2f}", cores_busy),
+            {{.name = "cores_busy", .value = cores_busy, .unit = "cores"}});
 }
 
 /// Runs the load against `url` and prints its figures; `local` is the in-process server, if any.
 /// Returns the submits done per second.
-double measure(const gateway_settings& s, const std::string& url, const local_server* local) {
+double measure(report& out, const gateway_settings& s, const std::string& url, const local_server* local) {
     const auto where = parse_url(url);
     const auto endpoint = resolve(where);
     auto figures = apply_load(s, where, endpoint);
-    print_figures(figures, local != nullptr ? "client and server" : "client");
+    print_figures(out, figures, local != nullptr ? "client and server" : "client");
     const double server_mib = server_peak_mib(endpoint);
-    print_row(
-        local != nullptr ? "peak memory (server and client, one process)" : "server peak memory",
-        server_mib < 0 ? std::string{"n/a (no /metrics)"} : std::to_string(static_cast<int>(server_mib)) + " MiB");
+    const auto* memory_label = local != nullptr ? "peak memory (server and client, one process)" : "server peak memory";
+    if (server_mib < 0) {
+        out.row(memory_label, "n/a (no /metrics)", {});
+    } else {
+        out.mebibytes(memory_label, "peak_memory", server_mib);
+    }
     return static_cast<double>(figures.total.done) / figures.elapsed;
 }
 
@@ -72,7 +83,7 @@ double measure(const gateway_settings& s, const std::string& url, const local_se
 
 /// One run against an in-process server, its bus on threads of its own or on the I/O thread;
 /// returns the submits done per second.
-double measure_local(const gateway_settings& s, bool bus_on_io) {
+double measure_local(report& out, const gateway_settings& s, bool bus_on_io) {
     const auto db = std::filesystem::temp_directory_path() / ("cascade-bench-" + std::to_string(::getpid()) + ".db");
     double rate = 0;
     {
@@ -90,7 +101,9 @@ double measure_local(const gateway_settings& s, bool bus_on_io) {
                 "client %zu thread(s)\n",
                 s.bus_threads, store.c_str(), s.server_threads, s.client_threads);
         }
-        rate = measure(s, url, &local);
+        const auto scope =
+            out.with({{"series", "cascade"}, {"store", s.store}, {"bus_executor", bus_on_io ? "io" : "pool"}});
+        rate = measure(out, s, url, &local);
     }
     std::error_code ignored;
     for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -101,16 +114,18 @@ double measure_local(const gateway_settings& s, bool bus_on_io) {
 
 }  // namespace
 
-int run_gateway(gateway_settings s) {
+int run_gateway(gateway_settings s, report& out) {
     if (s.bus_threads == 0) {
         s.bus_threads = gateway::default_bus_threads(s.server_threads);
     }
     spdlog::set_level(spdlog::level::warn);
     std::printf("gateway: %zu connections x %zu submits in flight, %.1f s, AllocationRequired over %zu SKUs\n",
                 s.connections, s.inflight, s.seconds, s.skus);
+    const auto scope = out.with({{"connections", s.connections}, {"inflight", s.inflight}, {"seconds", s.seconds}});
     if (!s.url.empty()) {
         std::printf("  server at %s; client %zu thread(s)\n", s.url.c_str(), s.client_threads);
-        measure(s, s.url, nullptr);
+        const auto remote = out.with({{"series", "cascade"}, {"url", s.url}});
+        (void)measure(out, s, s.url, nullptr);
         return 0;  // a server elsewhere is not compared with canned replies here: they share no machine
     }
     std::printf("cascade-server in-process\n");
@@ -121,15 +136,17 @@ int run_gateway(gateway_settings s) {
         auto run = s;
         run.store = store;
         if (s.bus_executor != "io") {
-            pool_rates[store] = measure_local(run, false);
+            pool_rates[store] = measure_local(out, run, false);
         }
         if (s.bus_executor != "pool") {
-            (void)measure_local(run, true);
+            (void)measure_local(out, run, true);
         }
     }
     if (pool_rates.contains("memory") && pool_rates.contains("sqlite") && pool_rates["memory"] > 0) {
-        print_row("durable (group commit) / memory, bus on its own thread",
-                  fmt::format("{:.2f}x", pool_rates["sqlite"] / pool_rates["memory"]));
+        const double ratio = pool_rates["sqlite"] / pool_rates["memory"];
+        const auto ratio_scope = out.with({{"series", "cascade"}, {"bus_executor", "pool"}});
+        out.row("durable (group commit) / memory, bus on its own thread", fmt::format("{:.2f}x", ratio),
+                {{.name = "sqlite_over_memory", .value = ratio, .unit = "x"}});
     }
     if (s.baseline) {
         const transport_baseline baseline{s.server_threads};
@@ -137,7 +154,8 @@ int run_gateway(gateway_settings s) {
                     s.server_threads);
         const target canned{.host = "127.0.0.1", .port = std::to_string(baseline.port()), .path = "/ws"};
         auto floor = apply_load(s, canned, resolve(canned));
-        print_figures(floor, "client and canned server");
+        const auto baseline_scope = out.with({{"series", "baseline"}});
+        print_figures(out, floor, "client and canned server");
     }
     return 0;
 }

@@ -5,7 +5,9 @@
 
 namespace cascade::bench {
 
+class report;
+
 /// Runs the scenario as configured and prints its figures; throws on a failed run.
-[[nodiscard]] int run_gateway(gateway_settings s);
+[[nodiscard]] int run_gateway(gateway_settings s, report& out);
 
 }  // namespace cascade::bench
