@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
+#include <string>
 
 namespace cascade::bench {
 
@@ -15,6 +17,11 @@ namespace {
 gateway_settings& settings() {
     static gateway_settings s;
     return s;
+}
+
+std::string& sweep_text() {
+    static std::string text;
+    return text;
 }
 
 }  // namespace
@@ -45,9 +52,19 @@ void add_gateway_scenario(CLI::App& app, report& out) {
     cmd->add_option("--skus", s.skus, "distinct SKUs (one lane each)")->capture_default_str();
     cmd->add_flag("!--no-baseline", s.baseline,
                   "skip the run against canned replies (the transport alone; never run with --url)");
+    cmd->add_option("--sweep", sweep_text(),
+                    "one run per value, as a series: connections=1,4,16,64,256 or inflight=1,4,16,64")
+        ->check([](const std::string& text) {
+            try {
+                (void)parse_sweep(text);
+                return std::string{};
+            } catch (const std::invalid_argument& e) {
+                return std::string{e.what()};
+            }
+        });
     cmd->callback([&s, &out] {
         try {
-            (void)run_gateway(s, out);
+            (void)(sweep_text().empty() ? run_gateway(s, out) : run_gateway_sweep(s, parse_sweep(sweep_text()), out));
         } catch (const std::exception& e) {
             std::fprintf(stderr, "gateway scenario failed: %s\n", e.what());
             throw CLI::RuntimeError{1};

@@ -160,4 +160,17 @@ int run_gateway(gateway_settings s, report& out) {
     return 0;
 }
 
+int run_gateway_sweep(const gateway_settings& s, const gateway_sweep& sweep, report& out) {
+    out.annotate("sweep", {{"parameter", sweep.parameter}, {"values", sweep.values}});
+    for (std::size_t i = 0; i < sweep.values.size(); ++i) {
+        const auto value = sweep.values[i];
+        std::printf("sweep %s = %zu (%zu of %zu)\n", sweep.parameter.c_str(), value, i + 1, sweep.values.size());
+        const auto scope = out.with({{"sweep", {{"parameter", sweep.parameter}, {"value", value}}}});
+        if (const int status = run_gateway(with_value(s, sweep.parameter, value), out); status != 0) {
+            return status;
+        }
+    }
+    return 0;
+}
+
 }  // namespace cascade::bench
