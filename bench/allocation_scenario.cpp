@@ -1,6 +1,7 @@
 // The allocation scenario: AllocationRequired driven through the bus with a fixed number in
 // flight, on each store, beside the same allocations made by direct synchronous calls (what the
 // book's bus amounts to).
+#include "progress.hpp"
 #include "report.hpp"
 #include "scenarios.hpp"
 
@@ -194,8 +195,12 @@ enum class journaling : std::uint8_t {
             },
             asio::use_future));
     }
-    for (auto& submitter : submitters) {
-        submitter.get();
+    {
+        const progress_line progress{"allocation", "commands",
+                                     [&next] { return next.load(std::memory_order_relaxed); }};
+        for (auto& submitter : submitters) {
+            submitter.get();
+        }
     }
     run_result result;
     const auto completed = s.timed() ? next.load() - s.in_flight : s.commands;  // each ended on one extra draw

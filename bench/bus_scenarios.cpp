@@ -1,4 +1,5 @@
 // The bus scenarios: raw throughput against a strand baseline, and cascade latency.
+#include "progress.hpp"
 #include "report.hpp"
 #include "scenarios.hpp"
 
@@ -98,11 +99,14 @@ struct throughput_result {
     for (std::size_t p = 0; p < producers; ++p) {
         running.push_back(asio::co_spawn(bus.executor(), produce(p), asio::use_future));
     }
-    for (auto& producer : running) {
-        producer.get();
-    }
-    if (!bus.wait_idle(std::chrono::minutes{10})) {
-        std::fprintf(stderr, "bus did not go idle\n");
+    {
+        const progress_line progress{"bus", "events", [&bus] { return bus.metrics().handled; }};
+        for (auto& producer : running) {
+            producer.get();
+        }
+        if (!bus.wait_idle(std::chrono::minutes{10})) {
+            std::fprintf(stderr, "bus did not go idle\n");
+        }
     }
     const auto elapsed = seconds_between(started, clock::now());
     const auto handled = bus.metrics().handled;

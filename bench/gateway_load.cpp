@@ -4,6 +4,7 @@
 
 #include "gateway/coalescing_stream.hpp"
 #include "gateway/io_pool.hpp"
+#include "progress.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -56,7 +57,8 @@ using client_stream = websocket::stream<gateway::coalescing_stream<beast::tcp_st
 
 struct shared_run {
     std::atomic<bool> stopping{false};
-    std::string nonce;  ///< keeps order ids and batch refs unique across runs against one server
+    std::atomic<std::uint64_t> done{0};  ///< submits done in the window, for the progress line only
+    std::string nonce;                   ///< keeps order ids and batch refs unique across runs against one server
     std::vector<std::string> skus;
 };
 
@@ -154,7 +156,7 @@ net::awaitable<void> set_up(tcp::endpoint endpoint, target where, const shared_r
 
 /// One connection: W AllocationRequired in flight until the run stops, then drains its window.
 net::awaitable<void> drive(tcp::endpoint endpoint, target where, std::size_t index, const gateway_settings& s,
-                           const shared_run& run, connection_stats& stats) {
+                           shared_run& run, connection_stats& stats) {
     client_stream ws{co_await net::this_coro::executor};
     co_await open(ws, endpoint, where);
     std::mt19937_64 rng{index};
@@ -212,6 +214,9 @@ net::awaitable<void> drive(tcp::endpoint endpoint, target where, std::size_t ind
             ++stats.failed;
         }
         stats.done += measuring ? 1 : 0;
+        if (measuring) {
+            run.done.fetch_add(1, std::memory_order_relaxed);
+        }
         if (measuring) {
             co_await send_one();
         }
@@ -296,8 +301,11 @@ load_figures apply_load(const gateway_settings& s, const target& where, const tc
         figures.cpu_seconds = process_cpu_seconds() - cpu_at_start;
         run.stopping = true;
     });
-    pool.start();
-    pool.join_when_idle();
+    {
+        const progress_line progress{"gateway", "submits", [&run] { return run.done.load(std::memory_order_relaxed); }};
+        pool.start();
+        pool.join_when_idle();
+    }
     if (failure) {
         std::rethrow_exception(failure);
     }
