@@ -3,7 +3,7 @@
 PRESET ?= release
 JOBS ?= 2
 
-.PHONY: deps build run test bench install-check package sanitizers fuzz clean
+.PHONY: deps build run test bench bench-charts install-check package sanitizers fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -29,6 +29,20 @@ install-check: build
 # A .deb of cascade-server, the libraries, their headers and CMake package, in build/$(PRESET).
 package: build
 	cd build/$(PRESET) && cpack -G DEB
+
+# The README's charts (docs/img/): the gateway scenario swept over connections and over submits
+# in flight, cascade-server beside its canned-reply baseline, CHART_SECONDS per run (two runs
+# per point). Builds cascade-bench alone; a few minutes; the records stay in build/charts/.
+CHART_SECONDS ?= 3
+CHART_BENCH = ./build/$(PRESET)/bench/cascade-bench gateway --bus-executor pool --seconds $(CHART_SECONDS)
+bench-charts: deps
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) -j$(JOBS) --target cascade-bench
+	mkdir -p build/charts docs/img
+	$(CHART_BENCH) --sweep connections=1,4,16,64,256 --json build/charts/gateway-connections.json
+	./scripts/plot-bench build/charts/gateway-connections.json docs/img/gateway-connections.png
+	$(CHART_BENCH) --sweep inflight=1,4,16,64 --json build/charts/gateway-inflight.json
+	./scripts/plot-bench build/charts/gateway-inflight.json docs/img/gateway-inflight.png
 
 # The test suite under ThreadSanitizer and under AddressSanitizer + UBSan.
 sanitizers: deps

@@ -21,6 +21,7 @@ packages=(
   clang-14 libclang-rt-14-dev  # the fuzz preset: libFuzzer with AddressSanitizer and UBSan
   chromium                  # the console's browser test (headless)
   dpkg-dev file             # make package: cpack finds the binaries with file, their Depends with dpkg-shlibdeps
+  jq gnuplot-nox            # scripts/plot-bench: the charts of `make bench-charts`
 )
 # Node.js runs the browser test (puppeteer-core drives chromium). A machine may already have a
 # newer Node.js of its own, with npm inside: only ask Debian for what is missing.
