@@ -294,7 +294,9 @@ int run_allocation(const allocation_settings& s, report& out) {
         const char* store = sqlite ? "sqlite" : "memory";
         auto through_bus = run_through_bus(kind, s);
         print(out, sqlite ? "sqlite store, through the bus, durable (group commit)" : "memory store, through the bus",
-              through_bus, {{"series", "cascade"}, {"store", store}, {"journal", sqlite ? "group_commit" : "none"}});
+              through_bus,
+              sqlite ? nlohmann::ordered_json{{"series", "cascade"}, {"store", store}, {"journal", "group_commit"}}
+                     : nlohmann::ordered_json{{"series", "cascade"}, {"store", store}});
         failed += through_bus.failed;
         if (sqlite) {
             auto per_record = run_through_bus(kind, s, journaling::commit_per_record);

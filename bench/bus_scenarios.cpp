@@ -185,12 +185,14 @@ struct throughput_result {
            " runs)";
 }
 
-/// The median of `rates` (what the row shows first), then its range and every run.
+/// What median_and_range shows: the median, then the range when there was more than one run.
 [[nodiscard]] std::vector<figure> rate_figures(const std::string& what, const std::vector<double>& rates) {
-    const auto [low, high] = std::minmax_element(rates.begin(), rates.end());
-    std::vector<figure> shown{{.name = what + "_per_second", .value = median_of(rates), .unit = "1/s"},
-                              {.name = what + "_per_second_min", .value = *low, .unit = "1/s"},
-                              {.name = what + "_per_second_max", .value = *high, .unit = "1/s"}};
+    std::vector<figure> shown{{.name = what + "_per_second", .value = median_of(rates), .unit = "1/s"}};
+    if (rates.size() > 1) {
+        const auto [low, high] = std::minmax_element(rates.begin(), rates.end());
+        shown.push_back({.name = what + "_per_second_min", .value = *low, .unit = "1/s"});
+        shown.push_back({.name = what + "_per_second_max", .value = *high, .unit = "1/s"});
+    }
     return shown;
 }
 
