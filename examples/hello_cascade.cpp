@@ -8,6 +8,7 @@
 #include <atomic>
 #include <iostream>
 #include <string>
+#include <tuple>
 
 // A command: exactly one handler, which answers with a result.
 struct place_order {
@@ -16,8 +17,11 @@ struct place_order {
     std::string orderid;
     int qty{};
     [[nodiscard]] std::string_view aggregate() const noexcept { return orderid; }  // its lane
+    static constexpr auto fields() {  // its JSON both ways and its schema in the catalog
+        return std::tuple{cascade::field{"orderid", &place_order::orderid, cascade::aggregate_key},
+                          cascade::field{"qty", &place_order::qty, cascade::at_least(1)}};
+    }
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(place_order, orderid, qty)
 
 // An event: any number of handlers.
 struct order_placed {
@@ -26,8 +30,11 @@ struct order_placed {
     std::string orderid;
     int qty{};
     [[nodiscard]] std::string_view aggregate() const noexcept { return orderid; }
+    static constexpr auto fields() {
+        return std::tuple{cascade::field{"orderid", &order_placed::orderid, cascade::aggregate_key},
+                          cascade::field{"qty", &order_placed::qty}};
+    }
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(order_placed, orderid, qty)
 
 int main() {
     using boost::asio::awaitable;

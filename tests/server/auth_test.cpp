@@ -324,7 +324,7 @@ TEST_CASE("dead letters are listed to whoever may subscribe to their message, an
     CHECK(retried.body_json()["status"] == "partial");  // the handler still fails
 }
 
-TEST_CASE("with tokens on, the console's files load without one; what it reads still asks for one",
+TEST_CASE("with tokens on, the console's files load without one, and what it reads still asks for one",
           "[server][auth][console]") {
     fixture f{auth_options(), load_book};
     CHECK(http_request(f.port(), "GET", "/").status == 200);
