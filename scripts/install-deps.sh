@@ -19,11 +19,11 @@ packages=(
   libjwt-dev                # JSON Web Tokens (--auth-jwt-secret, --auth-jwt-public-key)
   jwt                       # mints tokens on the command line (README's example, and its test)
   clang-14 libclang-rt-14-dev  # the fuzz preset: libFuzzer with AddressSanitizer and UBSan
-  chromium                  # the console's browser test (headless)
+  chromium firefox-esr      # the console's browser tests (headless)
   dpkg-dev file             # make package: cpack finds the binaries with file, their Depends with dpkg-shlibdeps
   jq gnuplot-nox            # scripts/plot-bench: the charts of `make bench-charts`
 )
-# Node.js runs the browser test (puppeteer-core drives chromium). A machine may already have a
+# Node.js runs the browser tests (puppeteer-core drives chromium and firefox-esr). A machine may already have a
 # newer Node.js of its own, with npm inside: only ask Debian for what is missing.
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
@@ -42,7 +42,7 @@ if ((${#missing[@]} > 0)); then
 fi
 
 # The browser test's npm packages, exactly as its lock file pins them (puppeteer-core drives the
-# chromium above; it downloads no browser). Again only when the lock file changed.
+# browsers above; it downloads none). Again only when the lock file changed.
 browser_test="$(dirname "$0")/../tests/browser"
 if [[ ! -f $browser_test/node_modules/.package-lock.json ||
       $browser_test/package-lock.json -nt $browser_test/node_modules/.package-lock.json ]]; then
