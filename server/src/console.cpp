@@ -5,19 +5,20 @@
 
 namespace gateway {
 
-std::optional<http_reply> console_reply(std::string_view path) {
+const console_asset* find_console_asset(std::string_view path) noexcept {
     if (path == "/") {
         path = "/console/index.html";
     }
     const auto assets = console_assets();
     const auto asset = std::ranges::find(assets, path, &console_asset::path);
-    if (asset == assets.end()) {
-        return std::nullopt;
-    }
-    return http_reply{
+    return asset == assets.end() ? nullptr : &*asset;
+}
+
+http_reply console_reply(const console_asset& asset) {
+    return {
         .status = 200,
-        .content_type = std::string{asset->content_type},
-        .body = std::string{asset->body},
+        .content_type = std::string{asset.content_type},
+        .body = std::string{asset.body},
         .fields =
             {
                 // The page loads nothing from elsewhere and talks only to this server; no-cache

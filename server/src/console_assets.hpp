@@ -4,7 +4,6 @@
 
 #include "gateway/http_router.hpp"
 
-#include <optional>
 #include <span>
 #include <string_view>
 
@@ -20,8 +19,10 @@ struct console_asset {
 /// Every file of the console.
 [[nodiscard]] std::span<const console_asset> console_assets() noexcept;
 
-/// The reply serving the console file at `path` ("/" is the page itself); std::nullopt when no
-/// file is served there.
-[[nodiscard]] std::optional<http_reply> console_reply(std::string_view path);
+/// The console file served at `path` ("/" is the page itself); nullptr when none is.
+[[nodiscard]] const console_asset* find_console_asset(std::string_view path) noexcept;
+
+/// The reply serving `asset`.
+[[nodiscard]] http_reply console_reply(const console_asset& asset);
 
 }  // namespace gateway

@@ -108,8 +108,8 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
             reply = error_reply(405, refusal::bad_request, "use POST /dead-letters/{id}/retry");
         } else if (path == "/ws") {
             reply = error_reply(426, refusal::bad_request, "/ws takes a WebSocket upgrade");
-        } else if (auto page = call.method == "GET" ? console_reply(path) : std::nullopt) {
-            reply = std::move(*page);
+        } else if (const auto* page = call.method == "GET" ? find_console_asset(path) : nullptr) {
+            reply = console_reply(*page);
         } else {
             std::optional<http_reply> routed;
             if (extra_) {
