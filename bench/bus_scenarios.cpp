@@ -1,4 +1,7 @@
 // The bus scenarios: raw throughput against a strand baseline, and cascade latency.
+#include "allocation_counter.hpp"
+#include "bus_memory.hpp"
+#include "bus_workload.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "scenarios.hpp"
@@ -24,15 +27,6 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-struct tick {
-    static constexpr std::string_view name = "Tick";
-    static constexpr message_kind kind = message_kind::event;
-    std::string key;
-    std::uint64_t seq{};
-    [[nodiscard]] std::string_view aggregate() const noexcept { return key; }
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(tick, key, seq)
-
 struct bus_settings {
     std::size_t events = 2'000'000;
     std::size_t aggregates = 10'000;
@@ -44,21 +38,14 @@ struct bus_settings {
     std::size_t repeats = 3;  // throughput runs, each against a baseline run; the median is reported
 };
 
-[[nodiscard]] std::vector<std::string> make_keys(std::size_t n) {
-    std::vector<std::string> keys;
-    keys.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        keys.push_back("agg-" + std::to_string(i));
-    }
-    return keys;
-}
-
 [[nodiscard]] double seconds_between(clock::time_point from, clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
 
 struct throughput_result {
     double per_second = 0;
+    std::uint64_t events = 0;
+    std::uint64_t allocations = 0;     // heap allocations from the first submit until idle
     latency_recorder sampled_latency;  // submit to done, every 256th cascade
 };
 
@@ -94,6 +81,7 @@ struct throughput_result {
         }
     };
 
+    const auto allocations_before = allocation_snapshot();
     const auto started = clock::now();
     std::vector<std::future<void>> running;
     for (std::size_t p = 0; p < producers; ++p) {
@@ -109,7 +97,9 @@ struct throughput_result {
         }
     }
     const auto elapsed = seconds_between(started, clock::now());
+    result.allocations = (allocation_snapshot() - allocations_before).allocations;
     const auto handled = bus.metrics().handled;
+    result.events = handled;
     if (handled != s.events) {
         std::fprintf(stderr, "bus handled %llu events of %zu\n", static_cast<unsigned long long>(handled), s.events);
     }
@@ -118,7 +108,7 @@ struct throughput_result {
 }
 
 /// The same work as plain posts onto one strand per aggregate: the floor of what Asio can do.
-[[nodiscard]] double run_strand_baseline(const bus_settings& s) {
+[[nodiscard]] throughput_result run_strand_baseline(const bus_settings& s) {
     asio::thread_pool pool{s.threads};
     using strand_type = asio::strand<asio::thread_pool::executor_type>;
     std::vector<strand_type> strands;
@@ -126,12 +116,17 @@ struct throughput_result {
     for (std::size_t i = 0; i < s.aggregates; ++i) {
         strands.push_back(asio::make_strand(pool.get_executor()));
     }
+    const auto allocations_before = allocation_snapshot();
     const auto started = clock::now();
     for (std::size_t i = 0; i < s.events; ++i) {
         asio::post(strands[i % strands.size()], [] {});
     }
     pool.join();  // returns once every posted handler has run
-    return static_cast<double>(s.events) / seconds_between(started, clock::now());
+    throughput_result result;
+    result.per_second = static_cast<double>(s.events) / seconds_between(started, clock::now());
+    result.allocations = (allocation_snapshot() - allocations_before).allocations;
+    result.events = s.events;
+    return result;
 }
 
 /// Cascade latency at a steady load: 'in_flight' coroutines each submit and await the outcome.
@@ -185,6 +180,31 @@ struct throughput_result {
            " runs)";
 }
 
+/// Allocations per event over every run: allocations are counted, not timed, so no median.
+[[nodiscard]] double allocations_per_event(const std::vector<throughput_result>& runs) {
+    std::uint64_t allocations = 0;
+    std::uint64_t events = 0;
+    for (const auto& r : runs) {
+        allocations += r.allocations;
+        events += r.events;
+    }
+    return events == 0 ? 0 : static_cast<double>(allocations) / static_cast<double>(events);
+}
+
+void print_allocations(report& out, std::string_view label, double per_event) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f", per_event);
+    out.row(label, text, {{.name = "allocations_per_event", .value = per_event, .unit = "count"}});
+}
+
+void print_queued_memory(report& out, std::string_view label, const queued_memory& m) {
+    char text[96];
+    std::snprintf(text, sizeof text, "%.0f B (%zu queued)", m.bytes_per_message, m.queued);
+    out.row(label, text,
+            {{.name = "bytes_per_queued_message", .value = m.bytes_per_message, .unit = "B"},
+             {.name = "queued", .value = static_cast<double>(m.queued), .unit = "count"}});
+}
+
 /// What median_and_range shows: the median, then the range when there was more than one run.
 [[nodiscard]] std::vector<figure> rate_figures(const std::string& what, const std::vector<double>& rates) {
     std::vector<figure> shown{{.name = what + "_per_second", .value = median_of(rates), .unit = "1/s"}};
@@ -202,24 +222,35 @@ int run_bus(const bus_settings& s, report& out) {
     // Bus and baseline runs alternate, so that a slow spell of a shared machine hits both.
     std::vector<double> bus_rates;
     std::vector<double> baseline_rates;
+    std::vector<throughput_result> bus_runs;
+    std::vector<throughput_result> baseline_runs;
     latency_recorder flooded_latency;
     for (std::size_t run = 0; run < std::max<std::size_t>(1, s.repeats); ++run) {
-        const auto bus_result = run_bus_throughput(s);
+        auto bus_result = run_bus_throughput(s);
         bus_rates.push_back(bus_result.per_second);
         flooded_latency.merge(bus_result.sampled_latency);
-        baseline_rates.push_back(run_strand_baseline(s));
+        bus_runs.push_back(std::move(bus_result));
+        baseline_runs.push_back(run_strand_baseline(s));
+        baseline_rates.push_back(baseline_runs.back().per_second);
     }
+    // Held at a gate, filled to the bound: what a queued message costs in memory.
+    const auto bus_queued = measure_bus_queued_memory(s.threads, s.aggregates, s.max_queued);
+    const auto strand_queued = measure_strand_queued_memory(s.threads, s.aggregates, s.max_queued);
     {
         const auto scope = out.with({{"series", "cascade"}, {"run", "throughput"}});
         out.row("cascade bus, handled events", median_and_range(bus_rates), rate_figures("events", bus_rates));
         out.duration("  latency p50 (flooded queue)", "latency_p50", flooded_latency.percentile(0.50));
         out.duration("  latency p99 (flooded queue)", "latency_p99", flooded_latency.percentile(0.99));
+        print_allocations(out, "  allocations per event", allocations_per_event(bus_runs));
+        print_queued_memory(out, "  heap per queued message", bus_queued);
         out.mebibytes("  peak memory (process)", "peak_memory", peak_rss_mib());
     }
     {
         const auto scope = out.with({{"series", "baseline"}, {"run", "throughput"}});
         out.row("baseline: posts onto strands", median_and_range(baseline_rates),
                 rate_figures("events", baseline_rates));
+        print_allocations(out, "  allocations per event", allocations_per_event(baseline_runs));
+        print_queued_memory(out, "  heap per queued handler", strand_queued);
     }
     const double ratio = median_of(bus_rates) / median_of(baseline_rates);
     out.row("bus / baseline (medians)", std::to_string(ratio).substr(0, 4) + "x",
