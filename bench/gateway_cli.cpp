@@ -48,6 +48,10 @@ void add_gateway_scenario(CLI::App& app, report& out) {
                     "or both, one run each")
         ->capture_default_str()
         ->check(CLI::IsMember({"pool", "io", "both"}));
+    cmd->add_option("--rate", s.rate,
+                    "submits per second in all, open loop: each sent at its planned time, latency counted from "
+                    "it (--inflight then caps the unanswered submits of a connection); default: closed loop")
+        ->check(CLI::PositiveNumber);
     cmd->add_option("--client-threads", s.client_threads, "threads of the load client")->capture_default_str();
     cmd->add_option("--skus", s.skus, "distinct SKUs (one lane each)")->capture_default_str();
     cmd->add_flag("!--no-baseline", s.baseline,

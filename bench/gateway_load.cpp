@@ -5,8 +5,11 @@
 #include "gateway/coalescing_stream.hpp"
 #include "gateway/io_pool.hpp"
 #include "progress.hpp"
+#include "thread_cpu.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -110,8 +113,17 @@ std::uint64_t parse_seq(std::string_view re) {
     return seq;
 }
 
-net::awaitable<void> open(client_stream& ws, const tcp::endpoint& endpoint, const target& where) {
-    ws.next_layer().flush_when_reading();
+/// How a connection's writes leave.
+enum class flushing : std::uint8_t {
+    when_reading,  ///< with the next read: for a client that only writes in answer to a read
+    at_once,       ///< after one turn of the event loop: for writes made while a read is pending
+};
+
+net::awaitable<void> open(client_stream& ws, const tcp::endpoint& endpoint, const target& where,
+                          flushing flush = flushing::when_reading) {
+    if (flush == flushing::when_reading) {
+        ws.next_layer().flush_when_reading();
+    }
     auto& tcp_layer = beast::get_lowest_layer(ws);
     co_await tcp_layer.async_connect(endpoint, net::use_awaitable);
     tcp_layer.socket().set_option(tcp::no_delay{true});
@@ -154,74 +166,175 @@ net::awaitable<void> set_up(tcp::endpoint endpoint, target where, const shared_r
     co_await ws.async_close(websocket::close_code::normal, net::use_awaitable);
 }
 
-/// One connection: W AllocationRequired in flight until the run stops, then drains its window.
+/// The submits one connection sends: AllocationRequired for a random SKU, ids in sequence.
+class submit_frames {
+public:
+    submit_frames(const shared_run& run, std::size_t index)
+        : run_{run},
+          rng_{index},
+          pick_{0, run.skus.size() - 1},
+          // Unique across connections and runs: on a durable server an id is an idempotency key.
+          order_prefix_{"o-" + run.nonce + "-" + std::to_string(index) + "-"},
+          id_prefix_{run.nonce + "-" + std::to_string(index) + "-"} {}
+
+    /// The next submit's id.
+    [[nodiscard]] std::uint64_t next_id() const noexcept { return seq_; }
+
+    /// The next submit's frame, valid until the next call.
+    [[nodiscard]] const std::string& next() {
+        // Spelled out rather than built as a document: the load client's own CPU time is taken
+        // from the server it measures, and every part of this frame is plain ASCII.
+        const auto text = std::to_string(seq_++);
+        frame_ = R"({"type":"submit","id":")";
+        frame_ += id_prefix_;
+        frame_ += text;
+        frame_ += R"(","name":"AllocationRequired","data":{"orderid":")";
+        frame_ += order_prefix_;
+        frame_ += text;
+        frame_ += R"(","sku":")";
+        frame_ += run_.skus[pick_(rng_)];
+        frame_ += R"(","qty":1}})";
+        return frame_;
+    }
+
+private:
+    const shared_run& run_;
+    std::mt19937_64 rng_;
+    std::uniform_int_distribution<std::size_t> pick_;
+    std::string order_prefix_;
+    std::string id_prefix_;
+    std::uint64_t seq_ = 0;
+    std::string frame_;
+};
+
+/// Submits sent and not answered yet, by id, with the time their latency counts from.
+using pending_submits = std::unordered_map<std::uint64_t, clock::time_point>;
+
+/// Sends the next submit, its latency counting from `since`.
+net::awaitable<void> send_submit(client_stream& ws, submit_frames& frames, pending_submits& pending,
+                                 clock::time_point since) {
+    pending.emplace(frames.next_id(), since);
+    co_await ws.async_write(net::buffer(frames.next()), net::use_awaitable);
+}
+
+/// Counts one frame from the server; true when it ended a submit (done, or an error frame).
+bool record_reply(std::string_view text, pending_submits& pending, shared_run& run, connection_stats& stats) {
+    const auto info = classify(text);
+    const bool measuring = !run.stopping.load(std::memory_order_relaxed);
+    if (info.type == "event") {
+        stats.events += measuring ? 1 : 0;
+        return false;
+    }
+    if (info.type != "done" && info.type != "error") {
+        return false;  // ack
+    }
+    const auto it = pending.find(parse_seq(info.re));
+    if (it == pending.end()) {
+        return false;
+    }
+    stats.latency.add(clock::now() - it->second);
+    pending.erase(it);
+    if (info.type == "error") {
+        ++stats.refused;
+    } else if (info.status == "failed") {
+        ++stats.failed;
+    }
+    if (measuring) {
+        ++stats.done;
+        run.done.fetch_add(1, std::memory_order_relaxed);
+    }
+    return true;
+}
+
+/// One connection, closed loop: W AllocationRequired in flight until the run stops, then drains
+/// its window.
 net::awaitable<void> drive(tcp::endpoint endpoint, target where, std::size_t index, const gateway_settings& s,
                            shared_run& run, connection_stats& stats) {
     client_stream ws{co_await net::this_coro::executor};
     co_await open(ws, endpoint, where);
-    std::mt19937_64 rng{index};
-    std::uniform_int_distribution<std::size_t> pick{0, run.skus.size() - 1};
-    std::unordered_map<std::uint64_t, clock::time_point> pending;
-    std::uint64_t seq = 0;
-    std::string frame;
-    const std::string order_prefix = "o-" + run.nonce + "-" + std::to_string(index) + "-";
-    // Unique across connections and runs: on a durable server an id is an idempotency key.
-    const std::string id_prefix = run.nonce + "-" + std::to_string(index) + "-";
-
-    auto send_one = [&]() -> net::awaitable<void> {
-        const auto id = seq++;
-        // Spelled out rather than built as a document: the load client's own CPU time is taken
-        // from the server it measures, and every part of this frame is plain ASCII.
-        const auto text = std::to_string(id);
-        frame = R"({"type":"submit","id":")";
-        frame += id_prefix;
-        frame += text;
-        frame += R"(","name":"AllocationRequired","data":{"orderid":")";
-        frame += order_prefix;
-        frame += text;
-        frame += R"(","sku":")";
-        frame += run.skus[pick(rng)];
-        frame += R"(","qty":1}})";
-        pending.emplace(id, clock::now());
-        co_await ws.async_write(net::buffer(frame), net::use_awaitable);
-    };
-
+    submit_frames frames{run, index};
+    pending_submits pending;
     for (std::size_t i = 0; i < s.inflight; ++i) {
-        co_await send_one();
+        co_await send_submit(ws, frames, pending, clock::now());
     }
     beast::flat_buffer buffer;
     while (!pending.empty()) {
         co_await ws.async_read(buffer, net::use_awaitable);
-        const auto info = classify({static_cast<const char*>(buffer.cdata().data()), buffer.size()});
+        const bool ended =
+            record_reply({static_cast<const char*>(buffer.cdata().data()), buffer.size()}, pending, run, stats);
         buffer.consume(buffer.size());
-        const bool measuring = !run.stopping.load(std::memory_order_relaxed);
-        if (info.type == "event") {
-            stats.events += measuring ? 1 : 0;
-            continue;
-        }
-        if (info.type != "done" && info.type != "error") {
-            continue;  // ack
-        }
-        const auto it = pending.find(parse_seq(info.re));
-        if (it == pending.end()) {
-            continue;
-        }
-        stats.latency.add(clock::now() - it->second);
-        pending.erase(it);
-        if (info.type == "error") {
-            ++stats.refused;
-        } else if (info.status == "failed") {
-            ++stats.failed;
-        }
-        stats.done += measuring ? 1 : 0;
-        if (measuring) {
-            run.done.fetch_add(1, std::memory_order_relaxed);
-        }
-        if (measuring) {
-            co_await send_one();
+        if (ended && !run.stopping.load(std::memory_order_relaxed)) {
+            co_await send_submit(ws, frames, pending, clock::now());
         }
     }
     co_await ws.async_close(websocket::close_code::normal, net::use_awaitable);
+}
+
+/// One connection, open loop: rate / connections submits per second, each at its planned time,
+/// or as soon after it as the cap of `inflight` unanswered submits allows. Latency counts from
+/// the planned time, so a server that falls behind shows as queueing (no coordinated omission).
+net::awaitable<void> drive_paced(tcp::endpoint endpoint, target where, std::size_t index, const gateway_settings& s,
+                                 shared_run& run, connection_stats& stats) {
+    const auto executor = co_await net::this_coro::executor;
+    client_stream ws{executor};
+    co_await open(ws, endpoint, where, flushing::at_once);  // it sends while a read is pending
+    submit_frames frames{run, index};
+    pending_submits pending;
+    net::steady_timer schedule{executor};
+    net::steady_timer room{executor};  // the reader cancels it when a submit ends
+    const auto wait_for_room = [&room]() -> net::awaitable<void> {
+        room.expires_at(clock::time_point::max());
+        (void)co_await room.async_wait(net::as_tuple(net::use_awaitable));
+    };
+
+    const auto send = [&]() -> net::awaitable<void> {
+        const auto interval = std::chrono::duration<double>(static_cast<double>(s.connections) / s.rate);
+        // Connections start staggered, so their sends interleave rather than come in bursts.
+        const auto first = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                              std::chrono::duration<double>(static_cast<double>(index) / s.rate));
+        for (std::uint64_t k = 0;; ++k) {
+            const auto planned = first + std::chrono::duration_cast<clock::duration>(interval * static_cast<double>(k));
+            schedule.expires_at(planned);
+            co_await schedule.async_wait(net::use_awaitable);
+            while (pending.size() >= s.inflight && !run.stopping.load(std::memory_order_relaxed)) {
+                co_await wait_for_room();
+            }
+            if (run.stopping.load(std::memory_order_relaxed)) {
+                break;
+            }
+            co_await send_submit(ws, frames, pending, planned);
+        }
+        while (!pending.empty()) {
+            co_await wait_for_room();
+        }
+        // The reader's pending read sees the server's answer and ends with error::closed; this
+        // close then ends with operation_aborted (Beast gives the error to the first operation),
+        // which is not a failure.
+        const auto [ec] = co_await ws.async_close(websocket::close_code::normal, net::as_tuple(net::use_awaitable));
+        if (ec && ec != net::error::operation_aborted && ec != websocket::error::closed) {
+            throw boost::system::system_error{ec};
+        }
+    };
+
+    const auto receive = [&]() -> net::awaitable<void> {
+        beast::flat_buffer buffer;
+        for (;;) {
+            const auto [ec, n] = co_await ws.async_read(buffer, net::as_tuple(net::use_awaitable));
+            if (ec == websocket::error::closed || ec == net::error::operation_aborted) {
+                co_return;  // the close that the sender started
+            }
+            if (ec) {
+                throw boost::system::system_error{ec};
+            }
+            if (record_reply({static_cast<const char*>(buffer.cdata().data()), buffer.size()}, pending, run, stats)) {
+                room.cancel();
+            }
+            buffer.consume(buffer.size());
+        }
+    };
+
+    using namespace net::experimental::awaitable_operators;
+    co_await (send() && receive());
 }
 
 }  // namespace
@@ -260,7 +373,8 @@ tcp::endpoint resolve(const target& where) {
 }
 
 /// Sets the batches up, then drives the load against the server for the configured time.
-load_figures apply_load(const gateway_settings& s, const target& where, const tcp::endpoint& endpoint) {
+load_figures apply_load(const gateway_settings& s, const target& where, const tcp::endpoint& endpoint,
+                        const thread_cpu_clocks* server_threads) {
     shared_run run;
     run.nonce = std::to_string(std::random_device{}());
     for (std::size_t i = 0; i < s.skus; ++i) {
@@ -289,16 +403,25 @@ load_figures apply_load(const gateway_settings& s, const target& where, const tc
     gateway::io_pool pool{s.client_threads};
     std::vector<connection_stats> stats(s.connections);
     for (std::size_t i = 0; i < s.connections; ++i) {
-        net::co_spawn(pool.next(), drive(endpoint, where, i, s, run, stats[i]), record_failure);
+        net::co_spawn(pool.next(),
+                      s.open_loop() ? drive_paced(endpoint, where, i, s, run, stats[i])
+                                    : drive(endpoint, where, i, s, run, stats[i]),
+                      record_failure);
     }
     const auto started = clock::now();
     const double cpu_at_start = process_cpu_seconds();
+    const double server_cpu_at_start = server_threads != nullptr ? server_threads->seconds() : 0;
     net::steady_timer window{pool.first(),
                              std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s.seconds))};
     load_figures figures;
+    figures.target_rate = s.rate;
     window.async_wait([&](const boost::system::error_code&) {
         figures.elapsed = std::chrono::duration<double>(clock::now() - started).count();
         figures.cpu_seconds = process_cpu_seconds() - cpu_at_start;
+        if (server_threads != nullptr) {
+            figures.server_cpu_seconds = server_threads->seconds() - server_cpu_at_start;
+            figures.server_threads = server_threads->size();
+        }
         run.stopping = true;
     });
     {

@@ -10,6 +10,7 @@
 #include "gateway_load.hpp"
 #include "local_server.hpp"
 #include "report.hpp"
+#include "thread_cpu.hpp"
 #include "transport_baseline.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -27,30 +28,57 @@ namespace cascade::bench {
 
 namespace {
 
+/// "CPU per submit (who)": `cpu_seconds` over the submits done, "n/a" when none were.
+void print_cpu_per_submit(report& out, std::string_view who, std::string name, double cpu_seconds, std::uint64_t done) {
+    const auto label = fmt::format("CPU per submit ({})", who);
+    if (done == 0) {
+        out.row(label, "n/a", {});
+        return;
+    }
+    out.duration(label, std::move(name),
+                 std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::duration<double>(cpu_seconds / static_cast<double>(done))));
+}
+
+/// The open loop's target against what was done; achieved within 3% (the window's edges).
+void print_rate_achieved(report& out, double target, double done_per_second) {
+    const double fraction = done_per_second / target;
+    out.row("open-loop rate achieved",
+            fmt::format("{} of {} ({:.0f}%): {}", format_rate(done_per_second), format_rate(target), fraction * 100,
+                        fraction >= 0.97 ? "yes" : "NO"),
+            {{.name = "target_rate", .value = target, .unit = "1/s"},
+             {.name = "rate_achieved", .value = fraction, .unit = "x"}});
+}
+
 /// `process` names what ran in this process during the load (the CPU rows cover all of it).
 void print_figures(report& out, load_figures& f, std::string_view process) {
     auto& total = f.total;
-    out.rate("submits done", "submits_per_second", static_cast<double>(total.done) / f.elapsed);
+    const double done_per_second = static_cast<double>(total.done) / f.elapsed;
+    out.rate("submits done", "submits_per_second", done_per_second);
+    if (f.target_rate > 0) {
+        print_rate_achieved(out, f.target_rate, done_per_second);
+    }
     out.rate("streamed events", "events_per_second", static_cast<double>(total.events) / f.elapsed);
-    out.duration("latency p50 (submit to done)", "latency_p50", total.latency.percentile(0.50));
+    const auto* origin = f.target_rate > 0 ? "latency p50 (planned send to done)" : "latency p50 (submit to done)";
+    out.duration(origin, "latency_p50", total.latency.percentile(0.50));
     out.duration("latency p99", "latency_p99", total.latency.percentile(0.99));
     out.duration("latency p99.9", "latency_p99_9", total.latency.percentile(0.999));
     out.row("failed / refused", std::to_string(total.failed) + " / " + std::to_string(total.refused),
             {{.name = "failed", .value = static_cast<double>(total.failed), .unit = "count"},
              {.name = "refused", .value = static_cast<double>(total.refused), .unit = "count"}});
     // Where throughput stops: how many of the machine's cores the run kept busy, and what one
-    // submit cost them.
-    const auto per_submit = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::duration<double>(f.cpu_seconds / static_cast<double>(total.done)));
-    const auto cpu_label = fmt::format("CPU per submit ({})", process);
-    if (total.done == 0) {
-        out.row(cpu_label, "n/a", {});
-    } else {
-        out.duration(cpu_label, "cpu_per_submit", per_submit);
-    }
+    // submit cost them; then the server's threads alone, without the client that loads them.
+    print_cpu_per_submit(out, process, "cpu_per_submit", f.cpu_seconds, total.done);
     const double cores_busy = f.cpu_seconds / f.elapsed;
     out.row(fmt::format("cores busy ({})", process), fmt::format("{:.2f}", cores_busy),
             {{.name = "cores_busy", .value = cores_busy, .unit = "cores"}});
+    if (f.server_cpu_seconds) {
+        const auto threads = fmt::format("server, {} thread{}", f.server_threads, f.server_threads == 1 ? "" : "s");
+        print_cpu_per_submit(out, threads, "server_cpu_per_submit", *f.server_cpu_seconds, total.done);
+        const double server_cores = *f.server_cpu_seconds / f.elapsed;
+        out.row(fmt::format("cores busy ({})", threads), fmt::format("{:.2f}", server_cores),
+                {{.name = "server_cores_busy", .value = server_cores, .unit = "cores"}});
+    }
 }
 
 /// Runs the load against `url` and prints its figures; `local` is the in-process server, if any.
@@ -58,7 +86,7 @@ void print_figures(report& out, load_figures& f, std::string_view process) {
 double measure(report& out, const gateway_settings& s, const std::string& url, const local_server* local) {
     const auto where = parse_url(url);
     const auto endpoint = resolve(where);
-    auto figures = apply_load(s, where, endpoint);
+    auto figures = apply_load(s, where, endpoint, local != nullptr ? &local->threads() : nullptr);
     print_figures(out, figures, local != nullptr ? "client and server" : "client");
     const double server_mib = server_peak_mib(endpoint);
     const auto* memory_label = local != nullptr ? "peak memory (server and client, one process)" : "server peak memory";
@@ -119,9 +147,23 @@ int run_gateway(gateway_settings s, report& out) {
         s.bus_threads = gateway::default_bus_threads(s.server_threads);
     }
     spdlog::set_level(spdlog::level::warn);
-    std::printf("gateway: %zu connections x %zu submits in flight, %.1f s, AllocationRequired over %zu SKUs\n",
-                s.connections, s.inflight, s.seconds, s.skus);
-    const auto scope = out.with({{"connections", s.connections}, {"inflight", s.inflight}, {"seconds", s.seconds}});
+    if (s.open_loop()) {
+        std::printf(
+            "gateway: open loop at %.0f submits/s over %zu connections (at most %zu unanswered each), %.1f s, "
+            "AllocationRequired over %zu SKUs\n",
+            s.rate, s.connections, s.inflight, s.seconds, s.skus);
+    } else {
+        std::printf(
+            "gateway: closed loop (the saturating rate), %zu connections x %zu submits in flight, %.1f s, "
+            "AllocationRequired over %zu SKUs\n",
+            s.connections, s.inflight, s.seconds, s.skus);
+    }
+    auto attributes =
+        nlohmann::ordered_json{{"connections", s.connections}, {"inflight", s.inflight}, {"seconds", s.seconds}};
+    if (s.open_loop()) {
+        attributes["rate"] = s.rate;
+    }
+    const auto scope = out.with(std::move(attributes));
     if (!s.url.empty()) {
         std::printf("  server at %s; client %zu thread(s)\n", s.url.c_str(), s.client_threads);
         const auto remote = out.with({{"series", "cascade"}, {"url", s.url}});
@@ -153,7 +195,7 @@ int run_gateway(gateway_settings s, report& out) {
         std::printf("baseline: the same load against canned replies (%zu I/O thread(s); no bus, no domain, no JSON)\n",
                     s.server_threads);
         const target canned{.host = "127.0.0.1", .port = std::to_string(baseline.port()), .path = "/ws"};
-        auto floor = apply_load(s, canned, resolve(canned));
+        auto floor = apply_load(s, canned, resolve(canned), &baseline.threads());
         const auto baseline_scope = out.with({{"series", "baseline"}});
         print_figures(out, floor, "client and canned server");
     }

@@ -18,6 +18,11 @@ struct gateway_settings {
     std::size_t client_threads = 1;
     std::size_t skus = 5'000;  // many lanes, and few order lines per product
     bool baseline = true;      ///< also run the load against transport_baseline
+    /// Submits per second in all, open loop (each sent at its planned time); 0: closed loop,
+    /// `inflight` per connection, which finds the saturating rate.
+    double rate = 0;
+
+    [[nodiscard]] bool open_loop() const noexcept { return rate > 0; }
 };
 
 }  // namespace cascade::bench

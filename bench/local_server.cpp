@@ -1,6 +1,7 @@
 #include "local_server.hpp"
 
 #include <chrono>
+#include <stdexcept>
 
 namespace cascade::bench {
 
@@ -33,8 +34,17 @@ local_server::local_server(const gateway_settings& s, const std::filesystem::pat
            .notifications_path = "/dev/null",
            .group_commit_records = s.store == "sqlite-per-record" ? 1U : 1024U})},
       server_{io_, bus_, server_options(), domain_.http_routes} {
+    record_threads(io_, threads_);  // before the server accepts: it uses the round robin then
+    const std::size_t bus_threads = bus_on_io ? 0 : s.bus_threads;
+    if (bus_threads > 0) {
+        record_threads(bus_.executor(), bus_threads, threads_);
+    }
     server_.start();
     io_.start();
+    if (!threads_.wait_for(io_.size() + bus_threads, std::chrono::seconds{10})) {
+        throw std::runtime_error{"the server's I/O threads did not record themselves"};
+    }
+    threads_.add_others(started_between(threads_before_, process_thread_ids()));
 }
 
 local_server::~local_server() {

@@ -7,10 +7,13 @@
 #include "gateway/io_pool.hpp"
 #include "gateway/server.hpp"
 #include "gateway_settings.hpp"
+#include "thread_cpu.hpp"
 
 #include <cascade/bus.hpp>
 
 #include <filesystem>
+#include <set>
+#include <sys/types.h>
 
 namespace cascade::bench {
 
@@ -24,8 +27,14 @@ public:
     local_server& operator=(const local_server&) = delete;
 
     [[nodiscard]] std::uint16_t port() const noexcept { return server_.port(); }
+    /// The server's threads: its I/O threads, the bus's own, and any its domain started.
+    [[nodiscard]] const thread_cpu_clocks& threads() const noexcept { return threads_; }
 
 private:
+    // First: taken before any member starts a thread, and outliving every thread that records
+    // itself into threads_.
+    std::set<pid_t> threads_before_ = process_thread_ids();
+    thread_cpu_clocks threads_;
     gateway::io_pool io_;
     cascade::bus bus_;
     cascade_server::app_domain domain_;

@@ -2,6 +2,7 @@
 
 #include "gateway/coalescing_stream.hpp"
 #include "gateway/io_pool.hpp"
+#include "thread_cpu.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -115,8 +117,10 @@ struct transport_baseline::impl {
     // The same threading as cascade-server: a context per I/O thread, connections round robin.
     explicit impl(std::size_t threads)
         : pool{threads}, acceptor{pool.first(), {net::ip::make_address("127.0.0.1"), 0}} {
+        record_threads(pool, clocks);  // before the accept loop uses the round robin
         net::co_spawn(acceptor.get_executor(), accept_loop(acceptor, pool), net::detached);
         pool.start();
+        (void)clocks.wait_for(pool.size(), std::chrono::seconds{10});
     }
 
     ~impl() { pool.stop(); }
@@ -124,6 +128,7 @@ struct transport_baseline::impl {
     impl(const impl&) = delete;
     impl& operator=(const impl&) = delete;
 
+    thread_cpu_clocks clocks;  // first: outlives the threads that record themselves into it
     gateway::io_pool pool;
     tcp::acceptor acceptor;
 };
@@ -131,6 +136,10 @@ struct transport_baseline::impl {
 transport_baseline::transport_baseline(std::size_t threads) : impl_{std::make_unique<impl>(threads)} {}
 
 transport_baseline::~transport_baseline() = default;
+
+const thread_cpu_clocks& transport_baseline::threads() const noexcept {
+    return impl_->clocks;
+}
 
 std::uint16_t transport_baseline::port() const noexcept {
     return impl_->acceptor.local_endpoint().port();

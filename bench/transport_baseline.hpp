@@ -10,6 +10,8 @@
 
 namespace cascade::bench {
 
+class thread_cpu_clocks;
+
 class transport_baseline {
 public:
     /// Listens on 127.0.0.1 on a port the kernel picks, served by `threads` I/O threads.
@@ -20,6 +22,8 @@ public:
     transport_baseline& operator=(const transport_baseline&) = delete;
 
     [[nodiscard]] std::uint16_t port() const noexcept;
+    /// Its I/O threads, for the CPU they spend.
+    [[nodiscard]] const thread_cpu_clocks& threads() const noexcept;
 
 private:
     struct impl;
