@@ -22,6 +22,7 @@ packages=(
   chromium firefox-esr      # the console's browser tests (headless)
   dpkg-dev file             # make package: cpack finds the binaries with file, their Depends with dpkg-shlibdeps
   jq gnuplot-nox            # scripts/plot-bench: the charts of `make bench-charts`
+  linux-perf                # scripts/profile: perf record / perf report of a bench scenario
 )
 # Node.js runs the browser tests (puppeteer-core drives chromium and firefox-esr). A machine may already have a
 # newer Node.js of its own, with npm inside: only ask Debian for what is missing.
