@@ -108,8 +108,14 @@ boost::asio::awaitable<http_reply> http_router::handle(http_call call) {
             reply = error_reply(405, refusal::bad_request, "use POST /dead-letters/{id}/retry");
         } else if (path == "/ws") {
             reply = error_reply(426, refusal::bad_request, "/ws takes a WebSocket upgrade");
-        } else if (const auto* page = call.method == "GET" ? find_console_asset(path) : nullptr) {
-            reply = console_reply(*page);
+        } else if (path == "/" || path.starts_with("/console/")) {
+            // The console's: never a domain's, since a GET there is open under tokens.
+            const auto* page = call.method == "GET" ? find_console_asset(path) : nullptr;
+            if (page != nullptr) {
+                reply = console_reply(*page);
+            } else {
+                reply = not_found("no console file there");
+            }
         } else {
             std::optional<http_reply> routed;
             if (extra_) {

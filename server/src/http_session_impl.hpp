@@ -164,7 +164,9 @@ template <class Stream>
 net::awaitable<bool> http_session<Stream>::answer(const request_type& request) {
     answering_ = true;
     auto verdict = authenticate(state_->options.auth,
-                                {.target = request.target(), .authorization = request[http::field::authorization]},
+                                {.method = request.method_string(),
+                                 .target = request.target(),
+                                 .authorization = request[http::field::authorization]},
                                 std::chrono::system_clock::now());
     http_reply reply;
     if (auto* failed = std::get_if<auth_failure>(&verdict)) {
@@ -198,7 +200,8 @@ net::awaitable<void> http_session<Stream>::upgrade(request_type request) {
         co_return;
     }
     auto verdict = authenticate(state_->options.auth,
-                                {.target = request.target(),
+                                {.method = request.method_string(),
+                                 .target = request.target(),
                                  .authorization = request[http::field::authorization],
                                  .origin = request[http::field::origin],
                                  .websocket = true},

@@ -8,10 +8,12 @@
 namespace gateway {
 namespace {
 
-[[nodiscard]] bool is_open_route(std::string_view target) noexcept {
+[[nodiscard]] bool is_open_route(std::string_view method, std::string_view target) noexcept {
     const auto path = path_of(target);
     // The console's files are public: what it reads and sends is behind the token it asks for.
-    return path == "/health" || path == "/metrics" || path == "/" || path.starts_with("/console/");
+    // Only their GET: the router keeps / and /console/ for them, so nothing else is opened.
+    return path == "/health" || path == "/metrics" ||
+           (method == "GET" && (path == "/" || path.starts_with("/console/")));
 }
 
 /// Origins compare as ASCII, without case (RFC 6454: scheme and host are case-insensitive).
@@ -38,7 +40,7 @@ auth_verdict authenticate(const auth_options& auth, const request_credentials& r
     if (!auth.tokens) {
         return caller::anyone();
     }
-    if (!request.websocket && is_open_route(request.target)) {
+    if (!request.websocket && is_open_route(request.method, request.target)) {
         return caller{};  // may do nothing: these routes submit nothing
     }
     std::string token{bearer_token(request.authorization)};

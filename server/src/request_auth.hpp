@@ -24,6 +24,7 @@ using auth_verdict = std::variant<caller, auth_failure>;
 
 /// What a request carries that authenticates it.
 struct request_credentials {
+    std::string_view method;         ///< "GET", "POST", …
     std::string_view target;         ///< path and query
     std::string_view authorization;  ///< the Authorization header's value
     std::string_view origin;         ///< the Origin header's value (browsers send it)
@@ -32,7 +33,8 @@ struct request_credentials {
 
 /// The caller of a request: anyone when the server has no tokens; else the holder of the token
 /// in `Authorization: Bearer`, or in `?token=` on an upgrade (browsers cannot set headers there).
-/// /health and /metrics take no token (an anonymous caller that may do nothing).
+/// /health, /metrics and a GET of the console's files take no token (an anonymous caller that
+/// may do nothing).
 [[nodiscard]] auth_verdict authenticate(const auth_options& auth, const request_credentials& request,
                                         std::chrono::system_clock::time_point now);
 

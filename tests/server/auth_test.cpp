@@ -332,4 +332,7 @@ TEST_CASE("with tokens on, the console's files load without one, and what it rea
     CHECK(http_request(f.port(), "GET", "/catalog").status == 401);
     CHECK(http_request(f.port(), "GET", "/dead-letters").status == 401);
     CHECK(http_request(f.port(), "GET", "/console/nothing.js").status == 404);
+    // Only a GET of them is open: anything else there still asks for a token.
+    CHECK(http_request(f.port(), "POST", "/").status == 401);
+    CHECK(http_request(f.port(), "POST", "/console/js/main.js").status == 401);
 }

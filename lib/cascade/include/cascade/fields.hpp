@@ -148,7 +148,9 @@ void read_fields(const nlohmann::json& data, M& message) {
     std::apply([&](const auto&... f) { (detail::read_field(data, message, f), ...); }, M::fields());
 }
 
-/// The JSON Schema (draft 2020-12) of M's data: exactly what read_fields accepts.
+/// The JSON Schema (draft 2020-12) of M's data: what read_fields accepts, but that an integer
+/// must be written without a fraction (1.0 is refused) and what a codec checks beyond its schema
+/// (a date's calendar).
 template <described M>
 [[nodiscard]] nlohmann::json data_schema() {
     auto properties = nlohmann::json::object();
