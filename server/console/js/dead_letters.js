@@ -7,7 +7,11 @@ export class DeadLetters {
   }
 
   async load() {
-    const reply = await this.connection.fetch('/dead-letters');
+    const reply = await this.connection.fetch('/dead-letters').catch(() => null);
+    if (!reply) {
+      this.status.textContent = 'GET /dead-letters: the server is unreachable';
+      return;
+    }
     if (!reply.ok) {
       this.status.textContent = `GET /dead-letters: ${reply.status}`;
       return;
@@ -28,9 +32,9 @@ export class DeadLetters {
     retry.textContent = 'Retry';
     retry.addEventListener('click', async () => {
       retry.disabled = true;
-      const reply = await this.connection.fetch(`/dead-letters/${encodeURIComponent(letter.id)}/retry`, { method: 'POST' });
-      const outcome = await reply.json().catch(() => ({}));
-      this.status.textContent = `retry of ${letter.id}: ${reply.status} ${outcome.status ?? outcome.code ?? ''}`;
+      const reply = await this.connection.fetch(`/dead-letters/${encodeURIComponent(letter.id)}/retry`, { method: 'POST' }).catch(() => null);
+      const outcome = reply ? await reply.json().catch(() => ({})) : {};
+      this.status.textContent = `retry of ${letter.id}: ${reply ? reply.status : 'the server is unreachable'} ${outcome.status ?? outcome.code ?? ''}`;
       await this.load();
     });
     row.insertCell().append(retry);

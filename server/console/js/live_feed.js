@@ -33,10 +33,12 @@ export class LiveFeed {
     if (this.#subscription) this.connection.request({ type: 'unsubscribe', sub: this.#subscription });
     const frame = { type: 'subscribe', names: listOf(this.names.value), aggregates: listOf(this.aggregates.value) };
     this.status.textContent = 'subscribing…';
-    this.#subscription = this.connection.request(frame, (answer) => this.#answered(frame, answer));
+    const id = this.connection.request(frame, (answer) => this.#answered(id, frame, answer));
+    this.#subscription = id;
   }
 
-  #answered(frame, answer) {
+  #answered(id, frame, answer) {
+    if (id !== this.#subscription) return;  // an answer to a subscription since replaced
     if (answer.type === 'error') {
       this.#subscription = null;
       this.status.textContent = `${answer.code}: ${answer.message}`;

@@ -113,12 +113,18 @@ export class MetricsPanel {
   constructor(connection, parent) {
     this.connection = connection;
     this.charts = CHARTS.map(([label, read, unit]) => ({ chart: new Chart(parent, label, unit), read }));
-    this.#scrape();
-    setInterval(() => this.#scrape(), PERIOD_MS);
+    this.#poll();
+  }
+
+  /** One scrape at a time: the next is asked for a period after this one is answered. */
+  async #poll() {
+    await this.#scrape();
+    setTimeout(() => this.#poll(), PERIOD_MS);
   }
 
   async #scrape() {
     let now;
+    const at = performance.now();  // when asked: a slow answer does not stretch the interval
     try {
       const reply = await this.connection.fetch('/metrics');
       if (!reply.ok) return;
@@ -126,7 +132,6 @@ export class MetricsPanel {
     } catch {
       return;  // the server is away; the connection state says so
     }
-    const at = performance.now();
     if (this.#before) {
       const seconds = (at - this.#at) / 1000;
       for (const { chart, read } of this.charts) chart.add(read(now, this.#before, seconds));
