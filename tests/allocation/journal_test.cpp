@@ -1,10 +1,11 @@
-// The journal in the SQLite store's file: a unit of work records its handler's run in its own
-// transaction, and a bus started on a file a crash left behind completes what it finds there,
-// without running again what was committed. A crash is played by editing the file to the state
-// the process would have left at that point.
+// The journal in the SQLite store's file: a unit of work records its handler's run in the
+// transaction that writes its effects (the journal's writer writes many units in one), and a bus started on a file a
+// crash left behind completes what it finds there, without running again what was committed. A crash is played by
+// editing the file to the state the process would have left at that point.
 #include "support.hpp"
 
 #include <allocation/bootstrap.hpp>
+#include <allocation/errors.hpp>
 #include <allocation/messages.hpp>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <future>
 #include <memory>
@@ -38,6 +40,13 @@ namespace {
         std::this_thread::sleep_for(std::chrono::milliseconds{1});
     }
     return true;
+}
+
+/// Throws what failed, if anything did.
+void rethrow_failure(const std::exception_ptr& failed) {
+    if (failed) {
+        std::rethrow_exception(failed);
+    }
 }
 
 /// A bus with the allocation domain on the SQLite file, journaled.
@@ -166,23 +175,51 @@ public:
     hand_run() {
         unit_of_work uow{storage};
         uow.products().add(product{"LAMP"}).add_batch(batch{"b1", "LAMP", 20, std::nullopt});
+        uow.products().add(product{"DESK"}).add_batch(batch{"d1", "DESK", 20, std::nullopt});
         uow.commit();
     }
 
-    /// Allocates order `orderid` as message `id`; returns the batch its run joined.
-    std::uint64_t allocate(cascade::message_id id, const std::string& orderid) {
-        const cascade::envelope incoming{.id = id,
-                                         .causation_id = 0,
-                                         .correlation_id = id,
-                                         .depth = 0,
-                                         .timestamp = {},
-                                         .message = any_message{allocation_required{orderid, "LAMP", 1}}};
-        cascade::context ctx{
-            incoming, dependencies_, 1, {.journal = storage.journal().get(), .ids = &ids_, .handler = "allocate"}};
-        unit_of_work uow{storage, ctx};
-        (void)uow.products().get("LAMP")->allocate(order_line{orderid, "LAMP", 1});
-        uow.commit();
-        return ctx.take_recorded_run()->batch;
+    /// A journaled allocation of order `orderid` as message `id`, its unit of work open until
+    /// commit(); what the bus does for one handler's run, by hand.
+    class open_allocation {
+    public:
+        open_allocation(hand_run& owner, cascade::message_id id, const std::string& orderid, const std::string& sku)
+            : incoming_{.id = id,
+                        .causation_id = 0,
+                        .correlation_id = id,
+                        .depth = 0,
+                        .timestamp = {},
+                        .message = any_message{allocation_required{orderid, sku, 1}}},
+              ctx_{incoming_,
+                   owner.dependencies_,
+                   1,
+                   {.journal = owner.storage.journal().get(), .ids = &owner.ids_, .handler = "allocate"}},
+              uow_{owner.storage, ctx_} {
+            (void)uow_.products().get(sku)->allocate(order_line{orderid, sku, 1});
+        }
+
+        /// Commits; returns the ticket the bus would flush.
+        std::uint64_t commit() {
+            uow_.commit();
+            return ctx_.take_recorded_run()->batch;
+        }
+
+    private:
+        cascade::envelope incoming_;
+        cascade::context ctx_;
+        unit_of_work uow_;
+    };
+
+    /// Allocates order `orderid` of `sku` as message `id`; returns the ticket of its run.
+    std::uint64_t allocate(cascade::message_id id, const std::string& orderid, const std::string& sku = "LAMP") {
+        return open_allocation{*this, id, orderid, sku}.commit();
+    }
+
+    /// What the journal says of the ticket once it is written: null when it committed.
+    std::exception_ptr flush(std::uint64_t ticket) {
+        std::promise<std::exception_ptr> flushed;
+        storage.journal()->flush(ticket, [&](std::exception_ptr failed) { flushed.set_value(std::move(failed)); });
+        return flushed.get_future().get();
     }
 
     alloc_test::temp_file db;
@@ -196,28 +233,60 @@ private:
 
 TEST_CASE("a unit of work cannot record one run twice: the second commit fails and applies nothing", "[journal]") {
     hand_run run;
-    const auto batch = run.allocate(77, "o1");
-    CHECK(batch != 0);  // joined a transaction the journal's writer commits
-    std::promise<std::exception_ptr> flushed;
-    run.storage.journal()->flush(batch, [&](std::exception_ptr failed) { flushed.set_value(std::move(failed)); });
-    REQUIRE(flushed.get_future().get() == nullptr);
+    const auto ticket = run.allocate(77, "o1");
+    CHECK(ticket != 0);  // queued for the journal's writer, which commits it with others
+    REQUIRE(run.flush(ticket) == nullptr);
     CHECK(count(run.db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 77") == 1);
     const auto version = alloc_test::stored_product(run.storage, "LAMP")->version_number();
     // A retry of the same run (the handler failed after its commit, say) must not apply it again.
-    CHECK_THROWS(run.allocate(77, "o1"));
+    CHECK_THROWS_AS(rethrow_failure(run.flush(run.allocate(77, "o1"))), SQLite::Exception);
     CHECK(alloc_test::stored_product(run.storage, "LAMP")->version_number() == version);
     CHECK(count(run.db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 77") == 1);
+    CHECK(count(run.db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o1'") == 1);
 }
 
-TEST_CASE("a batch nobody waits for is committed all the same", "[journal]") {
-    // A handler that fails after its unit of work committed (or is cut by a shutdown) never asks
-    // for its batch: the journal's writer commits it when idle.
+TEST_CASE("a unit of work is committed all the same when nobody waits for it", "[journal]") {
+    // A handler that fails after its unit of work committed (or is cut by a shutdown) never
+    // flushes its ticket: the journal's writer writes it anyway.
     hand_run run;
     REQUIRE(run.allocate(91, "o2") != 0);
     CHECK(eventually([&] {
         return count(run.db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 91") == 1 &&
                count(run.db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o2'") == 1;
     }));
+}
+
+TEST_CASE("units of work written together: a conflict fails its own unit, not the others in the transaction",
+          "[journal]") {
+    hand_run run;
+    // Both load LAMP at the same version; the first to be written wins, the second conflicts.
+    hand_run::open_allocation first{run, 101, "o-first", "LAMP"};
+    hand_run::open_allocation stale{run, 102, "o-stale", "LAMP"};
+    const auto desk = run.allocate(103, "o-desk", "DESK");
+    const auto first_ticket = first.commit();
+    const auto stale_ticket = stale.commit();
+    CHECK(first_ticket < stale_ticket);
+    CHECK(run.flush(desk) == nullptr);
+    CHECK(run.flush(first_ticket) == nullptr);
+    CHECK_THROWS_AS(rethrow_failure(run.flush(stale_ticket)), concurrency_error);
+    // Flushed again, a ticket is answered from what became of it, and a failed one only once.
+    CHECK(run.flush(first_ticket) == nullptr);
+    CHECK(count(run.db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid IN ('o-first', 'o-desk')") == 2);
+    CHECK(count(run.db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o-stale'") == 0);
+    CHECK(count(run.db.path(), "SELECT COUNT(*) FROM allocations_view WHERE orderid = 'o-stale'") == 0);
+    CHECK(count(run.db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id = 102") == 0);
+    CHECK(count(run.db.path(), "SELECT COUNT(*) FROM journal_runs WHERE message_id IN (101, 103)") == 2);
+}
+
+TEST_CASE("a journaled unit of work reads without waiting for a unit alone that holds the write lock", "[journal]") {
+    hand_run run;
+    unit_of_work alone{run.storage};
+    REQUIRE(alone.products().get("DESK") != nullptr);                 // holds the write lock until it ends
+    hand_run::open_allocation journaled{run, 111, "o-read", "LAMP"};  // loads LAMP meanwhile
+    const auto ticket = journaled.commit();
+    alone.rollback();  // only now can the writer write it
+    CHECK(run.flush(ticket) == nullptr);
+    CHECK(count(run.db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o-read'") == 1);
 }
 
 TEST_CASE("a store without a journal leaves the bus unjournaled", "[journal]") {

@@ -239,6 +239,21 @@ TEST_CASE("the SQLite store runs in WAL mode and creates its schema", "[allocati
     CHECK(std::filesystem::exists(file.path().string() + "-wal"));  // WAL mode keeps a -wal file while open
 }
 
+TEST_CASE("the SQLite store's WAL starts over while units of work keep committing", "[allocation][store][sqlite]") {
+    // Checkpoints run on a thread of their own: if they did not catch up, or never ran, the WAL
+    // would keep every page ever written (here about 20,000 of them).
+    const alloc_test::temp_file file;
+    sqlite_store storage{file.path()};
+    const std::filesystem::path wal = file.path().string() + "-wal";
+    std::uintmax_t largest = 0;
+    for (int i = 0; i < 5'000; ++i) {
+        insert_batch(storage, "b" + std::to_string(i), "SKU-" + std::to_string(i), 10);
+        largest = std::max(largest, std::filesystem::file_size(wal));
+    }
+    INFO("largest WAL: " << largest << " bytes");
+    CHECK(largest < std::uintmax_t{6'000} * 4'096);  // a few checkpoints' worth of pages (1,000 each)
+}
+
 TEST_CASE("the SQLite store runs with the synchronous setting it was given", "[allocation][store][sqlite]") {
     const alloc_test::temp_file file;
     CHECK(sqlite_store{file.path()}.sync() == sqlite_sync::normal);

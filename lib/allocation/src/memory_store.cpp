@@ -111,7 +111,7 @@ private:
     std::vector<product_ptr> loaded_;  ///< a unit of work loads a product or two: no map needed
 };
 
-std::unique_ptr<store_session> memory_store::open_session() {
+std::unique_ptr<store_session> memory_store::open_session(unit_kind /*kind*/) {
     return std::make_unique<session>(*this);
 }
 

@@ -6,14 +6,16 @@
 #include "allocation/sqlite_store.hpp"
 #include "allocation/views.hpp"
 #include "sqlite_schema.hpp"
-#include "write_batch.hpp"
+#include "wal_checkpointer.hpp"
 #include "write_gate.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <nlohmann/json.hpp>
 
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sqlite3.h>
 #include <string>
 #include <thread>
@@ -31,6 +33,11 @@ namespace detail {
     return db;
 }
 
+/// JSON text that never throws for invalid UTF-8 in a string (replaced, as on the wire).
+[[nodiscard]] inline std::string json_text(const nlohmann::json& value) {
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 /// One connection with its prepared statements.
 struct connection {
     explicit connection(const sqlite_options& options) : db{open_database(options)} {}
@@ -40,6 +47,7 @@ struct connection {
 
     SQLite::Database db;
     SQLite::Statement begin{db, "BEGIN IMMEDIATE"};
+    SQLite::Statement begin_read{db, "BEGIN"};  ///< a snapshot from the first read on
     SQLite::Statement commit{db, "COMMIT"};
     SQLite::Statement rollback{db, "ROLLBACK"};
     SQLite::Statement savepoint{db, "SAVEPOINT unit"};
@@ -169,6 +177,10 @@ public:
         SQLite::Database db = detail::open_database(options_);
         db.exec("PRAGMA journal_mode = WAL");  // persistent: recorded in the file
         detail::create_or_upgrade_schema(db);
+        checkpointer_.emplace(options_, [this](const std::function<void()>& checkpoint) {
+            const write_permit held{*this};
+            checkpoint();
+        });
     }
 
     [[nodiscard]] lease acquire() {
@@ -186,20 +198,13 @@ public:
     [[nodiscard]] const sqlite_options& options() const noexcept { return options_; }
     [[nodiscard]] const allocations_view& view() const noexcept { return view_; }
 
-    /// The writing connection's open transaction, begun if none is: its batch. Under the gate.
-    [[nodiscard]] std::uint64_t join_batch(detail::connection& c) {
-        if (sqlite3_get_autocommit(c.db.getHandle()) != 0) {
-            batches_.end(false);  // one was open: SQLite rolled it back by itself (a full disk, say)
-            detail::run(c.begin);
-            return batches_.begin();
+    ~impl() {
+        // Stopped first: a checkpoint in progress may hold the gate, whose release reads writer_.
+        if (writer_) {
+            sqlite3_wal_hook(writer_->db.getHandle(), nullptr, nullptr);
         }
-        return batches_.open();
+        checkpointer_.reset();
     }
-
-    /// What became of the units that joined `batch`, and the commit or loss of the open one.
-    [[nodiscard]] detail::batch_tracker& batches() noexcept { return batches_; }
-
-    ~impl() = default;
     impl(const impl&) = delete;
     impl& operator=(const impl&) = delete;
 
@@ -230,16 +235,14 @@ private:
     [[nodiscard]] detail::connection& writer() {
         if (!writer_) {
             writer_ = std::make_unique<detail::connection>(options_);
+            checkpointer_->watch(writer_->db);
         }
         return *writer_;
     }
 
     void release_writer() noexcept {
-        try {
-            if (writer_ && batches_.open() == 0 && !writer_->reusable()) {
-                writer_.reset();  // a failed rollback left it in a transaction: closing it rolls back
-            }
-        } catch (...) {  // NOLINT(bugprone-empty-catch): only the tracker's mutex can throw, and keeping it is safe
+        if (writer_ && !writer_->reusable()) {
+            writer_.reset();  // a failed rollback left it in a transaction: closing it rolls back
         }
         gate_.release();
     }
@@ -256,8 +259,8 @@ private:
 
     sqlite_options options_;
     detail::write_gate gate_;
-    std::unique_ptr<detail::connection> writer_;  ///< the connection that writes, under gate_
-    detail::batch_tracker batches_;
+    std::optional<detail::wal_checkpointer> checkpointer_;  ///< outlives writer_, whose WAL it checkpoints
+    std::unique_ptr<detail::connection> writer_;            ///< the connection that writes, under gate_
 
     std::mutex pool_mutex_;
     std::vector<std::unique_ptr<detail::connection>> idle_;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,22 @@ using json = nlohmann::json;
 /// Rows are pruned at most this often.
 constexpr std::chrono::minutes prune_every{1};
 
+/// Applies a unit of work's writes in a savepoint: a conflict (its product changed, its run is
+/// recorded already) fails it alone, and the rest of the transaction goes on.
+[[nodiscard]] std::exception_ptr apply_alone(connection& c, const unit_writes& writes) {
+    run(c.savepoint);
+    try {
+        apply(c, writes);
+    } catch (...) {
+        auto failed = std::current_exception();
+        run(c.rollback_to_savepoint);  // a throw here fails the whole transaction
+        run(c.release_savepoint);
+        return failed;
+    }
+    run(c.release_savepoint);
+    return nullptr;
+}
+
 [[nodiscard]] std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -23,19 +40,6 @@ constexpr std::chrono::minutes prune_every{1};
 
 [[nodiscard]] std::int64_t column_id(cascade::message_id id) {
     return static_cast<std::int64_t>(id);
-}
-
-/// JSON text that never throws for invalid UTF-8 in a string (replaced, as on the wire).
-[[nodiscard]] std::string text_of(const json& value) {
-    return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-[[nodiscard]] json raised_to_json(const std::vector<cascade::raised_event>& raised) {
-    auto events = json::array();
-    for (const auto& event : raised) {
-        events.push_back({{"id", event.id}, {"name", event.message.name()}, {"data", event.message.data()}});
-    }
-    return events;
 }
 
 [[nodiscard]] std::vector<cascade::raised_event> raised_from_json(const json& events,
@@ -58,21 +62,6 @@ auto read(sqlite_store::impl& database, Read&& reading) {
 
 }  // namespace
 
-void record_run(connection& c, const cascade::handler_run& run, run_write how) {
-    cascade::message_id last_id = 0;
-    for (const auto& event : run.raised) {
-        last_id = std::max(last_id, event.id);
-    }
-    const statement_scope scope{how == run_write::once ? c.insert_run : c.replace_run};
-    scope->bind(1, column_id(run.message));
-    scope->bind(2, run.handler);
-    scope->bind(3, column_id(run.root));
-    scope->bind(4, text_of(run.result));
-    scope->bind(5, text_of(raised_to_json(run.raised)));
-    scope->bind(6, column_id(last_id));
-    scope->exec();
-}
-
 sqlite_journal::sqlite_journal(std::shared_ptr<sqlite_store::impl> database)
     : database_{std::move(database)}, next_prune_{std::chrono::steady_clock::now()}, writer_{[this] {
           run_writer();
@@ -87,17 +76,17 @@ sqlite_journal::~sqlite_journal() {
     writer_.join();
 }
 
-void sqlite_journal::queue(std::function<bool(connection&)> write, cascade::journal_callback done) {
+void sqlite_journal::queue(std::function<write_result(connection&)> write, cascade::journal_callback done) {
     {
         const std::scoped_lock lock{mutex_};
-        queued_.push_back({std::move(write), std::move(done)});
+        queued_.push_back({.write = std::move(write), .done = std::move(done)});
     }
     wake_.notify_one();
 }
 
 void sqlite_journal::append(cascade::journaled_submit submit, cascade::journal_callback done) {
     // Encoded here, on the submitter's thread: the writer's time is the bottleneck.
-    auto data = text_of(submit.message.data());
+    auto data = json_text(submit.message.data());
     std::string name{submit.message.name()};
     queue(
         [id = submit.id, key = std::move(submit.key), principal = std::move(submit.principal), name = std::move(name),
@@ -113,41 +102,44 @@ void sqlite_journal::append(cascade::journaled_submit submit, cascade::journal_c
             scope->bind(4, data);
             scope->bind(5, now_ms());
             scope->bind(6, principal);
-            return scope->exec() == 1;  // 0: the id or the key is taken
+            if (scope->exec() == 0) {
+                return std::make_exception_ptr(std::invalid_argument{"the journal holds that id or key already"});
+            }
+            return write_result{};
         },
         std::move(done));
 }
 
 void sqlite_journal::record_run(cascade::handler_run run, cascade::journal_callback done) {
     queue(
-        [run = std::move(run)](connection& c) {
-            detail::record_run(c, run, run_write::replacing);  // a repeated run (at least once)
-            return true;
+        [row = row_of(run)](connection& c) {
+            detail::record_run(c, row, run_write::replacing);  // a repeated run (at least once)
+            return write_result{};
         },
         std::move(done));
 }
 
 void sqlite_journal::finish(cascade::message_id root, const cascade::outcome& result, cascade::journal_callback done) {
     queue(
-        [root, outcome = text_of(to_json(result))](connection& c) {
+        [root, outcome = json_text(to_json(result))](connection& c) {
             const statement_scope scope{c.finish_submit};
             scope->bind(1, column_id(root));
             scope->bind(2, outcome);
             scope->bind(3, now_ms());
             scope->exec();  // no row: the submit was never appended (a dead letter's retry, a failed append)
-            return true;
+            return write_result{};
         },
         std::move(done));
 }
 
 void sqlite_journal::keep_letter(const cascade::dead_letter& letter, cascade::journal_callback done) {
     queue(
-        [id = letter.id, text = text_of(cascade::to_json(letter))](connection& c) {
+        [id = letter.id, text = json_text(cascade::to_json(letter))](connection& c) {
             const statement_scope scope{c.insert_letter};
             scope->bind(1, static_cast<std::int64_t>(id));
             scope->bind(2, text);
             scope->exec();
-            return true;
+            return write_result{};
         },
         std::move(done));
 }
@@ -158,40 +150,47 @@ void sqlite_journal::drop_letter(std::uint64_t id, cascade::journal_callback don
             const statement_scope scope{c.delete_letter};
             scope->bind(1, static_cast<std::int64_t>(id));
             scope->exec();
-            return true;
+            return write_result{};
         },
         std::move(done));
 }
 
-void sqlite_journal::flush(std::uint64_t batch, cascade::journal_callback done) {
+std::uint64_t sqlite_journal::write_unit(unit_writes writes) {
+    std::uint64_t ticket = 0;
     {
         const std::scoped_lock lock{mutex_};
-        waiters_.push_back({batch, std::move(done)});
+        ticket = ++last_ticket_;
+        queued_.push_back({.write = [writes = std::move(writes)](connection& c) { return apply_alone(c, writes); },
+                           .done = nullptr,
+                           .ticket = ticket});
     }
     wake_.notify_one();
+    return ticket;
+}
+
+void sqlite_journal::flush(std::uint64_t batch, cascade::journal_callback done) {
+    std::exception_ptr failed;
+    {
+        const std::scoped_lock lock{mutex_};
+        if (batch > settled_) {
+            waiters_.push_back({batch, std::move(done)});
+            return;
+        }
+        if (const auto it = failed_.find(batch); it != failed_.end()) {
+            failed = it->second;
+            failed_.erase(it);
+        }
+    }
+    done(failed);
 }
 
 void sqlite_journal::run_writer() {
     const auto& options = database_->options();
-    // A unit of work whose handler then failed (or was cut by a shutdown) leaves its batch open
-    // with nobody waiting for it: committed when nothing else comes for this long, and at the end.
-    constexpr std::chrono::milliseconds idle_commit{10};
     std::unique_lock lock{mutex_};
     for (;;) {
-        const bool woken =
-            wake_.wait_for(lock, idle_commit, [this] { return stopping_ || !queued_.empty() || !waiters_.empty(); });
-        if (queued_.empty() && waiters_.empty()) {
-            if (database_->batches().open() != 0) {
-                lock.unlock();
-                std::deque<queued_write> none;
-                std::vector<batch_waiter> nobody;
-                commit(none, nobody);
-                lock.lock();
-            }
-            if (woken) {
-                return;  // stopping, and everything is committed
-            }
-            continue;
+        wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+        if (queued_.empty()) {
+            return;  // stopping, and everything is written
         }
         if (options.group_commit_wait.count() > 0 && !stopping_) {
             wake_.wait_for(lock, options.group_commit_wait,
@@ -202,23 +201,18 @@ void sqlite_journal::run_writer() {
         records.insert(records.end(), std::make_move_iterator(queued_.begin()),
                        std::make_move_iterator(queued_.begin() + static_cast<std::ptrdiff_t>(take)));
         queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(take));
-        auto waiting = std::exchange(waiters_, {});
         lock.unlock();
-        commit(records, waiting);
+        commit(records);
         lock.lock();
         ++commits_;
-        // A waiter for a batch begun after this commit (not seen yet) waits for the next one.
-        for (auto& waiter : waiting) {
-            waiters_.push_back(std::move(waiter));
-        }
     }
 }
 
-void sqlite_journal::commit(std::deque<queued_write>& records, std::vector<batch_waiter>& waiting) {
-    std::vector<bool> written(records.size(), false);
+void sqlite_journal::commit(std::deque<queued_write>& records) {
+    std::vector<write_result> results(records.size());
     std::exception_ptr failed;
     try {
-        // Units of work hold the gate only while they run; a long one makes the writer wait again.
+        // A unit of work alone holds the gate while it runs; a long one makes the writer wait again.
         std::optional<sqlite_store::impl::write_permit> permit;
         while (!permit) {
             try {
@@ -227,17 +221,14 @@ void sqlite_journal::commit(std::deque<queued_write>& records, std::vector<batch
             }
         }
         connection& conn = permit->connection();
-        // The units of work that recorded runs since the last commit are in this transaction.
-        (void)database_->join_batch(conn);
+        run(conn.begin);
         try {
             for (std::size_t i = 0; i < records.size(); ++i) {
-                written[i] = records[i].write(conn);
+                results[i] = records[i].write(conn);
             }
             prune_if_due(conn);
             run(conn.commit);
-            database_->batches().end(true);
         } catch (...) {
-            database_->batches().end(false);
             try {
                 run(conn.rollback);
             } catch (...) {  // NOLINT(bugprone-empty-catch): the permit drops a connection left in a transaction
@@ -247,36 +238,46 @@ void sqlite_journal::commit(std::deque<queued_write>& records, std::vector<batch
     } catch (...) {
         failed = std::current_exception();
     }
+    std::uint64_t last_ticket = 0;
+    std::vector<std::pair<std::uint64_t, std::exception_ptr>> failures;
     for (std::size_t i = 0; i < records.size(); ++i) {
-        if (failed) {
-            records[i].done(failed);
-        } else if (!written[i]) {
-            records[i].done(std::make_exception_ptr(std::invalid_argument{"the journal holds that id or key already"}));
-        } else {
-            records[i].done(nullptr);
+        const auto& outcome = failed ? failed : results[i];
+        if (records[i].ticket == 0) {
+            records[i].done(outcome);
+            continue;
+        }
+        last_ticket = records[i].ticket;
+        if (outcome) {
+            failures.emplace_back(records[i].ticket, outcome);
         }
     }
-    answer(waiting, failed);
+    if (last_ticket != 0) {
+        settle(last_ticket, std::move(failures));
+    }
 }
 
-void sqlite_journal::answer(std::vector<batch_waiter>& waiting, const std::exception_ptr& failed) {
-    std::vector<batch_waiter> pending;
-    for (auto& waiter : waiting) {
-        switch (database_->batches().of(waiter.batch)) {
-            case batch_tracker::state::committed:
-                waiter.done(nullptr);
-                break;
-            case batch_tracker::state::lost:
-                waiter.done(failed ? failed
-                                   : std::make_exception_ptr(
-                                         std::runtime_error{"the transaction that held this run was rolled back"}));
-                break;
-            case batch_tracker::state::pending:
-                pending.push_back(std::move(waiter));
-                break;
+void sqlite_journal::settle(std::uint64_t last, std::vector<std::pair<std::uint64_t, std::exception_ptr>> failures) {
+    std::vector<std::pair<cascade::journal_callback, std::exception_ptr>> answers;
+    {
+        const std::scoped_lock lock{mutex_};
+        settled_ = last;  // tickets are queued, and so written, in their order
+        for (auto& [ticket, failure] : failures) {
+            failed_.emplace(ticket, std::move(failure));
         }
+        const auto ready = std::ranges::partition(waiters_, [last](const ticket_waiter& w) { return w.ticket > last; });
+        for (auto& waiter : ready) {
+            std::exception_ptr failure;
+            if (const auto it = failed_.find(waiter.ticket); it != failed_.end()) {
+                failure = std::move(it->second);
+                failed_.erase(it);
+            }
+            answers.emplace_back(std::move(waiter.done), std::move(failure));
+        }
+        waiters_.erase(ready.begin(), ready.end());
     }
-    waiting = std::move(pending);
+    for (auto& [done, failure] : answers) {
+        done(failure);
+    }
 }
 
 void sqlite_journal::prune_if_due(connection& conn) {

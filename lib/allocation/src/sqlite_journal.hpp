@@ -1,9 +1,10 @@
 #pragma once
-// The bus's journal in the SQLite store's file: a unit of work records its handler's run in its
-// own transaction (record_run below), and one writer thread commits the bus's other records many
-// to a transaction (group commit). Internal: include only from lib/allocation/src.
+// The bus's journal in the SQLite store's file. One writer thread commits its records many to a
+// transaction (group commit): the bus's submits, outcomes and letters, and journaled units of
+// work, each with its handler's run. Internal: include only from lib/allocation/src.
 
 #include "sqlite_database.hpp"
+#include "unit_writes.hpp"
 
 #include <cascade/journal.hpp>
 
@@ -11,18 +12,12 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
 
 namespace allocation::detail {
-
-/// How a run is written: once (a unit of work: a run recorded already fails its commit, so its
-/// effects cannot apply twice), or replacing (the bus's own record of a run it repeated).
-enum class run_write : std::uint8_t { once, replacing };
-
-/// Writes `run` on `c`, inside the caller's transaction.
-void record_run(connection& c, const cascade::handler_run& run, run_write how = run_write::once);
 
 class sqlite_journal final : public cascade::journal {
 public:
@@ -39,8 +34,8 @@ public:
     void append(cascade::journaled_submit submit, cascade::journal_callback done) override;
     void record_run(cascade::handler_run run, cascade::journal_callback done) override;
     void finish(cascade::message_id root, const cascade::outcome& result, cascade::journal_callback done) override;
-    /// Wakes the writer: its next transaction commits the batch (units of work that recorded runs
-    /// join the open transaction of the writing connection, which the writer commits).
+    /// Calls back once the unit of work queued under `batch` (a ticket of write_unit) is written,
+    /// or with what failed it.
     void flush(std::uint64_t batch, cascade::journal_callback done) override;
     void keep_letter(const cascade::dead_letter& letter, cascade::journal_callback done) override;
     void drop_letter(std::uint64_t id, cascade::journal_callback done) override;
@@ -51,29 +46,36 @@ public:
                                                             const cascade::message_registry& registry) override;
     [[nodiscard]] cascade::journal_state recover(const cascade::message_registry& registry) override;
 
+    /// Queues a journaled unit of work's writes for the writer's next transaction, in a
+    /// savepoint of its own (a conflict fails it alone). Returns its ticket for flush.
+    [[nodiscard]] std::uint64_t write_unit(unit_writes writes);
+
     /// Transactions the writer committed so far.
     [[nodiscard]] std::uint64_t commits() const;
 
 private:
-    /// One record for the writer: `write` runs inside its transaction and returns false to fail
-    /// this record alone.
+    /// What one record's write returns: null, or what failed this record alone.
+    using write_result = std::exception_ptr;
+
+    /// One record for the writer: `write` runs inside its transaction.
     struct queued_write {
-        std::function<bool(connection&)> write;
+        std::function<write_result(connection&)> write;
+        cascade::journal_callback done;  ///< null for a unit of work: its ticket is flushed instead
+        std::uint64_t ticket = 0;        ///< a unit of work's, or 0
+    };
+
+    /// Waits for a unit of work's ticket to be written.
+    struct ticket_waiter {
+        std::uint64_t ticket = 0;
         cascade::journal_callback done;
     };
 
-    /// Waits for a batch of units of work to commit.
-    struct batch_waiter {
-        std::uint64_t batch = 0;
-        cascade::journal_callback done;
-    };
-
-    void queue(std::function<bool(connection&)> write, cascade::journal_callback done);
+    void queue(std::function<write_result(connection&)> write, cascade::journal_callback done);
     void run_writer();
-    /// Commits `records` in one transaction with the open batch, and calls back each record and
-    /// each waiter whose batch is decided (the others stay in `waiting`).
-    void commit(std::deque<queued_write>& records, std::vector<batch_waiter>& waiting);
-    void answer(std::vector<batch_waiter>& waiting, const std::exception_ptr& failed);
+    /// Writes `records` in one transaction, then calls each back (units through their tickets).
+    void commit(std::deque<queued_write>& records);
+    /// Records what became of the tickets up to `last`, and answers who waits for them.
+    void settle(std::uint64_t last, std::vector<std::pair<std::uint64_t, std::exception_ptr>> failures);
     /// Inside the writer's transaction, at most once a minute.
     void prune_if_due(connection& conn);
 
@@ -81,7 +83,10 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<queued_write> queued_;
-    std::vector<batch_waiter> waiters_;
+    std::vector<ticket_waiter> waiters_;
+    std::uint64_t last_ticket_ = 0;                       ///< the newest unit queued
+    std::uint64_t settled_ = 0;                           ///< every ticket up to it is written or failed
+    std::map<std::uint64_t, std::exception_ptr> failed_;  ///< failed tickets not flushed yet
     bool stopping_ = false;
     std::uint64_t commits_ = 0;
     std::chrono::steady_clock::time_point next_prune_;

@@ -4,6 +4,7 @@
 #include "allocation/errors.hpp"
 #include "sqlite_database.hpp"
 #include "sqlite_journal.hpp"
+#include "unit_writes.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -22,18 +23,6 @@ namespace {
 using detail::connection;
 using detail::run;
 using detail::statement_scope;
-
-void bind_eta(SQLite::Statement& statement, int index, const std::optional<batch::date>& eta) {
-    if (eta) {
-        statement.bind(index, format_date(*eta));
-    } else {
-        statement.bind(index);  // NULL
-    }
-}
-
-}  // namespace
-
-namespace {
 
 /// The connection of an open session, for the stored lines it loaded; null once it has ended.
 struct session_link {
@@ -87,15 +76,25 @@ private:
     std::size_t count_;
 };
 
-/// One unit of work: a savepoint in the writing connection's open transaction (its batch),
-/// holding the gate. A unit that records a journaled run leaves the batch open for the journal's
-/// writer to commit with others; any other unit commits it at once.
+/// One unit of work. Alone, it holds the write gate from its first read to its commit, in a
+/// transaction of its own on the writing connection. Journaled, it reads a snapshot on a pooled
+/// connection and never waits for the gate: its commit hands what it writes, with its handler's
+/// run, to the journal's writer, which applies many units in one transaction. The bus waits for
+/// that transaction before the run's events are routed, and the lane runs nothing else
+/// meanwhile, so the next unit of its products reads what this one wrote.
 class sqlite_session final : public store_session {
 public:
+    /// A unit alone, on the writing connection.
     explicit sqlite_session(std::shared_ptr<sqlite_store::impl> owner)
         : owner_{std::move(owner)}, permit_{std::in_place, *owner_}, conn_{&permit_->connection()} {
-        batch_ = owner_->join_batch(*conn_);
-        run(conn_->savepoint);
+        run(conn_->begin);
+        link_->open = conn_;
+    }
+
+    /// A journaled unit, reading on a pooled connection.
+    sqlite_session(std::shared_ptr<sqlite_store::impl> owner, std::shared_ptr<detail::sqlite_journal> journal)
+        : owner_{std::move(owner)}, journal_{std::move(journal)}, reader_{owner_->acquire()}, conn_{&**reader_} {
+        run(conn_->begin_read);
         link_->open = conn_;
     }
 
@@ -118,33 +117,18 @@ public:
     std::uint64_t commit(std::span<tracked_product* const> products, std::span<const view_change> view_changes,
                          const cascade::handler_run* run) override {
         connection& c = open_connection();
-        std::vector<batch_change> changes;
-        for (const tracked_product* tracked : products) {
-            write_header(c, *tracked);
-            add_changes(tracked->current, changes);
-        }
-        // Released lines first: a line moving between batches must leave before it arrives.
-        for (const batch_change& change : changes) {
-            write_batch_and_released_lines(c, change);
-        }
-        for (const batch_change& change : changes) {
-            write_new_lines(c, change);
-        }
-        for (const view_change& change : view_changes) {
-            write_view_change(c, change);
-        }
+        // Built here, while the lines this unit loaded can still be read.
+        auto writes = writes_of(products, view_changes);
         if (run != nullptr) {
-            detail::record_run(c, *run);
+            writes.run = detail::row_of(*run);
         }
-        (void)open_connection();  // still inside the batch it joined
-        detail::run(c.release_savepoint);
-        if (run != nullptr) {
-            const auto batch = batch_;  // committed by the journal's writer, with other units
+        if (journal_) {
+            detail::run(c.commit);  // ends the read snapshot
             finish();
-            return batch;
+            return journal_->write_unit(std::move(writes));
         }
-        detail::run(c.commit);  // this unit, and whatever joined the batch before it
-        owner_->batches().end(true);
+        detail::apply(c, writes);
+        detail::run(c.commit);
         finish();
         return 0;
     }
@@ -154,18 +138,10 @@ public:
             return;
         }
         try {
-            run(conn_->rollback_to_savepoint);
-            run(conn_->release_savepoint);
-            if (sqlite3_get_autocommit(conn_->db.getHandle()) != 0) {
-                owner_->batches().end(false);  // SQLite rolled back the whole batch
-            }
-        } catch (...) {
-            // The connection's state is unknown: the batch is lost, and the permit closes it.
-            try {
-                owner_->batches().end(false);
+            if (!conn_->reusable()) {
                 run(conn_->rollback);
-            } catch (...) {  // NOLINT(bugprone-empty-catch): closing the connection rolls back
             }
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the permit or the lease closes a connection left in it
         }
         finish();
     }
@@ -177,17 +153,18 @@ private:
         }
         // After an error SQLite may roll back the whole transaction by itself: nothing of this
         // unit may then run on, each statement committing alone.
-        if (sqlite3_get_autocommit(conn_->db.getHandle()) != 0 || owner_->batches().open() != batch_) {
+        if (conn_->reusable()) {
             throw SQLite::Exception{"the unit of work's transaction was rolled back", SQLITE_ABORT};
         }
         return *conn_;
     }
 
-    /// Lets the next writer in.
+    /// Lets the next writer in, or gives the reading connection back.
     void finish() noexcept {
         link_->open = nullptr;
         conn_ = nullptr;
         permit_.reset();
+        reader_.reset();
     }
 
     [[nodiscard]] static std::optional<std::int64_t> load_version(connection& c, const std::string& sku) {
@@ -216,85 +193,44 @@ private:
         return batches;
     }
 
-    /// Inserts a new product, or checks and bumps the stored version (optimistic concurrency).
-    static void write_header(connection& c, const tracked_product& tracked) {
-        const product& p = tracked.current;
-        const statement_scope scope{tracked.stored_version ? c.update_version : c.insert_product};
-        scope->bind(1, p.sku());
-        scope->bind(2, p.version_number());
-        if (tracked.stored_version) {
-            scope->bind(3, *tracked.stored_version);
-        }
-        if (scope->exec() == 0) {
-            throw concurrency_error{p.sku()};  // changed, or added by someone else, since we looked
-        }
-    }
-
-    /// One batch against its loaded state. Lines are appended and released from the back, so
-    /// what changed is a tail: the lines from `kept` on are rewritten.
-    struct batch_change {
-        const std::string* sku;
-        const batch* now;
-        const batch* loaded;  ///< nullptr for a new batch
-        std::size_t kept;     ///< lines [0, kept) are stored already
-    };
-
-    void add_changes(const product& p, std::vector<batch_change>& changes) const {
-        const product* before = snapshot_of(p.sku());
-        for (const batch& b : p.batches()) {
-            const batch* loaded = before != nullptr ? before->find_batch(b.reference()) : nullptr;
-            std::size_t kept = 0;
-            if (loaded != nullptr) {
-                kept = loaded->allocations().common_prefix(b.allocations());
+    /// The rows that differ from what was loaded. Lines are appended and released from the
+    /// back, so what changed in a batch is a tail: the lines from the common prefix on.
+    [[nodiscard]] detail::unit_writes writes_of(std::span<tracked_product* const> products,
+                                                std::span<const view_change> view_changes) const {
+        detail::unit_writes writes;
+        for (const tracked_product* tracked : products) {
+            const product& p = tracked->current;
+            writes.products.push_back({p.sku(), p.version_number(), tracked->stored_version});
+            const product* before = snapshot_of(p.sku());
+            for (const batch& b : p.batches()) {
+                add_batch_writes(p.sku(), b, before != nullptr ? before->find_batch(b.reference()) : nullptr, writes);
             }
-            changes.push_back({&p.sku(), &b, loaded, kept});
         }
+        writes.views.assign(view_changes.begin(), view_changes.end());
+        return writes;
     }
 
-    static void write_batch_and_released_lines(connection& c, const batch_change& change) {
-        const batch& b = *change.now;
-        if (change.loaded == nullptr || change.loaded->purchased_quantity() != b.purchased_quantity() ||
-            change.loaded->eta() != b.eta() || change.loaded->allocations().size() != b.allocations().size() ||
-            change.loaded->allocated_quantity() != b.allocated_quantity()) {
-            const statement_scope scope{change.loaded == nullptr ? c.insert_batch : c.update_batch};
-            scope->bind(1, *change.sku);
-            scope->bind(2, b.reference());
-            scope->bind(3, b.purchased_quantity());
-            bind_eta(*scope, 4, b.eta());
-            scope->bind(5, b.allocated_quantity());
-            scope->bind(6, static_cast<std::int64_t>(b.allocations().size()));
-            scope->exec();
+    static void add_batch_writes(const std::string& sku, const batch& now, const batch* loaded,
+                                 detail::unit_writes& writes) {
+        const std::size_t kept = loaded != nullptr ? loaded->allocations().common_prefix(now.allocations()) : 0;
+        if (loaded == nullptr || loaded->purchased_quantity() != now.purchased_quantity() ||
+            loaded->eta() != now.eta() || loaded->allocations().size() != now.allocations().size() ||
+            loaded->allocated_quantity() != now.allocated_quantity()) {
+            writes.batches.push_back({.sku = sku,
+                                      .reference = now.reference(),
+                                      .purchased_quantity = now.purchased_quantity(),
+                                      .eta = now.eta() ? std::optional{format_date(*now.eta())} : std::nullopt,
+                                      .allocated_quantity = now.allocated_quantity(),
+                                      .line_count = static_cast<std::int64_t>(now.allocations().size()),
+                                      .is_new = loaded == nullptr});
         }
-        if (change.loaded != nullptr && change.kept < change.loaded->allocations().size()) {
-            const statement_scope scope{c.delete_allocations_from};
-            scope->bind(1, *change.sku);
-            scope->bind(2, b.reference());
-            scope->bind(3, static_cast<std::int64_t>(change.kept));
-            scope->exec();
+        if (loaded != nullptr && kept < loaded->allocations().size()) {
+            writes.released.push_back({sku, now.reference(), static_cast<std::int64_t>(kept)});
         }
-    }
-
-    static void write_new_lines(connection& c, const batch_change& change) {
-        auto position = change.kept;
-        for (const auto& line : change.now->allocations().lines(change.kept)) {
-            const statement_scope scope{c.insert_allocation};
-            scope->bind(1, *change.sku);
-            scope->bind(2, change.now->reference());
-            scope->bind(3, static_cast<std::int64_t>(position++));
-            scope->bind(4, line.orderid);
-            scope->bind(5, line.qty);
-            scope->exec();
+        auto position = static_cast<std::int64_t>(kept);
+        for (auto& line : now.allocations().lines(kept)) {
+            writes.lines.push_back({sku, now.reference(), position++, std::move(line.orderid), line.qty});
         }
-    }
-
-    static void write_view_change(connection& c, const view_change& change) {
-        const statement_scope scope{change.batchref ? c.upsert_view : c.delete_view};
-        scope->bind(1, change.orderid);
-        scope->bind(2, change.sku);
-        if (change.batchref) {
-            scope->bind(3, *change.batchref);
-        }
-        scope->exec();
     }
 
     [[nodiscard]] const product* snapshot_of(std::string_view sku) const noexcept {
@@ -303,9 +239,10 @@ private:
     }
 
     std::shared_ptr<sqlite_store::impl> owner_;
+    std::shared_ptr<detail::sqlite_journal> journal_;  ///< null for a unit alone
     std::optional<sqlite_store::impl::write_permit> permit_;
-    connection* conn_;  ///< the permit's; null once the session has ended
-    std::uint64_t batch_ = 0;
+    std::optional<sqlite_store::impl::lease> reader_;
+    connection* conn_;  ///< the permit's or the reader's; null once the session has ended
     std::shared_ptr<session_link> link_ = std::make_shared<session_link>();
     std::map<std::string, product, std::less<>> snapshots_;  ///< as loaded, to write only the difference
 };
@@ -317,7 +254,10 @@ sqlite_store::sqlite_store(sqlite_options options)
 
 sqlite_store::~sqlite_store() = default;
 
-std::unique_ptr<store_session> sqlite_store::open_session() {
+std::unique_ptr<store_session> sqlite_store::open_session(unit_kind kind) {
+    if (kind == unit_kind::journaled) {
+        return std::make_unique<sqlite_session>(impl_, std::static_pointer_cast<detail::sqlite_journal>(journal_));
+    }
     return std::make_unique<sqlite_session>(impl_);
 }
 

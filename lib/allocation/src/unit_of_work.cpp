@@ -9,11 +9,24 @@
 
 namespace allocation {
 
-unit_of_work::unit_of_work(store& storage)
-    : storage_{&storage}, session_{storage.open_session()}, products_{*session_} {}
+namespace {
 
-unit_of_work::unit_of_work(store& storage, cascade::context& ctx) : unit_of_work{storage} {
-    ctx_ = &ctx;
+/// Journaled when the handler's run is journaled in the store's own journal.
+[[nodiscard]] bool journals_in(const store& storage, const cascade::context& ctx) noexcept {
+    return ctx.journal() != nullptr && ctx.journal() == storage.journal().get();
+}
+
+}  // namespace
+
+unit_of_work::unit_of_work(store& storage)
+    : storage_{&storage}, session_{storage.open_session(unit_kind::alone)}, products_{*session_} {}
+
+unit_of_work::unit_of_work(store& storage, cascade::context& ctx)
+    : storage_{&storage},
+      ctx_{&ctx},
+      journaled_{journals_in(storage, ctx)},
+      session_{storage.open_session(journaled_ ? unit_kind::journaled : unit_kind::alone)},
+      products_{*session_} {
     ctx.add_event_source(event_source());
 }
 
@@ -36,7 +49,7 @@ void unit_of_work::commit() {
     // Journaled here: the run, with these events, commits with the products.
     std::optional<cascade::handler_run> run;
     try {
-        if (ctx_ != nullptr && ctx_->journal() != nullptr && ctx_->journal() == storage_->journal().get()) {
+        if (journaled_) {
             run = ctx_->prepare_run(events);
         }
         const auto batch = session_->commit(seen, view_changes_of(events), run ? &*run : nullptr);

@@ -35,7 +35,7 @@ public:
     /// "unchanged since I loaded it" by identity.
     using product_ptr = std::shared_ptr<const product>;
 
-    [[nodiscard]] std::unique_ptr<store_session> open_session() override;
+    [[nodiscard]] std::unique_ptr<store_session> open_session(unit_kind kind) override;
     [[nodiscard]] const allocations_view& view() const noexcept override { return view_; }
 
 private:

@@ -1,9 +1,10 @@
 #pragma once
 // The store in SQLite (through SQLiteCpp): one file, WAL mode, schema created on first use.
-// Connections come from a small pool, one per unit of work; writing units run in
-// BEGIN IMMEDIATE transactions, one at a time per process (SQLite has a single writer anyway,
-// and waiting in-process is cheaper than SQLite's sleeping busy handler); busy_timeout covers
-// other processes. Each product's version number is checked on commit (optimistic concurrency).
+// One connection writes, one transaction at a time per process (SQLite has a single writer
+// anyway, and waiting in-process is cheaper than SQLite's sleeping busy handler); busy_timeout
+// covers other processes. Journaled units of work read on pooled connections and are written by
+// the journal's writer thread, many to a transaction. Each product's version number is checked
+// when it is written (optimistic concurrency).
 
 #include "allocation/store.hpp"
 
@@ -47,8 +48,10 @@ public:
     sqlite_store(const sqlite_store&) = delete;
     sqlite_store& operator=(const sqlite_store&) = delete;
 
-    [[nodiscard]] std::unique_ptr<store_session> open_session() override;
-    /// The bus's journal in this file: units of work record their runs in their own transactions.
+    /// A unit alone holds the write lock and commits by itself; a journaled unit reads without
+    /// it, and the journal's writer commits it with others (group commit).
+    [[nodiscard]] std::unique_ptr<store_session> open_session(unit_kind kind) override;
+    /// The bus's journal in this file: a journaled unit's run commits with its effects.
     [[nodiscard]] const std::shared_ptr<cascade::journal>& journal() const noexcept override;
     [[nodiscard]] const allocations_view& view() const noexcept override;
     [[nodiscard]] const std::filesystem::path& path() const noexcept;

@@ -16,6 +16,10 @@ namespace allocation {
 
 enum class store_kind : std::uint8_t { memory, sqlite };
 
+/// What a unit of work commits: its changes alone, or with its handler's run, recorded in the
+/// store's own journal (store::journal()).
+enum class unit_kind : std::uint8_t { alone, journaled };
+
 /// One store's side of a unit of work: an open transaction that loads products and writes them
 /// back. Not thread-safe: one unit of work uses it at a time.
 class store_session {
@@ -30,9 +34,10 @@ public:
     /// concurrency_error when one was changed by someone else since it was loaded (or was added
     /// by someone else meanwhile).
     /// `run`, when set, is the handler's run to record in the same transaction (only a store
-    /// whose journal() holds it is given one). Such a commit may join a transaction shared with
-    /// other units and committed later, many units at once: it returns that transaction's batch,
-    /// for the bus to wait for (cascade::journal::flush); 0 when it is committed already.
+    /// whose journal() holds it is given one). A journaled session's commit may be queued, to be
+    /// written later with other units in one transaction: it then returns a ticket for the bus to
+    /// wait for (cascade::journal::flush), and a conflict is reported there, not thrown here;
+    /// 0 when it is committed already.
     [[nodiscard]] virtual std::uint64_t commit(std::span<tracked_product* const> products,
                                                std::span<const view_change> view_changes,
                                                const cascade::handler_run* run) = 0;
@@ -52,8 +57,8 @@ class store {
 public:
     virtual ~store() = default;
 
-    /// Starts a transaction for one unit of work.
-    [[nodiscard]] virtual std::unique_ptr<store_session> open_session() = 0;
+    /// Starts a transaction for one unit of work of that kind.
+    [[nodiscard]] virtual std::unique_ptr<store_session> open_session(unit_kind kind) = 0;
 
     /// The allocations read model kept beside the products, as committed.
     [[nodiscard]] virtual const allocations_view& view() const noexcept = 0;

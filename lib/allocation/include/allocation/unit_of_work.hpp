@@ -20,7 +20,9 @@ public:
     /// Opens a session for the handler of `ctx`: the committed products' events become the
     /// handler's. When the run is journaled in the store's own journal, the commit records it
     /// (with those events and the result set on `ctx`) in the same transaction: the effects and
-    /// the record that they happened commit together, so a redelivery does not repeat them.
+    /// the record that they happened commit together, so a redelivery does not repeat them. Such
+    /// a commit may be written later with other units' (the SQLite store's group commit): the bus
+    /// waits for it before the handler's events are routed.
     unit_of_work(store& storage, cascade::context& ctx);
 
     /// Rolls back unless committed.
@@ -59,6 +61,7 @@ private:
 
     store* storage_;
     cascade::context* ctx_ = nullptr;         ///< the handler's, when opened for one
+    bool journaled_ = false;                  ///< its commit records the handler's run
     std::unique_ptr<store_session> session_;  ///< null once the unit has ended
     repository products_;
     std::shared_ptr<event_buffer> committed_events_ = std::make_shared<event_buffer>();

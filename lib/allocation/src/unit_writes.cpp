@@ -1,0 +1,121 @@
+#include "unit_writes.hpp"
+
+#include "allocation/errors.hpp"
+#include "sqlite_database.hpp"
+
+#include <algorithm>
+
+namespace allocation::detail {
+namespace {
+
+void write_product(connection& c, const product_row& row) {
+    const statement_scope scope{row.stored_version ? c.update_version : c.insert_product};
+    scope->bind(1, row.sku);
+    scope->bind(2, row.version);
+    if (row.stored_version) {
+        scope->bind(3, *row.stored_version);
+    }
+    if (scope->exec() == 0) {
+        throw concurrency_error{row.sku};  // changed, or added by someone else, since it was loaded
+    }
+}
+
+void write_batch(connection& c, const batch_row& row) {
+    const statement_scope scope{row.is_new ? c.insert_batch : c.update_batch};
+    scope->bind(1, row.sku);
+    scope->bind(2, row.reference);
+    scope->bind(3, row.purchased_quantity);
+    if (row.eta) {
+        scope->bind(4, *row.eta);
+    } else {
+        scope->bind(4);  // NULL
+    }
+    scope->bind(5, row.allocated_quantity);
+    scope->bind(6, row.line_count);
+    scope->exec();
+}
+
+void release_lines(connection& c, const released_lines& released) {
+    const statement_scope scope{c.delete_allocations_from};
+    scope->bind(1, released.sku);
+    scope->bind(2, released.batchref);
+    scope->bind(3, released.from);
+    scope->exec();
+}
+
+void write_line(connection& c, const line_row& line) {
+    const statement_scope scope{c.insert_allocation};
+    scope->bind(1, line.sku);
+    scope->bind(2, line.batchref);
+    scope->bind(3, line.position);
+    scope->bind(4, line.orderid);
+    scope->bind(5, line.qty);
+    scope->exec();
+}
+
+void write_view(connection& c, const view_change& change) {
+    const statement_scope scope{change.batchref ? c.upsert_view : c.delete_view};
+    scope->bind(1, change.orderid);
+    scope->bind(2, change.sku);
+    if (change.batchref) {
+        scope->bind(3, *change.batchref);
+    }
+    scope->exec();
+}
+
+[[nodiscard]] nlohmann::json raised_to_json(const std::vector<cascade::raised_event>& raised) {
+    auto events = nlohmann::json::array();
+    for (const auto& event : raised) {
+        events.push_back({{"id", event.id}, {"name", event.message.name()}, {"data", event.message.data()}});
+    }
+    return events;
+}
+
+}  // namespace
+
+run_row row_of(const cascade::handler_run& run) {
+    cascade::message_id last_id = 0;
+    for (const auto& event : run.raised) {
+        last_id = std::max(last_id, event.id);
+    }
+    return {.message = static_cast<std::int64_t>(run.message),
+            .handler = run.handler,
+            .root = static_cast<std::int64_t>(run.root),
+            .result = json_text(run.result),
+            .raised = json_text(raised_to_json(run.raised)),
+            .last_id = static_cast<std::int64_t>(last_id)};
+}
+
+void record_run(connection& c, const run_row& run, run_write how) {
+    const statement_scope scope{how == run_write::once ? c.insert_run : c.replace_run};
+    scope->bind(1, run.message);
+    scope->bind(2, run.handler);
+    scope->bind(3, run.root);
+    scope->bind(4, run.result);
+    scope->bind(5, run.raised);
+    scope->bind(6, run.last_id);
+    scope->exec();
+}
+
+void apply(connection& c, const unit_writes& writes) {
+    for (const auto& row : writes.products) {
+        write_product(c, row);
+    }
+    for (const auto& row : writes.batches) {
+        write_batch(c, row);
+    }
+    for (const auto& released : writes.released) {
+        release_lines(c, released);
+    }
+    for (const auto& line : writes.lines) {
+        write_line(c, line);
+    }
+    for (const auto& change : writes.views) {
+        write_view(c, change);
+    }
+    if (writes.run) {
+        record_run(c, *writes.run, run_write::once);
+    }
+}
+
+}  // namespace allocation::detail
