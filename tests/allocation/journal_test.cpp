@@ -19,6 +19,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -149,10 +150,13 @@ TEST_CASE("a submit appended before the crash runs once on the next start", "[jo
     CHECK(outcome["result"] == "b1");
     CHECK(count(db.path(), "SELECT COUNT(*) FROM allocations WHERE orderid = 'o9'") == 1);
     CHECK(second.app->allocations("o9").has_value());
-    // Its key answers with the record; a new submit's id is above the journal's.
-    const auto known = second.bus.find_submit("c9");
-    REQUIRE(known);
-    REQUIRE(known->finished);
+    // Its key answers with the record, once the bus has heard the outcome's commit (the row can
+    // be read a moment before); a new submit's id is above the journal's.
+    std::optional<cascade::keyed_submit> known;
+    REQUIRE(eventually([&] {
+        known = second.bus.find_submit("c9");
+        return known && known->finished;
+    }));
     CHECK(known->finished->result == "b1");
     const auto next = second.run(allocation_required{"o10", "LAMP", 1});
     CHECK(next.id > 1'000'000);
