@@ -106,4 +106,13 @@ TEST_CASE("dates are read and written as YYYY-MM-DD", "[allocation][messages]") 
     CHECK_FALSE(parse_date("2024-13-01").has_value());
     CHECK_FALSE(parse_date("2024-01-01T10:00").has_value());
     CHECK_FALSE(parse_date("").has_value());
+    // Only what the schema's pattern allows: four, two and two digits.
+    CHECK_FALSE(parse_date("2026-1-5").has_value());
+    CHECK_FALSE(parse_date("2026-01-5 ").has_value());
+    CHECK_FALSE(parse_date("+026-01-05").has_value());
+    CHECK_FALSE(parse_date("2026-+1-05").has_value());
+    CHECK_FALSE(parse_date(" 2026-01-0").has_value());
+    CHECK_FALSE(parse_date("2026/01/05").has_value());
+    CHECK(parse_date("0001-01-01").has_value());
+    CHECK(parse_date("9999-12-31").has_value());
 }
