@@ -141,6 +141,18 @@ async function bookScenario(page, port) {
   await page.click('#feed-subscribe');
   await page.waitForFunction(() => document.getElementById('feed-status').textContent === 'subscribed to OutOfStock', WAIT);
   check(true, 'a filtered subscription is confirmed with its names');
+
+  // Paused, the feed holds what arrives and shows it on resume. More than both batches hold:
+  // the order is not allocated, and OutOfStock is raised.
+  const shown = (await texts(page, '#feed li')).length;
+  await page.click('#feed-pause');
+  await fillAndSubmit(page, 'AllocationRequired', { orderid: `${sku}-o3`, sku, qty: 100 });
+  await page.waitForFunction(() => document.getElementById('feed-pause').textContent === 'Resume (1 new)', WAIT);
+  check((await texts(page, '#feed li')).length === shown, 'paused, the feed shows nothing new, and counts what it holds');
+  await page.click('#feed-pause');
+  const resumed = await texts(page, '#feed li');
+  check(resumed.length === shown + 1 && resumed[0].includes(' OutOfStock ') && resumed[0].includes(sku),
+        'resumed, it shows the OutOfStock that arrived meanwhile');
 }
 
 /** HS256 token for `secret`, as the server's --auth-jwt-secret expects. */

@@ -42,6 +42,12 @@ export class CascadeView {
         this.#finish(frame);
         break;
       case 'error':
+        if (frame.code === 'disconnected') {
+          // Sent, so perhaps accepted and run: the server knows, this page does not.
+          this.#setStatus('unknown', 'unknown');
+          this.outcome.append(element('span', 'error', 'the connection closed before the outcome: it may have run; a durable server tells it under its id (GET /messages/{id})'));
+          break;
+        }
         this.#setStatus('refused', 'refused');
         this.outcome.append(element('span', 'error', `${frame.code}: ${frame.message}`));
         break;
@@ -57,7 +63,7 @@ export class CascadeView {
     const node = element('li', 'node');
     node.dataset.name = message.name;
     node.append(element('span', 'name', message.name),
-                element('span', 'meta', `depth ${message.depth} · ${message.aggregate}`),
+                element('span', 'meta', `depth ${message.depth} · ${message.aggregate}${message.orphan ? ' · its cause was not streamed' : ''}`),
                 element('ul'));
     parent.append(node);
     this.#nodes.set(message.id, node);
@@ -68,6 +74,13 @@ export class CascadeView {
 
   #finish(done) {
     this.#setStatus(done.status, done.status);
+    // Events whose cause never came (it was dropped, say) are drawn at the top, marked so.
+    const orphans = this.#pending;
+    const waiting = new Set(orphans.map((m) => m.id));
+    this.#pending = orphans.filter((m) => waiting.has(m.causation_id));  // drawn under their orphaned cause
+    for (const orphan of orphans.filter((m) => !waiting.has(m.causation_id))) {
+      this.#draw({ ...orphan, causation_id: null, orphan: true });
+    }
     const summary = [`${done.events} event${done.events === 1 ? '' : 's'}`];
     if (done.result !== null && done.result !== undefined) summary.unshift(`result ${JSON.stringify(done.result)}`);
     if (done.dropped) summary.push(`${done.dropped} dropped`);

@@ -1,4 +1,5 @@
-// The live feed: one subscription, filtered by name and aggregate, pausable, at most CAP lines.
+// The live feed: one subscription, filtered by name and aggregate, at most CAP lines. Paused, it
+// holds what arrives (up to CAP, the newest) and shows it on resume.
 
 const CAP = 500;
 
@@ -10,7 +11,8 @@ function listOf(text) {
 export class LiveFeed {
   #subscription = null;
   #paused = false;
-  #missed = 0;
+  #held = [];     // frames that arrived while paused, oldest first
+  #overflow = 0;  // of those, how many were let go to keep CAP
 
   constructor(connection, { form, names, aggregates, subscribe, pause, clear, list, status }) {
     Object.assign(this, { connection, names, aggregates, subscribe, pause, list, status });
@@ -52,13 +54,20 @@ export class LiveFeed {
   #receive(frame) {
     if (frame.sub !== this.#subscription) return;
     if (this.#paused) {
-      this.#missed += 1;
-      this.pause.textContent = `Resume (${this.#missed} new)`;
+      this.#held.push(frame);
+      if (this.#held.length > CAP) {
+        this.#held.shift();
+        this.#overflow += 1;
+      }
+      this.pause.textContent = `Resume (${this.#held.length + this.#overflow} new)`;
       return;
     }
-    const { event } = frame;
+    this.#show(frame);
+  }
+
+  #show({ seq, event }) {
     const line = document.createElement('li');
-    line.textContent = `#${frame.seq} ${event.name} ${event.aggregate} ${JSON.stringify(event.data)}`;
+    line.textContent = `#${seq} ${event.name} ${event.aggregate} ${JSON.stringify(event.data)}`;
     line.title = line.textContent;
     this.list.prepend(line);
     while (this.list.children.length > CAP) this.list.lastElementChild.remove();
@@ -66,8 +75,12 @@ export class LiveFeed {
 
   #togglePause() {
     this.#paused = !this.#paused;
-    this.#missed = 0;
     this.pause.setAttribute('aria-pressed', String(this.#paused));
     this.pause.textContent = this.#paused ? 'Resume' : 'Pause';
+    if (this.#paused) return;
+    if (this.#overflow > 0) this.status.textContent = `${this.#overflow} events arrived past ${CAP} while paused and are not shown`;
+    for (const frame of this.#held) this.#show(frame);
+    this.#held = [];
+    this.#overflow = 0;
   }
 }
