@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -85,11 +86,17 @@ struct decoder_cases {
             cases.refused.emplace_back(name + " null", with(nullptr));
         }
         if (property.contains("minimum")) {
+            // An int64 field's bounds are the type's: one past them is not an int64, so it is
+            // written as the unsigned number it is, or left out below INT64_MIN (JSON numbers
+            // here are 64-bit).
             const auto minimum = property["minimum"].get<std::int64_t>();
             cases.accepted.emplace_back(name + " at its minimum", with(minimum));
-            cases.refused.emplace_back(name + " below its minimum", with(minimum - 1));
+            if (minimum > std::numeric_limits<std::int64_t>::min()) {
+                cases.refused.emplace_back(name + " below its minimum", with(minimum - 1));
+            }
             cases.accepted.emplace_back(name + " at its maximum", with(property["maximum"]));
-            cases.refused.emplace_back(name + " above its maximum", with(property["maximum"].get<std::int64_t>() + 1));
+            const auto maximum = property["maximum"].get<std::int64_t>();
+            cases.refused.emplace_back(name + " above its maximum", with(static_cast<std::uint64_t>(maximum) + 1U));
             cases.refused.emplace_back(name + " a fraction", with(minimum + 0.5));
         }
         if (property.contains("minLength")) {

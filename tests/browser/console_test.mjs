@@ -35,14 +35,25 @@ function startServer(folder, extra = []) {
   });
   let log = '';
   return new Promise((resolve, reject) => {
+    // A server that neither listens nor exits fails the test with its log, not ctest's timeout.
+    const hung = setTimeout(() => {
+      server.kill('SIGKILL');
+      reject(new Error(`cascade-server did not listen within ${WAIT.timeout} ms:\n${log}`));
+    }, WAIT.timeout);
     const seen = (chunk) => {
       log += chunk;
       const match = log.match(/listening on 127\.0\.0\.1:(\d+)/);
-      if (match) resolve({ process: server, port: Number(match[1]), log: () => log });
+      if (match) {
+        clearTimeout(hung);
+        resolve({ process: server, port: Number(match[1]), log: () => log });
+      }
     };
     server.stdout.on('data', seen);
     server.stderr.on('data', seen);
-    server.on('exit', (code) => reject(new Error(`cascade-server exited (${code}) before listening:\n${log}`)));
+    server.on('exit', (code) => {
+      clearTimeout(hung);
+      reject(new Error(`cascade-server exited (${code}) before listening:\n${log}`));
+    });
   });
 }
 
