@@ -3,6 +3,8 @@
 #include "allocation/errors.hpp"
 #include "sqlite_database.hpp"
 
+#include <SQLiteCpp/VariadicBind.h>
+
 #include <algorithm>
 
 namespace allocation::detail {
@@ -22,34 +24,23 @@ void write_product(connection& c, const product_row& row) {
 
 void write_batch(connection& c, const batch_row& row) {
     const statement_scope scope{row.is_new ? c.insert_batch : c.update_batch};
-    scope->bind(1, row.sku);
-    scope->bind(2, row.reference);
-    scope->bind(3, row.purchased_quantity);
-    if (row.eta) {
-        scope->bind(4, *row.eta);
-    } else {
-        scope->bind(4);  // NULL
+    SQLite::bind(*scope, row.sku, row.reference, row.purchased_quantity, row.eta.value_or(""), row.allocated_quantity,
+                 row.line_count);
+    if (!row.eta) {
+        scope->bind(4);  // NULL: no ETA
     }
-    scope->bind(5, row.allocated_quantity);
-    scope->bind(6, row.line_count);
     scope->exec();
 }
 
 void release_lines(connection& c, const released_lines& released) {
     const statement_scope scope{c.delete_allocations_from};
-    scope->bind(1, released.sku);
-    scope->bind(2, released.batchref);
-    scope->bind(3, released.from);
+    SQLite::bind(*scope, released.sku, released.batchref, released.from);
     scope->exec();
 }
 
 void write_line(connection& c, const line_row& line) {
     const statement_scope scope{c.insert_allocation};
-    scope->bind(1, line.sku);
-    scope->bind(2, line.batchref);
-    scope->bind(3, line.position);
-    scope->bind(4, line.orderid);
-    scope->bind(5, line.qty);
+    SQLite::bind(*scope, line.sku, line.batchref, line.position, line.orderid, line.qty);
     scope->exec();
 }
 
@@ -88,12 +79,7 @@ run_row row_of(const cascade::handler_run& run) {
 
 void record_run(connection& c, const run_row& run, run_write how) {
     const statement_scope scope{how == run_write::once ? c.insert_run : c.replace_run};
-    scope->bind(1, run.message);
-    scope->bind(2, run.handler);
-    scope->bind(3, run.root);
-    scope->bind(4, run.result);
-    scope->bind(5, run.raised);
-    scope->bind(6, run.last_id);
+    SQLite::bind(*scope, run.message, run.handler, run.root, run.result, run.raised, run.last_id);
     scope->exec();
 }
 
