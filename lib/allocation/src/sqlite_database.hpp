@@ -74,7 +74,8 @@ struct connection {
                                    "line_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
     SQLite::Statement update_batch{db,
                                    "UPDATE batches SET purchased_quantity = ?3, eta = ?4, allocated_quantity = ?5, "
-                                   "line_count = ?6 WHERE sku = ?1 AND reference = ?2"};
+                                   "line_count = ?6 WHERE sku = ?1 AND reference = ?2 AND purchased_quantity = ?7 "
+                                   "AND eta IS ?8 AND allocated_quantity = ?9 AND line_count = ?10"};
     SQLite::Statement insert_allocation{
         db, "INSERT INTO allocations (sku, batchref, position, orderid, qty) VALUES (?1, ?2, ?3, ?4, ?5)"};
     SQLite::Statement delete_allocations_from{
@@ -158,8 +159,8 @@ public:
     /// transaction found its cache stale after the last one's writes and read its pages again.
     class write_permit {
     public:
-        explicit write_permit(impl& owner) : owner_{&owner} {
-            if (!owner.gate_.try_acquire_for(owner.options_.busy_timeout)) {
+        explicit write_permit(impl& owner, detail::gate_turn turn = detail::gate_turn::normal) : owner_{&owner} {
+            if (!owner.gate_.try_acquire_for(owner.options_.busy_timeout, turn)) {
                 throw SQLite::Exception{"database is locked: no write lock within the busy timeout", SQLITE_BUSY};
             }
         }
@@ -178,7 +179,7 @@ public:
         db.exec("PRAGMA journal_mode = WAL");  // persistent: recorded in the file
         detail::create_or_upgrade_schema(db);
         checkpointer_.emplace(options_, [this](const std::function<void()>& checkpoint) {
-            const write_permit held{*this};
+            const write_permit held{*this, detail::gate_turn::first};
             checkpoint();
         });
     }

@@ -25,6 +25,9 @@ constexpr std::chrono::minutes prune_every{1};
         apply(c, writes);
     } catch (...) {
         auto failed = std::current_exception();
+        if (c.reusable()) {
+            throw;  // SQLite rolled back the whole transaction (a full disk, say): every unit fails
+        }
         run(c.rollback_to_savepoint);  // a throw here fails the whole transaction
         run(c.release_savepoint);
         return failed;
@@ -169,32 +172,51 @@ std::uint64_t sqlite_journal::write_unit(unit_writes writes) {
 }
 
 void sqlite_journal::flush(std::uint64_t batch, cascade::journal_callback done) {
-    std::exception_ptr failed;
     {
         const std::scoped_lock lock{mutex_};
         if (batch > settled_) {
             waiters_.push_back({batch, std::move(done)});
             return;
         }
-        if (const auto it = failed_.find(batch); it != failed_.end()) {
-            failed = it->second;
-            failed_.erase(it);
-        }
+        // Settled already: answered by the writer thread, never inside this call.
+        ready_.emplace_back(std::move(done), outcome_of(batch));
     }
-    done(failed);
+    wake_.notify_one();
+}
+
+std::exception_ptr sqlite_journal::outcome_of(std::uint64_t ticket) const {
+    if (const auto it = failed_.find(ticket); it != failed_.end()) {
+        return it->second;
+    }
+    if (ticket <= forgotten_) {
+        return std::make_exception_ptr(
+            std::runtime_error{"this unit of work was written too long ago for its outcome to be kept"});
+    }
+    return nullptr;
 }
 
 void sqlite_journal::run_writer() {
     const auto& options = database_->options();
     std::unique_lock lock{mutex_};
     for (;;) {
-        wake_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+        wake_.wait(lock, [this] { return stopping_ || !queued_.empty() || !ready_.empty(); });
+        if (!ready_.empty()) {
+            auto answers = std::exchange(ready_, {});
+            lock.unlock();
+            answer(answers);
+            lock.lock();
+            continue;
+        }
         if (queued_.empty()) {
-            return;  // stopping, and everything is written
+            return;  // stopping, and everything is written and answered
         }
         if (options.group_commit_wait.count() > 0 && !stopping_) {
-            wake_.wait_for(lock, options.group_commit_wait,
-                           [this, &options] { return stopping_ || queued_.size() >= options.group_commit_records; });
+            wake_.wait_for(lock, options.group_commit_wait, [this, &options] {
+                return stopping_ || queued_.size() >= options.group_commit_records || !ready_.empty();
+            });
+            if (!ready_.empty()) {
+                continue;  // answered first; the records wait again
+            }
         }
         std::deque<queued_write> records;
         const auto take = std::min(queued_.size(), std::max<std::size_t>(1, options.group_commit_records));
@@ -257,24 +279,29 @@ void sqlite_journal::commit(std::deque<queued_write>& records) {
 }
 
 void sqlite_journal::settle(std::uint64_t last, std::vector<std::pair<std::uint64_t, std::exception_ptr>> failures) {
-    std::vector<std::pair<cascade::journal_callback, std::exception_ptr>> answers;
+    std::vector<answer_to> answers;
     {
         const std::scoped_lock lock{mutex_};
         settled_ = last;  // tickets are queued, and so written, in their order
         for (auto& [ticket, failure] : failures) {
             failed_.emplace(ticket, std::move(failure));
         }
+        // A failure is kept for any later flush of its ticket; only the newest ones, as nothing
+        // flushes a ticket long after its unit was written.
+        while (failed_.size() > kept_failures) {
+            forgotten_ = failed_.begin()->first;
+            failed_.erase(failed_.begin());
+        }
         const auto ready = std::ranges::partition(waiters_, [last](const ticket_waiter& w) { return w.ticket > last; });
         for (auto& waiter : ready) {
-            std::exception_ptr failure;
-            if (const auto it = failed_.find(waiter.ticket); it != failed_.end()) {
-                failure = std::move(it->second);
-                failed_.erase(it);
-            }
-            answers.emplace_back(std::move(waiter.done), std::move(failure));
+            answers.emplace_back(std::move(waiter.done), outcome_of(waiter.ticket));
         }
         waiters_.erase(ready.begin(), ready.end());
     }
+    answer(answers);
+}
+
+void sqlite_journal::answer(std::vector<answer_to>& answers) {
     for (auto& [done, failure] : answers) {
         done(failure);
     }

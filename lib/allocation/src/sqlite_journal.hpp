@@ -34,8 +34,8 @@ public:
     void append(cascade::journaled_submit submit, cascade::journal_callback done) override;
     void record_run(cascade::handler_run run, cascade::journal_callback done) override;
     void finish(cascade::message_id root, const cascade::outcome& result, cascade::journal_callback done) override;
-    /// Calls back once the unit of work queued under `batch` (a ticket of write_unit) is written,
-    /// or with what failed it.
+    /// Calls back (on the writer thread) once the unit of work queued under `batch` (a ticket of
+    /// write_unit) is written, or with what failed it.
     void flush(std::uint64_t batch, cascade::journal_callback done) override;
     void keep_letter(const cascade::dead_letter& letter, cascade::journal_callback done) override;
     void drop_letter(std::uint64_t id, cascade::journal_callback done) override;
@@ -70,12 +70,21 @@ private:
         cascade::journal_callback done;
     };
 
+    /// A callback with what to tell it.
+    using answer_to = std::pair<cascade::journal_callback, std::exception_ptr>;
+
+    /// Failed tickets kept for a flush at most; past that the oldest is forgotten.
+    static constexpr std::size_t kept_failures = 4096;
+
     void queue(std::function<write_result(connection&)> write, cascade::journal_callback done);
     void run_writer();
     /// Writes `records` in one transaction, then calls each back (units through their tickets).
     void commit(std::deque<queued_write>& records);
     /// Records what became of the tickets up to `last`, and answers who waits for them.
     void settle(std::uint64_t last, std::vector<std::pair<std::uint64_t, std::exception_ptr>> failures);
+    /// What became of a settled ticket: null when it was written. Under mutex_.
+    [[nodiscard]] std::exception_ptr outcome_of(std::uint64_t ticket) const;
+    static void answer(std::vector<answer_to>& answers);
     /// Inside the writer's transaction, at most once a minute.
     void prune_if_due(connection& conn);
 
@@ -86,7 +95,9 @@ private:
     std::vector<ticket_waiter> waiters_;
     std::uint64_t last_ticket_ = 0;                       ///< the newest unit queued
     std::uint64_t settled_ = 0;                           ///< every ticket up to it is written or failed
-    std::map<std::uint64_t, std::exception_ptr> failed_;  ///< failed tickets not flushed yet
+    std::map<std::uint64_t, std::exception_ptr> failed_;  ///< the newest failed tickets
+    std::uint64_t forgotten_ = 0;                         ///< the newest failed ticket no longer in failed_
+    std::vector<answer_to> ready_;                        ///< flushes of settled tickets, for the writer to answer
     bool stopping_ = false;
     std::uint64_t commits_ = 0;
     std::chrono::steady_clock::time_point next_prune_;

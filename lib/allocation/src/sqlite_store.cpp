@@ -210,6 +210,13 @@ private:
         return writes;
     }
 
+    [[nodiscard]] static detail::batch_state state_of(const batch& b) {
+        return {.purchased_quantity = b.purchased_quantity(),
+                .eta = b.eta() ? std::optional{format_date(*b.eta())} : std::nullopt,
+                .allocated_quantity = b.allocated_quantity(),
+                .line_count = static_cast<std::int64_t>(b.allocations().size())};
+    }
+
     static void add_batch_writes(const std::string& sku, const batch& now, const batch* loaded,
                                  detail::unit_writes& writes) {
         const std::size_t kept = loaded != nullptr ? loaded->allocations().common_prefix(now.allocations()) : 0;
@@ -218,11 +225,8 @@ private:
             loaded->allocated_quantity() != now.allocated_quantity()) {
             writes.batches.push_back({.sku = sku,
                                       .reference = now.reference(),
-                                      .purchased_quantity = now.purchased_quantity(),
-                                      .eta = now.eta() ? std::optional{format_date(*now.eta())} : std::nullopt,
-                                      .allocated_quantity = now.allocated_quantity(),
-                                      .line_count = static_cast<std::int64_t>(now.allocations().size()),
-                                      .is_new = loaded == nullptr});
+                                      .now = state_of(now),
+                                      .loaded = loaded != nullptr ? std::optional{state_of(*loaded)} : std::nullopt});
         }
         if (loaded != nullptr && kept < loaded->allocations().size()) {
             writes.released.push_back({sku, now.reference(), static_cast<std::int64_t>(kept)});

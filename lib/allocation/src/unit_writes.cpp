@@ -22,14 +22,27 @@ void write_product(connection& c, const product_row& row) {
     }
 }
 
-void write_batch(connection& c, const batch_row& row) {
-    const statement_scope scope{row.is_new ? c.insert_batch : c.update_batch};
-    SQLite::bind(*scope, row.sku, row.reference, row.purchased_quantity, row.eta.value_or(""), row.allocated_quantity,
-                 row.line_count);
-    if (!row.eta) {
-        scope->bind(4);  // NULL: no ETA
+void bind_state(SQLite::Statement& statement, int first, const batch_state& state) {
+    statement.bind(first, state.purchased_quantity);
+    if (state.eta) {
+        statement.bind(first + 1, *state.eta);
+    } else {
+        statement.bind(first + 1);  // NULL: no ETA
     }
-    scope->exec();
+    statement.bind(first + 2, state.allocated_quantity);
+    statement.bind(first + 3, state.line_count);
+}
+
+void write_batch(connection& c, const batch_row& row) {
+    const statement_scope scope{row.loaded ? c.update_batch : c.insert_batch};
+    SQLite::bind(*scope, row.sku, row.reference);
+    bind_state(*scope, 3, row.now);
+    if (row.loaded) {
+        bind_state(*scope, 7, *row.loaded);
+    }
+    if (scope->exec() == 0) {
+        throw concurrency_error{row.sku};  // the batch changed since it was loaded
+    }
 }
 
 void release_lines(connection& c, const released_lines& released) {

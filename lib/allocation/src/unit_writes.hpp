@@ -24,15 +24,21 @@ struct product_row {
     std::optional<std::int64_t> stored_version;
 };
 
-/// A batch's row, inserted or updated.
-struct batch_row {
-    std::string sku;
-    std::string reference;
+/// What a batch's row holds besides its key.
+struct batch_state {
     int purchased_quantity = 0;
     std::optional<std::string> eta;
     int allocated_quantity = 0;
     std::int64_t line_count = 0;
-    bool is_new = false;
+};
+
+/// A batch's row, inserted, or updated if it still holds what the unit loaded: only allocations
+/// bump the product's version, so this check is what catches a stale write of a quantity.
+struct batch_row {
+    std::string sku;
+    std::string reference;
+    batch_state now;
+    std::optional<batch_state> loaded;  ///< std::nullopt: a new batch
 };
 
 /// A batch's lines from `from` on, released: deleted.
@@ -80,8 +86,9 @@ struct unit_writes {
     std::optional<run_row> run;  ///< the handler's run, journaled with its effects
 };
 
-/// Applies `writes` on `c`, inside the caller's transaction. concurrency_error when a product
-/// changed (or was added) since the unit loaded it; SQLite::Exception for a run recorded already.
+/// Applies `writes` on `c`, inside the caller's transaction. concurrency_error when a product or
+/// one of its batches changed (or was added) since the unit loaded it; SQLite::Exception for a
+/// run recorded already.
 void apply(connection& c, const unit_writes& writes);
 
 }  // namespace allocation::detail
