@@ -178,7 +178,7 @@ public:
         SQLite::Database db = detail::open_database(options_);
         db.exec("PRAGMA journal_mode = WAL");  // persistent: recorded in the file
         detail::create_or_upgrade_schema(db);
-        checkpointer_.emplace(options_, [this](const std::function<void()>& checkpoint) {
+        checkpointer_.emplace(detail::open_database(options_), [this](const std::function<void()>& checkpoint) {
             const write_permit held{*this, detail::gate_turn::first};
             checkpoint();
         });

@@ -2,13 +2,11 @@
 // The SQLite store's WAL checkpoints, on a thread and a connection of their own. SQLite's own
 // checkpoint runs in the thread that commits, after the commit that takes the WAL past 1,000
 // pages, and syncs the file there: the journal's writer stalled for it, and so did every submit
-// waiting for the writer (a p99 of 85 ms on `cascade-bench allocation`). Here the writing
-// connection only says how large the WAL has grown (its WAL hook, which also turns SQLite's
-// automatic checkpoint off for it) and this thread copies the pages back meanwhile (PASSIVE: it
-// never waits for the writer or for readers, and the next write starts the WAL over once
-// everything in it is copied). Internal: include only from lib/allocation/src.
-
-#include "allocation/sqlite_store.hpp"
+// waiting for the writer. Here the writing connection only says how large the WAL has grown (its
+// WAL hook, which also turns SQLite's automatic checkpoint off for it) and this thread copies
+// the pages back: first while the writer goes on (PASSIVE: it never waits for the writer or for
+// readers), then the few pages written meanwhile with the writer held, so that everything is
+// copied and the next write starts the WAL over. Internal: include only from lib/allocation/src.
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <spdlog/spdlog.h>
@@ -26,9 +24,10 @@ public:
     /// Checkpoints once the WAL holds this many pages (SQLite's own default).
     static constexpr int checkpoint_pages = 1000;
 
-    /// `exclusive(f)` calls f while nothing else writes in this process.
-    wal_checkpointer(const sqlite_options& options, std::function<void(const std::function<void()>&)> exclusive)
-        : db_{open(options)}, exclusive_{std::move(exclusive)}, thread_{[this] { run(); }} {}
+    /// Checkpoints through `db`, a connection of its own to the file; `exclusive(f)` calls f while
+    /// nothing else writes in this process.
+    wal_checkpointer(SQLite::Database db, std::function<void(const std::function<void()>&)> exclusive)
+        : db_{in_wal_mode(std::move(db))}, exclusive_{std::move(exclusive)}, thread_{[this] { run(); }} {}
 
     ~wal_checkpointer() {
         {
@@ -48,10 +47,9 @@ public:
     void watch(SQLite::Database& writer) noexcept { sqlite3_wal_hook(writer.getHandle(), &on_commit, this); }
 
 private:
-    /// A connection that has read the file: before that, it does not know the file is in WAL
-    /// mode, and its checkpoints do nothing.
-    [[nodiscard]] static SQLite::Database open(const sqlite_options& options) {
-        SQLite::Database db{options.path.string(), SQLite::OPEN_READWRITE};
+    /// The connection once it has read the file: before that, it does not know the file is in
+    /// WAL mode, and its checkpoints do nothing.
+    [[nodiscard]] static SQLite::Database in_wal_mode(SQLite::Database db) {
         (void)db.execAndGet("PRAGMA journal_mode");
         return db;
     }
