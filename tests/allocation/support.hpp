@@ -9,16 +9,21 @@
 #include <allocation/unit_of_work.hpp>
 #include <cascade/bus.hpp>
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <boost/asio/use_future.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -26,6 +31,31 @@
 namespace alloc_test {
 
 inline constexpr auto generous = std::chrono::seconds{60};  // an upper bound for waits, never a timing claim
+
+/// Polls `done()` until it holds, for at most `generous` (never a timing claim).
+[[nodiscard]] inline bool eventually(const std::function<bool()>& done) {
+    const auto give_up = std::chrono::steady_clock::now() + generous;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > give_up) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    }
+    return true;
+}
+
+/// Throws what failed, if anything did.
+inline void rethrow_failure(const std::exception_ptr& failed) {
+    if (failed) {
+        std::rethrow_exception(failed);
+    }
+}
+
+/// The single integer `sql` selects from the database file at `db`.
+[[nodiscard]] inline std::int64_t count(const std::filesystem::path& db, const std::string& sql) {
+    SQLite::Database file{db.string(), SQLite::OPEN_READONLY};
+    return file.execAndGet(sql).getInt64();
+}
 
 /// A unique path in the temp directory; the file and SQLite's -wal/-shm companions go with it.
 class temp_file {

@@ -226,7 +226,6 @@ void sqlite_journal::run_writer() {
         lock.unlock();
         commit(records);
         lock.lock();
-        ++commits_;
     }
 }
 
@@ -414,11 +413,6 @@ cascade::journal_state sqlite_journal::recover(const cascade::message_registry& 
         }
         return state;
     });
-}
-
-std::uint64_t sqlite_journal::commits() const {
-    const std::scoped_lock lock{mutex_};
-    return commits_;
 }
 
 }  // namespace allocation::detail

@@ -50,9 +50,6 @@ public:
     /// savepoint of its own (a conflict fails it alone). Returns its ticket for flush.
     [[nodiscard]] std::uint64_t write_unit(unit_writes writes);
 
-    /// Transactions the writer committed so far.
-    [[nodiscard]] std::uint64_t commits() const;
-
 private:
     /// What one record's write returns: null, or what failed this record alone.
     using write_result = std::exception_ptr;
@@ -99,7 +96,6 @@ private:
     std::uint64_t forgotten_ = 0;                         ///< the newest failed ticket no longer in failed_
     std::vector<answer_to> ready_;                        ///< flushes of settled tickets, for the writer to answer
     bool stopping_ = false;
-    std::uint64_t commits_ = 0;
     std::chrono::steady_clock::time_point next_prune_;
     std::thread writer_;  ///< last: started once everything it uses exists
 };

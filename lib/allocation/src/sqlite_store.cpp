@@ -9,7 +9,6 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <map>
-#include <mutex>
 #include <optional>
 #include <sqlite3.h>
 #include <stdexcept>
