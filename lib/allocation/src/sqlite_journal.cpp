@@ -291,11 +291,14 @@ void sqlite_journal::settle(std::uint64_t last, std::vector<std::pair<std::uint6
             forgotten_ = failed_.begin()->first;
             failed_.erase(failed_.begin());
         }
-        const auto ready = std::ranges::partition(waiters_, [last](const ticket_waiter& w) { return w.ticket > last; });
-        for (auto& waiter : ready) {
-            answers.emplace_back(std::move(waiter.done), outcome_of(waiter.ticket));
+        // std::partition, not std::ranges::partition: clang 14 (the fuzz build) cannot use the
+        // subrange that the latter returns with libstdc++ 12.
+        const auto ready = std::partition(waiters_.begin(), waiters_.end(),
+                                          [last](const ticket_waiter& w) { return w.ticket > last; });
+        for (auto waiter = ready; waiter != waiters_.end(); ++waiter) {
+            answers.emplace_back(std::move(waiter->done), outcome_of(waiter->ticket));
         }
-        waiters_.erase(ready.begin(), ready.end());
+        waiters_.erase(ready, waiters_.end());
     }
     answer(answers);
 }

@@ -19,11 +19,10 @@ namespace {
 }  // namespace
 
 unit_of_work::unit_of_work(store& storage)
-    : storage_{&storage}, session_{storage.open_session(unit_kind::alone)}, products_{*session_} {}
+    : session_{storage.open_session(unit_kind::alone)}, products_{*session_} {}
 
 unit_of_work::unit_of_work(store& storage, cascade::context& ctx)
-    : storage_{&storage},
-      ctx_{&ctx},
+    : ctx_{&ctx},
       journaled_{journals_in(storage, ctx)},
       session_{storage.open_session(journaled_ ? unit_kind::journaled : unit_kind::alone)},
       products_{*session_} {

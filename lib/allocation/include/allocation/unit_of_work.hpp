@@ -59,7 +59,6 @@ public:
 private:
     using event_buffer = std::vector<cascade::any_message>;
 
-    store* storage_;
     cascade::context* ctx_ = nullptr;         ///< the handler's, when opened for one
     bool journaled_ = false;                  ///< its commit records the handler's run
     std::unique_ptr<store_session> session_;  ///< null once the unit has ended
