@@ -16,6 +16,7 @@ packages=(
   libjemalloc-dev           # the allocator of cascade-server and cascade-bench
   libssl-dev openssl        # TLS (wss://, https://); the tests make their certificates with openssl
   libboost-url1.81-dev      # the query of a request target (?token=)
+  libnats-dev nats-server   # the cluster: libnats (JetStream client) and the server its tests start
   libjwt-dev                # JSON Web Tokens (--auth-jwt-secret, --auth-jwt-public-key)
   jwt                       # mints tokens on the command line (README's example, and its test)
   clang-14 libclang-rt-14-dev  # the fuzz preset: libFuzzer with AddressSanitizer and UBSan

@@ -1,0 +1,42 @@
+#pragma once
+// The cluster's journal of accepted messages: one JetStream stream ("CASCADE_IN"), one subject per
+// partition. A publish is acknowledged by nats-server once stored; the message id goes out as
+// Nats-Msg-Id, so the same id published again inside the duplicate window is stored once.
+
+#include "cluster/nats_client.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace cluster {
+
+struct stream_settings {
+    std::chrono::seconds duplicate_window{120};  ///< how long nats-server remembers message ids
+    bool in_memory = false;                      ///< memory storage: for benchmarks, not for durability
+};
+
+struct publish_receipt {
+    std::uint64_t seq = 0;   ///< the message's sequence in the stream (the first one's, for a duplicate)
+    bool duplicate = false;  ///< the id was already stored: nothing new was written
+};
+
+class inbound_stream {
+public:
+    static constexpr const char* name = "CASCADE_IN";
+
+    /// Creates the stream, or binds to it when another instance already did.
+    inbound_stream(nats_client& client, const stream_settings& settings);
+
+    /// Publishes `payload` under `partition`'s subject with `msg_id` as Nats-Msg-Id and waits for
+    /// nats-server's ack. Throws nats_error (retryable() when the server is away).
+    publish_receipt publish(std::uint32_t partition, std::string_view msg_id, std::string_view payload);
+
+    /// How many messages the stream holds.
+    [[nodiscard]] std::uint64_t message_count() const;
+
+private:
+    nats_client* client_;
+};
+
+}  // namespace cluster

@@ -1,0 +1,71 @@
+#pragma once
+// One owned partition's messages into Asio. A thread of the feed's own blocks in libnats's fetch
+// (libnats calls nothing back into Asio: the thread only posts), and hands each delivery, in
+// stream order, to a coroutine started on a strand of the application's executor. A delivery is
+// acknowledged once its handler returns, and left for redelivery when it throws: the handler's
+// work is done before nats-server forgets the message. At most `window` deliveries are in
+// handlers at once; their handlers start in stream order, one after another on the strand.
+
+#include "cluster/delivery.hpp"
+#include "cluster/partition_consumer.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace cluster {
+
+/// Handles one delivery; throwing leaves it unacknowledged, for redelivery after the ack wait.
+using delivery_handler = std::function<boost::asio::awaitable<void>(const delivery&)>;
+
+struct feed_settings {
+    consumer_settings consumer;
+    std::size_t window = 256;                   ///< deliveries in handlers at once, at most
+    std::chrono::milliseconds fetch_wait{250};  ///< how long one fetch waits for a first message
+};
+
+class partition_feed {
+public:
+    /// Starts feeding at once.
+    partition_feed(nats_client& client, std::uint32_t partition, const feed_settings& settings,
+                   const boost::asio::any_io_executor& executor, delivery_handler handler);
+    /// stop().
+    ~partition_feed();
+    partition_feed(const partition_feed&) = delete;
+    partition_feed& operator=(const partition_feed&) = delete;
+
+    /// Fetches no more, and waits until the handlers already started have returned (their
+    /// deliveries acknowledged or not). Idempotent. Must not run on the executor's threads while
+    /// a handler needs them.
+    void stop() noexcept;
+
+    [[nodiscard]] std::uint32_t partition() const noexcept { return consumer_.partition(); }
+    /// Deliveries whose handler returned and that were acknowledged.
+    [[nodiscard]] std::uint64_t acknowledged() const noexcept { return acknowledged_.load(std::memory_order_relaxed); }
+
+private:
+    void run(const std::stop_token& stop);
+    void start_handler(std::shared_ptr<delivery> message);
+    [[nodiscard]] boost::asio::awaitable<void> handle(std::shared_ptr<delivery> message);
+    void finished_one();
+
+    feed_settings settings_;
+    partition_consumer consumer_;
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    delivery_handler handler_;
+    std::mutex mutex_;
+    std::condition_variable_any room_;  ///< a handler returned
+    std::size_t in_handlers_ = 0;
+    std::atomic<std::uint64_t> acknowledged_{0};
+    std::jthread fetcher_;  ///< last: it starts once everything above exists
+};
+
+}  // namespace cluster

@@ -1,0 +1,34 @@
+#include "cluster/nats_error.hpp"
+
+namespace cluster {
+
+bool nats_error::retryable() const noexcept {
+    switch (status_) {
+        case NATS_TIMEOUT:
+        case NATS_NO_SERVER:
+        case NATS_NO_RESPONDERS:
+        case NATS_CONNECTION_CLOSED:
+        case NATS_CONNECTION_DISCONNECTED:
+        case NATS_STALE_CONNECTION:
+        case NATS_IO_ERROR:
+            return true;
+        default:
+            return false;
+    }
+}
+
+void throw_unless_ok(natsStatus status, std::string_view doing) {
+    if (status == NATS_OK) {
+        return;
+    }
+    // The thread's last error text is more precise than the status's name when there is one
+    // (for JetStream, the server's own description).
+    natsStatus last = NATS_OK;
+    const char* detail = nats_GetLastError(&last);
+    std::string what{doing};
+    what += ": ";
+    what += (detail != nullptr && *detail != '\0') ? detail : natsStatus_GetText(status);
+    throw nats_error{status, what};
+}
+
+}  // namespace cluster

@@ -1,0 +1,95 @@
+#include "cluster/partition_feed.hpp"
+
+#include "cluster/nats_error.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include <vector>
+
+namespace cluster {
+
+namespace asio = boost::asio;
+
+partition_feed::partition_feed(nats_client& client, std::uint32_t partition, const feed_settings& settings,
+                               const asio::any_io_executor& executor, delivery_handler handler)
+    : settings_{settings},
+      consumer_{client, partition, settings.consumer},
+      strand_{asio::make_strand(executor)},
+      handler_{std::move(handler)},
+      fetcher_{[this](const std::stop_token& stop) { run(stop); }} {}
+
+partition_feed::~partition_feed() {
+    stop();
+}
+
+void partition_feed::stop() noexcept {
+    if (!fetcher_.joinable()) {
+        return;
+    }
+    fetcher_.request_stop();
+    fetcher_.join();
+    std::unique_lock lock{mutex_};
+    room_.wait(lock, [this] { return in_handlers_ == 0; });
+}
+
+void partition_feed::run(const std::stop_token& stop) {
+    while (!stop.stop_requested()) {
+        std::size_t room = 0;
+        {
+            std::unique_lock lock{mutex_};
+            if (!room_.wait(lock, stop, [this] { return in_handlers_ < settings_.window; })) {
+                return;
+            }
+            room = settings_.window - in_handlers_;
+        }
+        std::vector<delivery> fetched;
+        try {
+            fetched = consumer_.fetch(static_cast<int>(room), settings_.fetch_wait);
+        } catch (const nats_error&) {
+            // nats-server is away (libnats reconnects by itself) or refused: try again shortly.
+            std::this_thread::sleep_for(settings_.fetch_wait);
+            continue;
+        }
+        for (auto& message : fetched) {
+            start_handler(std::make_shared<delivery>(std::move(message)));
+        }
+    }
+}
+
+void partition_feed::start_handler(std::shared_ptr<delivery> message) {
+    {
+        const std::scoped_lock lock{mutex_};
+        ++in_handlers_;
+    }
+    asio::co_spawn(strand_, handle(std::move(message)), asio::detached);
+}
+
+asio::awaitable<void> partition_feed::handle(std::shared_ptr<delivery> message) {
+    bool handled = false;
+    try {
+        co_await handler_(*message);
+        handled = true;
+    } catch (...) {
+        // Left unacknowledged: nats-server delivers it again after the ack wait.
+    }
+    if (handled) {
+        try {
+            message->ack();
+            acknowledged_.fetch_add(1, std::memory_order_relaxed);
+        } catch (const nats_error&) {
+            // The ack did not leave: the message comes again, and is de-duplicated then.
+        }
+    }
+    finished_one();
+}
+
+void partition_feed::finished_one() {
+    // Notified under the lock: stop() may return, and the feed be destroyed, as soon as it is free.
+    const std::scoped_lock lock{mutex_};
+    --in_handlers_;
+    room_.notify_all();
+}
+
+}  // namespace cluster

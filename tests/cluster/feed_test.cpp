@@ -1,0 +1,131 @@
+#include "cluster/inbound_stream.hpp"
+#include "cluster/partition_feed.hpp"
+#include "support.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <catch2/catch.hpp>
+
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace cluster_test;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+/// An io_context run by a thread of its own, as the application's would be.
+struct running_context {
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+    std::thread runner{[this] { io.run(); }};
+    ~running_context() {
+        work.reset();
+        io.stop();
+        runner.join();
+    }
+};
+
+/// What the handlers saw, in the order they saw it.
+struct seen_log {
+    std::mutex mutex;
+    std::vector<std::string> payloads;
+    bool off_the_executor = false;
+
+    void add(const cluster::delivery& message, bool on_executor) {
+        const std::scoped_lock lock{mutex};
+        payloads.emplace_back(message.payload());
+        off_the_executor = off_the_executor || !on_executor;
+    }
+    [[nodiscard]] std::size_t size() {
+        const std::scoped_lock lock{mutex};
+        return payloads.size();
+    }
+};
+
+/// Nothing left for the partition's consumer once the feed is gone: every message was acknowledged.
+[[nodiscard]] bool nothing_left(cluster::nats_client& client, std::uint32_t partition) {
+    cluster::partition_consumer consumer{client, partition, {}};
+    return consumer.fetch(10, 300ms).empty();
+}
+
+}  // namespace
+
+TEST_CASE("a feed hands its partition's messages to handlers on the executor, in order, and acknowledges them",
+          "[cluster][feed]") {
+    one_server nats;
+    cluster::inbound_stream stream{nats.client, {}};
+    for (int i = 0; i < 50; ++i) {
+        (void)stream.publish(4, "m" + std::to_string(i), std::to_string(i));
+    }
+    (void)stream.publish(5, "other", "not this partition's");
+    running_context context;
+    seen_log seen;
+    {
+        cluster::partition_feed feed{nats.client,
+                                     4,
+                                     {.window = 8},
+                                     context.io.get_executor(),
+                                     [&](const cluster::delivery& message) -> asio::awaitable<void> {
+                                         seen.add(message, context.io.get_executor().running_in_this_thread());
+                                         co_return;
+                                     }};
+        REQUIRE(eventually([&] { return feed.acknowledged() == 50; }));
+    }
+    std::vector<std::string> expected;
+    for (int i = 0; i < 50; ++i) {
+        expected.push_back(std::to_string(i));
+    }
+    CHECK(seen.payloads == expected);
+    CHECK_FALSE(seen.off_the_executor);
+    CHECK(nothing_left(nats.client, 4));
+}
+
+TEST_CASE("a delivery whose handler throws is not acknowledged, and comes again", "[cluster][feed]") {
+    one_server nats;
+    cluster::inbound_stream stream{nats.client, {}};
+    (void)stream.publish(0, "flaky", "x");
+    running_context context;
+    std::atomic<std::uint64_t> last_delivery_count{0};
+    cluster::partition_feed feed{nats.client,
+                                 0,
+                                 {.consumer = {.ack_wait = 300ms}},
+                                 context.io.get_executor(),
+                                 [&](const cluster::delivery& message) -> asio::awaitable<void> {
+                                     last_delivery_count = message.delivery_count();
+                                     if (message.delivery_count() == 1) {
+                                         throw std::runtime_error{"the first attempt fails"};
+                                     }
+                                     co_return;
+                                 }};
+    REQUIRE(eventually([&] { return feed.acknowledged() == 1; }));
+    CHECK(last_delivery_count == 2);
+}
+
+TEST_CASE("stopping a feed waits for the handlers it started", "[cluster][feed]") {
+    one_server nats;
+    cluster::inbound_stream stream{nats.client, {}};
+    for (int i = 0; i < 3; ++i) {
+        (void)stream.publish(1, "slow" + std::to_string(i), "x");
+    }
+    running_context context;
+    std::atomic<int> started{0};
+    std::atomic<int> finished{0};
+    cluster::partition_feed feed{
+        nats.client, 1, {}, context.io.get_executor(), [&](const cluster::delivery&) -> asio::awaitable<void> {
+            ++started;
+            asio::steady_timer pause{co_await asio::this_coro::executor, 200ms};
+            co_await pause.async_wait(asio::use_awaitable);
+            ++finished;
+        }};
+    REQUIRE(eventually([&] { return started.load() >= 1; }));
+    feed.stop();
+    CHECK(finished.load() == started.load());
+    const auto acknowledged = feed.acknowledged();
+    CHECK(acknowledged == static_cast<std::uint64_t>(finished.load()));
+}
