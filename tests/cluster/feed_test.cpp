@@ -1,5 +1,5 @@
+#include "cluster/delivery_feed.hpp"
 #include "cluster/inbound_stream.hpp"
-#include "cluster/partition_feed.hpp"
 #include "support.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -50,7 +50,7 @@ struct seen_log {
 
 /// Nothing left for the partition's consumer once the feed is gone: every message was acknowledged.
 [[nodiscard]] bool nothing_left(cluster::nats_client& client, std::uint32_t partition) {
-    cluster::partition_consumer consumer{client, partition, {}};
+    cluster::durable_consumer consumer{client, cluster::partition_spec(partition), {}};
     return consumer.fetch(10, 300ms).empty();
 }
 
@@ -67,14 +67,14 @@ TEST_CASE("a feed hands its partition's messages to handlers on the executor, in
     running_context context;
     seen_log seen;
     {
-        cluster::partition_feed feed{nats.client,
-                                     4,
-                                     {.window = 8},
-                                     context.io.get_executor(),
-                                     [&](const cluster::delivery& message) -> asio::awaitable<void> {
-                                         seen.add(message, context.io.get_executor().running_in_this_thread());
-                                         co_return;
-                                     }};
+        cluster::delivery_feed feed{nats.client,
+                                    cluster::partition_spec(4),
+                                    {.window = 8},
+                                    context.io.get_executor(),
+                                    [&](const cluster::delivery& message) -> asio::awaitable<void> {
+                                        seen.add(message, context.io.get_executor().running_in_this_thread());
+                                        co_return;
+                                    }};
         REQUIRE(eventually([&] { return feed.acknowledged() == 50; }));
     }
     std::vector<std::string> expected;
@@ -92,17 +92,17 @@ TEST_CASE("a delivery whose handler throws is not acknowledged, and comes again"
     (void)stream.publish(0, "flaky", "x");
     running_context context;
     std::atomic<std::uint64_t> last_delivery_count{0};
-    cluster::partition_feed feed{nats.client,
-                                 0,
-                                 {.consumer = {.ack_wait = 300ms}},
-                                 context.io.get_executor(),
-                                 [&](const cluster::delivery& message) -> asio::awaitable<void> {
-                                     last_delivery_count = message.delivery_count();
-                                     if (message.delivery_count() == 1) {
-                                         throw std::runtime_error{"the first attempt fails"};
-                                     }
-                                     co_return;
-                                 }};
+    cluster::delivery_feed feed{nats.client,
+                                cluster::partition_spec(0),
+                                {.consumer = {.ack_wait = 300ms}},
+                                context.io.get_executor(),
+                                [&](const cluster::delivery& message) -> asio::awaitable<void> {
+                                    last_delivery_count = message.delivery_count();
+                                    if (message.delivery_count() == 1) {
+                                        throw std::runtime_error{"the first attempt fails"};
+                                    }
+                                    co_return;
+                                }};
     REQUIRE(eventually([&] { return feed.acknowledged() == 1; }));
     CHECK(last_delivery_count == 2);
 }
@@ -116,13 +116,16 @@ TEST_CASE("stopping a feed waits for the handlers it started", "[cluster][feed]"
     running_context context;
     std::atomic<int> started{0};
     std::atomic<int> finished{0};
-    cluster::partition_feed feed{
-        nats.client, 1, {}, context.io.get_executor(), [&](const cluster::delivery&) -> asio::awaitable<void> {
-            ++started;
-            asio::steady_timer pause{co_await asio::this_coro::executor, 200ms};
-            co_await pause.async_wait(asio::use_awaitable);
-            ++finished;
-        }};
+    cluster::delivery_feed feed{nats.client,
+                                cluster::partition_spec(1),
+                                {},
+                                context.io.get_executor(),
+                                [&](const cluster::delivery&) -> asio::awaitable<void> {
+                                    ++started;
+                                    asio::steady_timer pause{co_await asio::this_coro::executor, 200ms};
+                                    co_await pause.async_wait(asio::use_awaitable);
+                                    ++finished;
+                                }};
     REQUIRE(eventually([&] { return started.load() >= 1; }));
     feed.stop();
     CHECK(finished.load() == started.load());

@@ -1,5 +1,5 @@
+#include "cluster/durable_consumer.hpp"
 #include "cluster/inbound_stream.hpp"
-#include "cluster/partition_consumer.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -57,7 +57,7 @@ TEST_CASE("a partition's consumer gets its partition's messages, in order, with 
         (void)stream.publish(1, "one-" + std::to_string(i), "p1 #" + std::to_string(i));
         (void)stream.publish(2, "two-" + std::to_string(i), "p2 #" + std::to_string(i));
     }
-    cluster::partition_consumer consumer{nats.client, 1, {}};
+    cluster::durable_consumer consumer{nats.client, cluster::partition_spec(1), {}};
     auto fetched = consumer.fetch(100, 2s);
     CHECK(payloads_of(fetched) == std::vector<std::string>{"p1 #0", "p1 #1", "p1 #2", "p1 #3", "p1 #4"});
     REQUIRE(fetched.size() == 5);
@@ -73,7 +73,7 @@ TEST_CASE("an unacknowledged message is delivered again, an acknowledged one is 
     cluster::inbound_stream stream{nats.client, {}};
     (void)stream.publish(0, "kept", "handled");
     (void)stream.publish(0, "dropped", "crashed meanwhile");
-    cluster::partition_consumer consumer{nats.client, 0, {.ack_wait = 500ms}};
+    cluster::durable_consumer consumer{nats.client, cluster::partition_spec(0), {.ack_wait = 500ms}};
     auto fetched = consumer.fetch(2, 2s);
     REQUIRE(fetched.size() == 2);
     fetched.front().ack_and_wait();
@@ -89,7 +89,7 @@ TEST_CASE("a nak asks for the message again at once", "[cluster][stream]") {
     one_server nats;
     cluster::inbound_stream stream{nats.client, {}};
     (void)stream.publish(0, "retry-me", "x");
-    cluster::partition_consumer consumer{nats.client, 0, {.ack_wait = 60s}};
+    cluster::durable_consumer consumer{nats.client, cluster::partition_spec(0), {.ack_wait = 60s}};
     auto fetched = consumer.fetch(1, 2s);
     REQUIRE(fetched.size() == 1);
     fetched.front().nak();
@@ -105,13 +105,13 @@ TEST_CASE("a partition's next owner resumes after the last acknowledged message"
         (void)stream.publish(5, "m" + std::to_string(i), std::to_string(i));
     }
     {
-        cluster::partition_consumer first_owner{nats.client, 5, {}};
+        cluster::durable_consumer first_owner{nats.client, cluster::partition_spec(5), {}};
         auto fetched = first_owner.fetch(2, 2s);
         REQUIRE(fetched.size() == 2);
         ack_all(fetched);
     }
     cluster::nats_client next_instance{options_for(nats.server)};
-    cluster::partition_consumer next_owner{next_instance, 5, {}};
+    cluster::durable_consumer next_owner{next_instance, cluster::partition_spec(5), {}};
     const auto rest = next_owner.fetch(10, 2s);
     CHECK(payloads_of(rest) == std::vector<std::string>{"2", "3"});
 }

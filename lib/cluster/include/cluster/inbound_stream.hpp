@@ -3,7 +3,9 @@
 // partition. A publish is acknowledged by nats-server once stored; the message id goes out as
 // Nats-Msg-Id, so the same id published again inside the duplicate window is stored once.
 
+#include "cluster/durable_consumer.hpp"
 #include "cluster/nats_client.hpp"
+#include "cluster/streams.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -16,16 +18,11 @@ struct stream_settings {
     bool in_memory = false;                      ///< memory storage: for benchmarks, not for durability
 };
 
-struct publish_receipt {
-    std::uint64_t seq = 0;   ///< the message's sequence in the stream (the first one's, for a duplicate)
-    bool duplicate = false;  ///< the id was already stored: nothing new was written
-};
-
 class inbound_stream {
 public:
     static constexpr const char* name = "CASCADE_IN";
 
-    /// Creates the stream, or binds to it when another instance already did.
+    /// Creates the stream, or binds to it when another instance already did. Throws nats_error.
     inbound_stream(nats_client& client, const stream_settings& settings);
 
     /// Publishes `payload` under `partition`'s subject with `msg_id` as Nats-Msg-Id and waits for
@@ -38,5 +35,9 @@ public:
 private:
     nats_client* client_;
 };
+
+/// The durable consumer of a partition's messages: "partition-<p>" on its subject. Whoever holds
+/// the partition's lease consumes it.
+[[nodiscard]] consumer_spec partition_spec(std::uint32_t partition);
 
 }  // namespace cluster

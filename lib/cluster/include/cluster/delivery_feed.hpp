@@ -1,13 +1,14 @@
 #pragma once
-// One owned partition's messages into Asio. A thread of the feed's own blocks in libnats's fetch
-// (libnats calls nothing back into Asio: the thread only posts), and hands each delivery, in
-// stream order, to a coroutine started on a strand of the application's executor. A delivery is
+// A durable consumer's messages into Asio (an owned partition's, an origin's reports). A thread of
+// the feed's own blocks in libnats's fetch (libnats calls nothing back into Asio: the thread only
+// posts), and hands each delivery, in stream order, to a coroutine started on a strand of the
+// application's executor. A delivery is
 // acknowledged once its handler returns, and left for redelivery when it throws: the handler's
 // work is done before nats-server forgets the message. At most `window` deliveries are in
 // handlers at once; their handlers start in stream order, one after another on the strand.
 
 #include "cluster/delivery.hpp"
-#include "cluster/partition_consumer.hpp"
+#include "cluster/durable_consumer.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -32,22 +33,23 @@ struct feed_settings {
     std::chrono::milliseconds fetch_wait{250};  ///< how long one fetch waits for a first message
 };
 
-class partition_feed {
+class delivery_feed {
 public:
     /// Starts feeding at once.
-    partition_feed(nats_client& client, std::uint32_t partition, const feed_settings& settings,
-                   const boost::asio::any_io_executor& executor, delivery_handler handler);
+    /// Creates or binds the consumer of `spec`; throws nats_error when it cannot.
+    delivery_feed(nats_client& client, consumer_spec spec, const feed_settings& settings,
+                  const boost::asio::any_io_executor& executor, delivery_handler handler);
     /// stop().
-    ~partition_feed();
-    partition_feed(const partition_feed&) = delete;
-    partition_feed& operator=(const partition_feed&) = delete;
+    ~delivery_feed();
+    delivery_feed(const delivery_feed&) = delete;
+    delivery_feed& operator=(const delivery_feed&) = delete;
 
     /// Fetches no more, and waits until the handlers already started have returned (their
     /// deliveries acknowledged or not). Idempotent. Must not run on the executor's threads while
     /// a handler needs them.
     void stop() noexcept;
 
-    [[nodiscard]] std::uint32_t partition() const noexcept { return consumer_.partition(); }
+    [[nodiscard]] const consumer_spec& spec() const noexcept { return consumer_.spec(); }
     /// Deliveries whose handler returned and that were acknowledged.
     [[nodiscard]] std::uint64_t acknowledged() const noexcept { return acknowledged_.load(std::memory_order_relaxed); }
 
@@ -58,7 +60,7 @@ private:
     void finished_one();
 
     feed_settings settings_;
-    partition_consumer consumer_;
+    durable_consumer consumer_;
     boost::asio::strand<boost::asio::any_io_executor> strand_;
     delivery_handler handler_;
     std::mutex mutex_;

@@ -1,4 +1,4 @@
-#include "cluster/partition_feed.hpp"
+#include "cluster/delivery_feed.hpp"
 
 #include "cluster/nats_error.hpp"
 
@@ -12,19 +12,19 @@ namespace cluster {
 
 namespace asio = boost::asio;
 
-partition_feed::partition_feed(nats_client& client, std::uint32_t partition, const feed_settings& settings,
-                               const asio::any_io_executor& executor, delivery_handler handler)
+delivery_feed::delivery_feed(nats_client& client, consumer_spec spec, const feed_settings& settings,
+                             const asio::any_io_executor& executor, delivery_handler handler)
     : settings_{settings},
-      consumer_{client, partition, settings.consumer},
+      consumer_{client, std::move(spec), settings.consumer},
       strand_{asio::make_strand(executor)},
       handler_{std::move(handler)},
       fetcher_{[this](const std::stop_token& stop) { run(stop); }} {}
 
-partition_feed::~partition_feed() {
+delivery_feed::~delivery_feed() {
     stop();
 }
 
-void partition_feed::stop() noexcept {
+void delivery_feed::stop() noexcept {
     if (!fetcher_.joinable()) {
         return;
     }
@@ -34,7 +34,7 @@ void partition_feed::stop() noexcept {
     room_.wait(lock, [this] { return in_handlers_ == 0; });
 }
 
-void partition_feed::run(const std::stop_token& stop) {
+void delivery_feed::run(const std::stop_token& stop) {
     while (!stop.stop_requested()) {
         std::size_t room = 0;
         {
@@ -58,7 +58,7 @@ void partition_feed::run(const std::stop_token& stop) {
     }
 }
 
-void partition_feed::start_handler(std::shared_ptr<delivery> message) {
+void delivery_feed::start_handler(std::shared_ptr<delivery> message) {
     {
         const std::scoped_lock lock{mutex_};
         ++in_handlers_;
@@ -66,7 +66,7 @@ void partition_feed::start_handler(std::shared_ptr<delivery> message) {
     asio::co_spawn(strand_, handle(std::move(message)), asio::detached);
 }
 
-asio::awaitable<void> partition_feed::handle(std::shared_ptr<delivery> message) {
+asio::awaitable<void> delivery_feed::handle(std::shared_ptr<delivery> message) {
     bool handled = false;
     try {
         co_await handler_(*message);
@@ -85,7 +85,7 @@ asio::awaitable<void> partition_feed::handle(std::shared_ptr<delivery> message) 
     finished_one();
 }
 
-void partition_feed::finished_one() {
+void delivery_feed::finished_one() {
     // Notified under the lock: stop() may return, and the feed be destroyed, as soon as it is free.
     const std::scoped_lock lock{mutex_};
     --in_handlers_;

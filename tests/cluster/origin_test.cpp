@@ -1,0 +1,139 @@
+#include "cluster/origin_desk.hpp"
+#include "cluster/report_stream.hpp"
+#include "support.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace cluster_test;
+using cluster::handled_report;
+namespace asio = boost::asio;
+
+namespace {
+
+/// An io_context run by a thread of its own, as the application's would be.
+struct running_context {
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+    std::thread runner{[this] { io.run(); }};
+    ~running_context() {
+        work.reset();
+        io.stop();
+        runner.join();
+    }
+};
+
+/// What one client of the origin saw.
+struct client_view {
+    std::mutex mutex;
+    std::vector<std::string> events;
+    int done = 0;
+    std::size_t events_at_done = 0;
+
+    [[nodiscard]] cluster::cascade_watch watcher() {
+        return {.on_event =
+                    [this](std::string_view event) {
+                        const std::scoped_lock lock{mutex};
+                        events.emplace_back(event);
+                    },
+                .on_done =
+                    [this] {
+                        const std::scoped_lock lock{mutex};
+                        ++done;
+                        events_at_done = events.size();
+                    }};
+    }
+    [[nodiscard]] int dones() {
+        const std::scoped_lock lock{mutex};
+        return done;
+    }
+};
+
+/// The reports of a cascade "c" whose root raises two events, the first of which raises one.
+[[nodiscard]] std::vector<handled_report> reports_of_a_small_tree() {
+    return {{.cascade = "c", .message = "c", .events = {R"({"n":1})", R"({"n":2})"}},
+            {.cascade = "c", .message = "c.1", .events = {R"({"n":3})"}},
+            {.cascade = "c", .message = "c.2", .events = {}},
+            {.cascade = "c", .message = "c.1.1", .events = {}}};
+}
+
+}  // namespace
+
+TEST_CASE("a report travels as JSON and back", "[cluster][origin]") {
+    const handled_report report{.cascade = "c", .message = "c.1", .events = {R"({"name":"Allocated"})"}};
+    CHECK(cluster::decode_report(cluster::encode(report)) == report);
+    CHECK_THROWS_AS(cluster::decode_report("not json"), std::invalid_argument);
+    CHECK_THROWS_AS(cluster::decode_report(R"({"cascade":"c"})"), std::invalid_argument);
+}
+
+TEST_CASE("the origin streams a cascade's events from every instance, then one done", "[cluster][origin]") {
+    one_server nats;
+    running_context context;
+    cluster::origin_desk origin{nats.client, "a", context.io.get_executor()};
+    client_view client;
+    origin.watch("c", client.watcher());
+
+    // Reported by another instance, out of order and one of them twice.
+    cluster::nats_client elsewhere{options_for(nats.server)};
+    cluster::report_stream reports{elsewhere};
+    auto tree = reports_of_a_small_tree();
+    std::ranges::shuffle(tree, std::mt19937{7});
+    tree.push_back(tree.front());
+    for (const auto& report : tree) {
+        reports.publish("a", report);
+    }
+    REQUIRE(eventually([&] { return client.dones() == 1; }));
+    std::vector<std::string> events;
+    {
+        const std::scoped_lock lock{client.mutex};
+        events = client.events;
+        CHECK(client.events_at_done == 3);  // done after every event
+    }
+    std::ranges::sort(events);
+    CHECK(events == std::vector<std::string>{R"({"n":1})", R"({"n":2})", R"({"n":3})"});
+    CHECK(origin.watching() == 0);
+}
+
+TEST_CASE("reports of a cascade nobody watches are dropped, and the desk serves on", "[cluster][origin]") {
+    one_server nats;
+    running_context context;
+    cluster::origin_desk origin{nats.client, "a", context.io.get_executor()};
+    cluster::report_stream reports{nats.client};
+    reports.publish("a", {.cascade = "gone", .message = "gone", .events = {"{}"}});
+    client_view client;
+    origin.watch("c", client.watcher());
+    origin.watch("left", client_view{}.watcher());
+    origin.forget("left");
+    reports.publish("a", {.cascade = "left", .message = "left", .events = {}});
+    for (const auto& report : reports_of_a_small_tree()) {
+        reports.publish("a", report);
+    }
+    REQUIRE(eventually([&] { return client.dones() == 1; }));
+    CHECK(origin.watching() == 0);
+}
+
+TEST_CASE("each origin reads only the reports addressed to it", "[cluster][origin]") {
+    one_server nats;
+    running_context context;
+    cluster::origin_desk a{nats.client, "a", context.io.get_executor()};
+    cluster::nats_client b_client{options_for(nats.server)};
+    cluster::origin_desk b{b_client, "b", context.io.get_executor()};
+    client_view at_a;
+    client_view at_b;
+    a.watch("c", at_a.watcher());
+    b.watch("c", at_b.watcher());  // the same id at both: only the addressee hears of it
+    cluster::report_stream reports{nats.client};
+    reports.publish("b", {.cascade = "c", .message = "c", .events = {}});
+    REQUIRE(eventually([&] { return at_b.dones() == 1; }));
+    CHECK(at_a.dones() == 0);
+    CHECK(a.watching() == 1);
+}
