@@ -9,6 +9,8 @@
 #include <allocation/unit_of_work.hpp>
 #include <cascade/bus.hpp>
 
+#include "eventually.hpp"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <boost/asio/use_future.hpp>
 
@@ -30,19 +32,8 @@
 
 namespace alloc_test {
 
-inline constexpr auto generous = std::chrono::seconds{60};  // an upper bound for waits, never a timing claim
-
-/// Polls `done()` until it holds, for at most `generous` (never a timing claim).
-[[nodiscard]] inline bool eventually(const std::function<bool()>& done) {
-    const auto give_up = std::chrono::steady_clock::now() + generous;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > give_up) {
-            return false;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds{1});
-    }
-    return true;
-}
+using test_support::eventually;
+using test_support::generous;
 
 /// Throws what failed, if anything did.
 inline void rethrow_failure(const std::exception_ptr& failed) {

@@ -1,11 +1,12 @@
 #include "cluster/versioned_bucket.hpp"
-#include "support.hpp"
+#include "eventually.hpp"
+#include "nats_server.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 
-using namespace cluster_test;
+using namespace test_support;
 
 TEST_CASE("a versioned bucket writes only over the revision the writer read", "[cluster][bucket]") {
     one_server nats;

@@ -1,15 +1,16 @@
 #include "cluster/inbound_stream.hpp"
 #include "cluster/nats_error.hpp"
-#include "support.hpp"
+#include "eventually.hpp"
+#include "nats_server.hpp"
 
 #include <catch2/catch.hpp>
 
-using namespace cluster_test;
+using namespace test_support;
 
 TEST_CASE("an unreachable nats-server is a clear error at connect", "[cluster][client]") {
     std::uint16_t free_port = 0;
     {
-        const test_support::temp_folder folder;
+        const temp_folder folder;
         const nats_server gone{folder.path()};
         free_port = gone.port();
     }  // nothing listens there now
@@ -24,7 +25,7 @@ TEST_CASE("an unreachable nats-server is a clear error at connect", "[cluster][c
 }
 
 TEST_CASE("a lost nats-server makes calls fail retryably, and the client reconnects by itself", "[cluster][client]") {
-    const test_support::temp_folder folder;
+    const temp_folder folder;
     auto server = std::make_unique<nats_server>(folder.path());
     const auto port = server->port();
     cluster::nats_client client{options_for(*server)};

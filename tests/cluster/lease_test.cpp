@@ -1,9 +1,10 @@
 #include "cluster/lease_table.hpp"
-#include "support.hpp"
+#include "eventually.hpp"
+#include "nats_server.hpp"
 
 #include <catch2/catch.hpp>
 
-using namespace cluster_test;
+using namespace test_support;
 using namespace std::chrono_literals;
 
 namespace {
@@ -63,11 +64,22 @@ TEST_CASE("a released lease is free at once, and releasing a lost one changes no
     CHECK(cluster.b.renew(*taken).has_value());
 }
 
-TEST_CASE("an instance restarted under its name claims its own leases back", "[cluster][lease]") {
+TEST_CASE("a restarted instance waits for its previous incarnation's leases to expire", "[cluster][lease]") {
     two_instances cluster;
     REQUIRE(cluster.a.try_claim(4).has_value());
+    // The same name, but not the same holder: the old process may still be alive, cut off.
     cluster::nats_client restarted_client{options_for(cluster.nats.server)};
     cluster::lease_table restarted{restarted_client, {.instance = "a", .ttl = 1s}};
-    CHECK(restarted.try_claim(4).has_value());
+    CHECK_FALSE(restarted.try_claim(4).has_value());
+    CHECK(restarted.holder(4) == "a");
+    REQUIRE(eventually([&] { return restarted.try_claim(4).has_value(); }, 10s));
     CHECK_FALSE(cluster.b.try_claim(4).has_value());
+}
+
+TEST_CASE("leases live by the bucket's TTL, whoever created it", "[cluster][lease]") {
+    two_instances cluster;  // created with 1 s
+    cluster::nats_client late_client{options_for(cluster.nats.server)};
+    const cluster::lease_table late{late_client, {.instance = "late", .ttl = 30s}};
+    CHECK(late.ttl() == 1s);
+    CHECK(cluster.a.ttl() == 1s);
 }

@@ -1,5 +1,7 @@
+#include "cluster/lease_table.hpp"
 #include "cluster/partition_ownership.hpp"
-#include "support.hpp"
+#include "eventually.hpp"
+#include "nats_server.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -7,7 +9,7 @@
 #include <memory>
 #include <mutex>
 
-using namespace cluster_test;
+using namespace test_support;
 using namespace std::chrono_literals;
 
 namespace {
@@ -73,7 +75,7 @@ struct cluster_of_instances {
         client = std::make_unique<cluster::nats_client>(options_for(nats.server));
         auto& instance = instances[name];
         instance = std::make_unique<cluster::partition_ownership>(
-            *client, cluster::ownership_settings{.instance = name, .partitions = partitions, .lease_ttl = 1s},
+            *client, cluster::ownership_settings{.instance = name, .partitions = partitions, .lease_ttl = 2s},
             board.handlers_for(name));
         return *instance;
     }
@@ -86,6 +88,18 @@ struct cluster_of_instances {
 };
 
 }  // namespace
+
+TEST_CASE("the fair share gives the remainder to the first instances by name", "[cluster][ownership]") {
+    using cluster::fair_share;
+    CHECK(fair_share(12, 1, 0) == 12);
+    CHECK(fair_share(12, 5, 0) == 3);
+    CHECK(fair_share(12, 5, 1) == 3);
+    CHECK(fair_share(12, 5, 2) == 2);
+    CHECK(fair_share(12, 5, 4) == 2);
+    CHECK(fair_share(64, 9, 0) == 8);
+    CHECK(fair_share(64, 9, 8) == 7);
+    CHECK(fair_share(3, 5, 4) == 0);
+}
 
 TEST_CASE("one instance alone holds every partition", "[cluster][ownership]") {
     cluster_of_instances cluster;
@@ -105,6 +119,15 @@ TEST_CASE("partitions spread evenly as instances join, with one owner at a time"
     CHECK(cluster.board.overlaps() == 0);
 }
 
+TEST_CASE("twelve partitions over five instances", "[cluster][ownership]") {
+    cluster_of_instances cluster;
+    for (const char* name : {"a", "b", "c", "d", "e"}) {
+        (void)cluster.join(name);
+    }
+    REQUIRE(eventually([&] { return cluster.balanced({{"a", 3}, {"b", 3}, {"c", 2}, {"d", 2}, {"e", 2}}); }));
+    CHECK(cluster.board.overlaps() == 0);
+}
+
 TEST_CASE("an instance that leaves hands its partitions over at once", "[cluster][ownership]") {
     cluster_of_instances cluster;
     (void)cluster.join("a");
@@ -114,6 +137,11 @@ TEST_CASE("an instance that leaves hands its partitions over at once", "[cluster
     c.leave();
     CHECK(cluster.board.held_by("c") == 0);
     CHECK(c.held().empty());
+    // Released at nats-server too, not left to expire: free for the others at once.
+    cluster::lease_table look{cluster.nats.client, {.instance = "observer"}};
+    for (std::uint32_t p = 0; p < partitions; ++p) {
+        CHECK(look.holder(p) != "c");
+    }
     REQUIRE(eventually([&] { return cluster.balanced({{"a", 6}, {"b", 6}}); }));
     CHECK(cluster.board.overlaps() == 0);
 }

@@ -1,13 +1,14 @@
 #include "cluster/durable_consumer.hpp"
 #include "cluster/inbound_stream.hpp"
-#include "support.hpp"
+#include "eventually.hpp"
+#include "nats_server.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
-using namespace cluster_test;
+using namespace test_support;
 using namespace std::chrono_literals;
 
 namespace {

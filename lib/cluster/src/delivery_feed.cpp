@@ -53,20 +53,28 @@ void delivery_feed::run(const std::stop_token& stop) {
             continue;
         }
         for (auto& message : fetched) {
-            start_handler(std::make_shared<delivery>(std::move(message)));
+            asio::co_spawn(strand_, handle(std::make_shared<delivery>(std::move(message)), handler_slot{*this}),
+                           asio::detached);
         }
     }
 }
 
-void delivery_feed::start_handler(std::shared_ptr<delivery> message) {
-    {
-        const std::scoped_lock lock{mutex_};
-        ++in_handlers_;
-    }
-    asio::co_spawn(strand_, handle(std::move(message)), asio::detached);
+delivery_feed::handler_slot::handler_slot(delivery_feed& feed) noexcept : feed_{&feed} {
+    const std::scoped_lock lock{feed_->mutex_};
+    ++feed_->in_handlers_;
 }
 
-asio::awaitable<void> delivery_feed::handle(std::shared_ptr<delivery> message) {
+delivery_feed::handler_slot::~handler_slot() {
+    if (feed_ == nullptr) {
+        return;
+    }
+    // Notified under the lock: stop() may return, and the feed be destroyed, as soon as it is free.
+    const std::scoped_lock lock{feed_->mutex_};
+    --feed_->in_handlers_;
+    feed_->room_.notify_all();
+}
+
+asio::awaitable<void> delivery_feed::handle(std::shared_ptr<delivery> message, handler_slot /*slot*/) {
     bool handled = false;
     try {
         co_await handler_(*message);
@@ -82,14 +90,6 @@ asio::awaitable<void> delivery_feed::handle(std::shared_ptr<delivery> message) {
             // The ack did not leave: the message comes again, and is de-duplicated then.
         }
     }
-    finished_one();
-}
-
-void delivery_feed::finished_one() {
-    // Notified under the lock: stop() may return, and the feed be destroyed, as soon as it is free.
-    const std::scoped_lock lock{mutex_};
-    --in_handlers_;
-    room_.notify_all();
 }
 
 }  // namespace cluster

@@ -21,13 +21,14 @@ void throw_unless_ok(natsStatus status, std::string_view doing) {
     if (status == NATS_OK) {
         return;
     }
-    // The thread's last error text is more precise than the status's name when there is one
-    // (for JetStream, the server's own description).
+    // The thread's last error text is more precise than the status's name (for JetStream, the
+    // server's own description), when it is this failure's.
     natsStatus last = NATS_OK;
     const char* detail = nats_GetLastError(&last);
+    const bool detail_is_ours = last == status && detail != nullptr && *detail != '\0';
     std::string what{doing};
     what += ": ";
-    what += (detail != nullptr && *detail != '\0') ? detail : natsStatus_GetText(status);
+    what += detail_is_ours ? detail : natsStatus_GetText(status);
     throw nats_error{status, what};
 }
 

@@ -7,19 +7,10 @@
 
 namespace cluster {
 
-namespace {
-
-/// The consumer of `instance`'s reports, once their stream exists.
-[[nodiscard]] consumer_spec ready_reports_spec(nats_client& client, std::string_view instance) {
-    const report_stream stream{client};
-    return reports_spec(instance);
-}
-
-}  // namespace
-
 origin_desk::origin_desk(nats_client& client, std::string instance, const boost::asio::any_io_executor& executor,
                          const feed_settings& settings)
-    : reports_{client, ready_reports_spec(client, instance), settings, executor,
+    : stream_{client},
+      reports_{client, report_stream::consumer_for(instance), settings, executor,
                [this](const delivery& message) { return on_report(message); }} {}
 
 void origin_desk::watch(const std::string& cascade, cascade_watch watcher) {
@@ -44,27 +35,31 @@ boost::asio::awaitable<void> origin_desk::on_report(const delivery& message) {
     } catch (const std::invalid_argument&) {
         co_return;  // not ours to read: acknowledged, so that it does not come back forever
     }
-    // The watcher's callbacks run outside the lock: they may watch or forget other cascades.
-    std::optional<cascade_watch> to_call;
-    bool done = false;
-    {
-        const std::scoped_lock lock{mutex_};
-        const auto found = watched_.find(report.cascade);
-        if (found == watched_.end() || !found->second.tally.report(report.message, report.events.size())) {
-            co_return;  // nobody watches, or the report came again
-        }
-        done = found->second.tally.done();
-        to_call = done ? std::move(found->second.watcher) : found->second.watcher;
-        if (done) {
-            watched_.erase(found);
-        }
+    // The watcher is called outside the lock: it may watch or forget other cascades.
+    const auto counted = count(report);
+    if (!counted) {
+        co_return;
     }
     for (const auto& event : report.events) {
-        to_call->on_event(event);
+        counted->watcher.on_event(event);
     }
-    if (done) {
-        to_call->on_done();
+    if (counted->done) {
+        counted->watcher.on_done();
     }
+}
+
+std::optional<origin_desk::verdict> origin_desk::count(const handled_report& report) {
+    const std::scoped_lock lock{mutex_};
+    const auto found = watched_.find(report.cascade);
+    if (found == watched_.end() || !found->second.tally.report(report.message, report.events.size())) {
+        return std::nullopt;
+    }
+    if (!found->second.tally.done()) {
+        return verdict{.watcher = found->second.watcher, .done = false};
+    }
+    verdict last{.watcher = std::move(found->second.watcher), .done = true};
+    watched_.erase(found);
+    return last;
 }
 
 }  // namespace cluster

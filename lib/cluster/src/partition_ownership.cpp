@@ -3,13 +3,40 @@
 #include "cluster/nats_error.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace cluster {
 
+namespace {
+
+[[nodiscard]] ownership_settings checked(ownership_settings settings) {
+    if (settings.partitions == 0) {
+        throw std::invalid_argument{"a cluster needs at least one partition"};
+    }
+    return settings;
+}
+
+/// The TTL leases live by; a bucket that keeps them forever would let a crashed instance hold its
+/// partitions forever.
+[[nodiscard]] std::chrono::milliseconds lease_lifetime(const lease_table& leases) {
+    if (leases.ttl() <= std::chrono::milliseconds::zero()) {
+        throw std::invalid_argument{std::string{"the bucket "} + lease_table::bucket + " keeps leases forever"};
+    }
+    return leases.ttl();
+}
+
+}  // namespace
+
+std::size_t fair_share(std::uint32_t partitions, std::size_t alive, std::size_t rank) noexcept {
+    alive = std::max<std::size_t>(alive, 1);
+    return partitions / alive + (rank < partitions % alive ? 1 : 0);
+}
+
 partition_ownership::partition_ownership(nats_client& client, ownership_settings settings, ownership_handlers handlers)
-    : settings_{std::move(settings)},
+    : settings_{checked(std::move(settings))},
       handlers_{std::move(handlers)},
       leases_{client, {.instance = settings_.instance, .ttl = settings_.lease_ttl}},
+      ttl_{lease_lifetime(leases_)},
       roster_{client, settings_.instance, settings_.lease_ttl},
       balancer_{[this](const std::stop_token& stop) { run(stop); }} {}
 
@@ -23,7 +50,9 @@ void partition_ownership::leave() noexcept {
     }
     balancer_.request_stop();
     balancer_.join();
-    release_all();
+    while (!held_.empty()) {
+        release(held_.begin());
+    }
     try {
         roster_.leave();
     } catch (const nats_error&) {
@@ -47,12 +76,24 @@ std::vector<std::uint32_t> partition_ownership::held() const {
     return partitions;
 }
 
+std::optional<lease> partition_ownership::current_lease(std::uint32_t partition) const {
+    const std::scoped_lock lock{mutex_};
+    const auto found = held_.find(partition);
+    if (found == held_.end()) {
+        return std::nullopt;
+    }
+    return found->second.current;
+}
+
 void partition_ownership::run(const std::stop_token& stop) {
-    const auto period = settings_.lease_ttl / 4;
     while (!stop.stop_requested()) {
-        balance();
+        try {
+            balance();
+        } catch (const std::exception&) {
+            // A round that failed (memory, say) is tried again at the next one.
+        }
         std::unique_lock lock{wake_mutex_};
-        (void)wake_.wait_for(lock, stop, period, [] { return false; });
+        (void)wake_.wait_for(lock, stop, ttl_ / 4, [] { return false; });
     }
 }
 
@@ -63,42 +104,48 @@ void partition_ownership::balance() {
         // Unreachable for now: the leases below decide what is still held.
     }
     renew_all();
-    std::size_t alive = 0;
-    try {
-        alive = roster_.members().size();
-    } catch (const nats_error&) {
-        return;  // no balancing without knowing who is alive
+    if (const auto target = share()) {
+        release_down_to(*target);
+        claim_up_to(*target);
     }
-    const auto share = (settings_.partitions + std::max<std::size_t>(alive, 1) - 1) / std::max<std::size_t>(alive, 1);
-    release_down_to(share);
-    claim_up_to(share);
 }
 
 void partition_ownership::renew_all() {
-    const auto now = std::chrono::steady_clock::now();
-    std::vector<std::uint32_t> lost;
-    for (auto& [partition, holding] : held_) {
-        if (now >= holding.valid_until) {  // a renewal late enough to risk a second owner: no
-            lost.push_back(partition);
-            continue;
-        }
-        try {
-            const auto renewed = leases_.renew(holding.current);
-            if (renewed) {
-                const std::scoped_lock lock{mutex_};
-                holding = {.current = *renewed, .valid_until = validity_from(now)};
-            } else {
-                lost.push_back(partition);  // expired, and someone else has it
-            }
-        } catch (const nats_error&) {
-            if (std::chrono::steady_clock::now() >= holding.valid_until) {
-                lost.push_back(partition);
+    for (auto held = held_.begin(); held != held_.end();) {
+        const auto asked = std::chrono::steady_clock::now();
+        // A renewal this late could land after nats-server gave the lease away: not tried.
+        bool lost = asked >= held->second.valid_until;
+        if (!lost) {
+            try {
+                const auto renewed = leases_.renew(held->second.current);
+                lost = !renewed;  // expired, and someone else has it
+                if (renewed) {
+                    const std::scoped_lock lock{mutex_};
+                    held->second = {.current = *renewed, .valid_until = validity_from(asked)};
+                }
+            } catch (const nats_error&) {
+                lost = std::chrono::steady_clock::now() >= held->second.valid_until;
             }
         }
+        const auto next = std::next(held);
+        if (lost) {
+            drop(held);
+        }
+        held = next;
     }
-    for (const auto partition : lost) {
-        drop(partition);
+}
+
+std::optional<std::size_t> partition_ownership::share() {
+    std::vector<std::string> alive;
+    try {
+        alive = roster_.members();
+    } catch (const nats_error&) {
+        return std::nullopt;  // no balancing without knowing who is alive
     }
+    // Not listed yet (its first heartbeat failed): it counts itself, last.
+    const auto self = std::ranges::find(alive, settings_.instance);
+    const auto rank = static_cast<std::size_t>(self - alive.begin());
+    return fair_share(settings_.partitions, alive.size() + (self == alive.end() ? 1 : 0), rank);
 }
 
 void partition_ownership::claim_up_to(std::size_t share) {
@@ -129,41 +176,31 @@ void partition_ownership::claim_up_to(std::size_t share) {
 
 void partition_ownership::release_down_to(std::size_t share) {
     while (held_.size() > share) {
-        const auto last = std::prev(held_.end());
-        const auto released = last->second.current;
-        drop(last->first);
-        try {
-            leases_.release(released);
-        } catch (const nats_error&) {
-            // It expires at the TTL instead.
-        }
+        release(std::prev(held_.end()));
     }
 }
 
-void partition_ownership::drop(std::uint32_t partition) {
-    handlers_.lost(partition);
+void partition_ownership::drop(holdings::iterator held) {
+    handlers_.lost(held->first);
     const std::scoped_lock lock{mutex_};
-    held_.erase(partition);
+    held_.erase(held);
 }
 
-void partition_ownership::release_all() noexcept {
-    while (!held_.empty()) {
-        const auto first = held_.begin();
-        const auto released = first->second.current;
-        drop(first->first);
-        try {
-            leases_.release(released);
-        } catch (const nats_error&) {
-            // It expires at the TTL instead.
-        }
+void partition_ownership::release(holdings::iterator held) noexcept {
+    const auto released = held->second.current;
+    drop(held);
+    try {
+        leases_.release(released);
+    } catch (const nats_error&) {
+        // It expires at the TTL instead.
     }
 }
 
 std::chrono::steady_clock::time_point partition_ownership::validity_from(
-    std::chrono::steady_clock::time_point written) const {
+    std::chrono::steady_clock::time_point written) const noexcept {
     // nats-server counts the TTL from its own write, which comes after `written`: three quarters
     // of it leave the last quarter as margin for clocks and the wire.
-    return written + settings_.lease_ttl * 3 / 4;
+    return written + ttl_ * 3 / 4;
 }
 
 }  // namespace cluster

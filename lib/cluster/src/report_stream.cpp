@@ -16,7 +16,7 @@ namespace {
 
 }  // namespace
 
-std::string encode(const handled_report& report) {
+std::string encode_report(const handled_report& report) {
     return nlohmann::json{{"cascade", report.cascade}, {"message", report.message}, {"events", report.events}}.dump();
 }
 
@@ -36,10 +36,10 @@ report_stream::report_stream(nats_client& client) : client_{&client} {
 }
 
 void report_stream::publish(std::string_view origin, const handled_report& report) {
-    (void)publish_once(*client_, name, subject_of(origin), "report:" + report.message, encode(report));
+    (void)publish_once(*client_, name, subject_of(origin), "report:" + report.message, encode_report(report));
 }
 
-consumer_spec reports_spec(std::string_view origin) {
+consumer_spec report_stream::consumer_for(std::string_view origin) {
     return {.stream = report_stream::name, .subject = subject_of(origin), .durable = "origin-" + std::string{origin}};
 }
 

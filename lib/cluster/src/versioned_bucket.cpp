@@ -24,11 +24,23 @@ namespace {
     return store;
 }
 
-/// A compare-and-set's answer: the new revision, or nullopt when nats-server refused the
-/// expected revision (NATS_ERR: someone else wrote the key first).
+/// Whether a failed write was nats-server refusing the expected revision: someone else wrote the
+/// key first. libnats reports it as a plain NATS_ERR, told apart from other errors (a full
+/// stream, say) only by the server's text.
+[[nodiscard]] bool lost_the_race(natsStatus status) {
+    if (status != NATS_ERR) {
+        return false;
+    }
+    natsStatus last = NATS_OK;
+    const char* detail = nats_GetLastError(&last);
+    return last == status && detail != nullptr &&
+           std::string_view{detail}.find("wrong last sequence") != std::string_view::npos;
+}
+
+/// A compare-and-set's answer: the new revision, or nullopt when another writer got there first.
 [[nodiscard]] std::optional<std::uint64_t> revision_unless_conflict(natsStatus status, std::uint64_t revision,
                                                                     std::string_view key) {
-    if (status == NATS_ERR) {
+    if (lost_the_race(status)) {
         return std::nullopt;
     }
     throw_unless_ok(status, "writing " + std::string{key});
@@ -82,6 +94,14 @@ std::uint64_t versioned_bucket::put(std::string_view key, std::string_view value
 void versioned_bucket::erase(std::string_view key) {
     const std::string name{key};
     throw_unless_ok(kvStore_Delete(store_.get(), name.c_str()), "erasing " + name);
+}
+
+std::chrono::milliseconds versioned_bucket::ttl() const {
+    kvStatus* raw = nullptr;
+    const auto status = kvStore_Status(&raw, store_.get());
+    const kv_status_handle bucket_status{raw};
+    throw_unless_ok(status, "reading the bucket's status");
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds{kvStatus_TTL(raw)});
 }
 
 std::vector<std::string> versioned_bucket::keys() const {

@@ -5,7 +5,10 @@
 // application's executor. A delivery is
 // acknowledged once its handler returns, and left for redelivery when it throws: the handler's
 // work is done before nats-server forgets the message. At most `window` deliveries are in
-// handlers at once; their handlers start in stream order, one after another on the strand.
+// handlers at once; their handlers start in stream order, one after another on the strand. A
+// delivery that comes again (its handler threw, or took longer than the ack wait) comes after
+// later ones: a handler that must keep an aggregate's order throws only for what a retry cures,
+// and the ack wait is set well past a handler's time.
 
 #include "cluster/delivery.hpp"
 #include "cluster/durable_consumer.hpp"
@@ -21,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace cluster {
 
@@ -50,14 +54,27 @@ public:
     void stop() noexcept;
 
     [[nodiscard]] const consumer_spec& spec() const noexcept { return consumer_.spec(); }
-    /// Deliveries whose handler returned and that were acknowledged.
+    /// Deliveries whose handler returned and whose ack was sent.
     [[nodiscard]] std::uint64_t acknowledged() const noexcept { return acknowledged_.load(std::memory_order_relaxed); }
 
 private:
+    /// A handler's place in the window, given back when its coroutine ends, or is destroyed
+    /// without having run (the executor stopped first).
+    class handler_slot {
+    public:
+        explicit handler_slot(delivery_feed& feed) noexcept;
+        handler_slot(handler_slot&& other) noexcept : feed_{std::exchange(other.feed_, nullptr)} {}
+        handler_slot(const handler_slot&) = delete;
+        handler_slot& operator=(const handler_slot&) = delete;
+        handler_slot& operator=(handler_slot&&) = delete;
+        ~handler_slot();
+
+    private:
+        delivery_feed* feed_;
+    };
+
     void run(const std::stop_token& stop);
-    void start_handler(std::shared_ptr<delivery> message);
-    [[nodiscard]] boost::asio::awaitable<void> handle(std::shared_ptr<delivery> message);
-    void finished_one();
+    [[nodiscard]] boost::asio::awaitable<void> handle(std::shared_ptr<delivery> message, handler_slot slot);
 
     feed_settings settings_;
     durable_consumer consumer_;

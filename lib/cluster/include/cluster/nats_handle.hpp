@@ -27,5 +27,6 @@ using stream_info_handle = nats_handle<jsStreamInfo, jsStreamInfo_Destroy>;
 using metadata_handle = nats_handle<jsMsgMetaData, jsMsgMetaData_Destroy>;
 using kv_store_handle = nats_handle<kvStore, kvStore_Destroy>;
 using kv_entry_handle = nats_handle<kvEntry, kvEntry_Destroy>;
+using kv_status_handle = nats_handle<kvStatus, kvStatus_Destroy>;
 
 }  // namespace cluster

@@ -9,12 +9,14 @@
 #include "cluster/cascade_tally.hpp"
 #include "cluster/delivery_feed.hpp"
 #include "cluster/nats_client.hpp"
+#include "cluster/report_stream.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,7 +40,9 @@ public:
     /// Watches the cascade whose submitted message is `cascade`. Call it before the message is
     /// published: a report that came first would find nobody watching.
     void watch(const std::string& cascade, cascade_watch watcher);
-    /// Stops watching (the client left); its reports are dropped from now on.
+    /// Stops watching (the client left); its reports are dropped from now on. A report being
+    /// handled meanwhile may still call the watcher once after forget returns: what the watcher
+    /// refers to is kept alive by the watcher itself (a shared_ptr to the session, say).
     void forget(const std::string& cascade);
     /// Cascades watched and not done.
     [[nodiscard]] std::size_t watching() const;
@@ -49,10 +53,19 @@ private:
         cascade_watch watcher;
     };
 
+    /// What a report means for its cascade's watcher.
+    struct verdict {
+        cascade_watch watcher;
+        bool done = false;
+    };
+
     [[nodiscard]] boost::asio::awaitable<void> on_report(const delivery& message);
+    /// Counts the report in its cascade's tally; nullopt when nobody watches it or it came again.
+    [[nodiscard]] std::optional<verdict> count(const handled_report& report);
 
     mutable std::mutex mutex_;
     std::unordered_map<std::string, watched> watched_;
+    report_stream stream_;   ///< made (or bound) before its consumer
     delivery_feed reports_;  ///< last: it starts once the map exists
 };
 

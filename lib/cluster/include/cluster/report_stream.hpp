@@ -23,9 +23,9 @@ struct handled_report {
     friend bool operator==(const handled_report&, const handled_report&) = default;
 };
 
-/// The report as it travels (JSON), and back; the latter throws std::invalid_argument for
+/// The report as it travels (JSON), and back; decode_report throws std::invalid_argument for
 /// anything that is not a report.
-[[nodiscard]] std::string encode(const handled_report& report);
+[[nodiscard]] std::string encode_report(const handled_report& report);
 [[nodiscard]] handled_report decode_report(std::string_view payload);
 
 class report_stream {
@@ -38,11 +38,11 @@ public:
     /// Sends `report` to the instance `origin` and waits for nats-server's ack. Throws nats_error.
     void publish(std::string_view origin, const handled_report& report);
 
+    /// The durable consumer of the reports addressed to `origin`.
+    [[nodiscard]] static consumer_spec consumer_for(std::string_view origin);
+
 private:
     nats_client* client_;
 };
-
-/// The durable consumer of the reports addressed to `origin`.
-[[nodiscard]] consumer_spec reports_spec(std::string_view origin);
 
 }  // namespace cluster

@@ -45,6 +45,10 @@ public:
     /// Removes the key (it reads as never written). Throws nats_error.
     void erase(std::string_view key);
 
+    /// How long after its last write nats-server keeps an entry: the bucket's, as its creator set
+    /// it (0: forever). Throws nats_error.
+    [[nodiscard]] std::chrono::milliseconds ttl() const;
+
     /// Every key with a value, in no particular order. Throws nats_error.
     [[nodiscard]] std::vector<std::string> keys() const;
 

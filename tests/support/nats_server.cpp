@@ -3,7 +3,7 @@
 #include <chrono>
 #include <stdexcept>
 
-namespace cluster_test {
+namespace test_support {
 
 namespace {
 
@@ -30,4 +30,4 @@ nats_server::nats_server(const std::string& store_dir, std::uint16_t port)
     port_ = static_cast<std::uint16_t>(std::stoi(*listening));
 }
 
-}  // namespace cluster_test
+}  // namespace test_support
