@@ -14,6 +14,7 @@ void add_bus_scenarios(CLI::App& app, report& out);  ///< bus_scenarios.cpp: "bu
 void add_allocation_scenario(CLI::App& app, report& out);  ///< allocation_scenario.cpp: "allocation"
 void add_gateway_scenario(CLI::App& app, report& out);     ///< gateway_cli.cpp: "gateway" (WebSocket load client)
 void add_feed_scenario(CLI::App& app, report& out);  ///< feed_scenario.cpp: "feed" (publish cost against subscriptions)
+void add_jetstream_scenario(CLI::App& app, report& out);  ///< jetstream_scenario.cpp: "jetstream" (the raw baseline)
 
 /// The allocation scenario with its default settings (allocation_scenario.cpp); 0 when every
 /// command succeeded.
