@@ -2,9 +2,8 @@
 #include "cluster/inbound_stream.hpp"
 #include "eventually.hpp"
 #include "nats_server.hpp"
+#include "running_context.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
@@ -19,18 +18,6 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
 namespace {
-
-/// An io_context run by a thread of its own, as the application's would be.
-struct running_context {
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-    std::thread runner{[this] { io.run(); }};
-    ~running_context() {
-        work.reset();
-        io.stop();
-        runner.join();
-    }
-};
 
 /// What the handlers saw, in the order they saw it.
 struct seen_log {

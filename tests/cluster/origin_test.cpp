@@ -3,9 +3,8 @@
 #include "cluster/streams.hpp"
 #include "eventually.hpp"
 #include "nats_server.hpp"
+#include "running_context.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -21,18 +20,6 @@ using cluster::handled_report;
 namespace asio = boost::asio;
 
 namespace {
-
-/// An io_context run by a thread of its own, as the application's would be.
-struct running_context {
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-    std::thread runner{[this] { io.run(); }};
-    ~running_context() {
-        work.reset();
-        io.stop();
-        runner.join();
-    }
-};
 
 /// What one client of the origin saw.
 struct client_view {
