@@ -21,7 +21,11 @@ constexpr std::uint32_t partitions = 12;
 class owner_board {
 public:
     [[nodiscard]] cluster::ownership_handlers handlers_for(const std::string& instance) {
-        return {.gained = [this, instance](const cluster::lease& l) { gained(instance, l.partition); },
+        return {.gained =
+                    [this, instance](const cluster::lease& l) {
+                        gained(instance, l.partition);
+                        return true;
+                    },
                 .lost = [this, instance](std::uint32_t partition) { lost(instance, partition); }};
     }
     /// A crashed instance consumes nothing any more.

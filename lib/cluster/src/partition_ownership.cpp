@@ -164,13 +164,19 @@ void partition_ownership::claim_up_to(std::size_t share) {
         } catch (const nats_error&) {
             return;  // try again at the next round
         }
-        if (claimed) {
-            {
-                const std::scoped_lock lock{mutex_};
-                held_.emplace(partition, holding{.current = *claimed, .valid_until = validity_from(asked)});
-            }
-            handlers_.gained(*claimed);
+        if (!claimed) {
+            continue;
         }
+        if (!handlers_.gained(*claimed)) {
+            try {
+                leases_.release(*claimed);
+            } catch (const nats_error&) {
+                // It expires at the TTL instead.
+            }
+            return;  // the instance cannot consume now: try again at the next round
+        }
+        const std::scoped_lock lock{mutex_};
+        held_.emplace(partition, holding{.current = *claimed, .valid_until = validity_from(asked)});
     }
 }
 

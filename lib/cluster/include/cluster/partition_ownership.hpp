@@ -34,8 +34,9 @@ struct ownership_settings {
 /// What the instance does as partitions come and go. Called one at a time, on the ownership's
 /// thread (and by leave(), on its caller's); they must not throw, nor call leave() or abandon().
 struct ownership_handlers {
-    /// The partition is this instance's now: start consuming it.
-    std::function<void(const lease&)> gained;
+    /// The partition is this instance's now: start consuming it; false when that cannot be done
+    /// now (nats-server away), and the lease is given back at once.
+    std::function<bool(const lease&)> gained;
     /// The partition is not this instance's any more, or is about to be released: stop consuming
     /// it before returning.
     std::function<void(std::uint32_t partition)> lost;
