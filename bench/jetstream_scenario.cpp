@@ -156,6 +156,12 @@ jetstream_settings& settings() {
 
 }  // namespace
 
+void run_jetstream_baseline(const std::string& url, report& out) {
+    jetstream_settings s;
+    s.url = url;
+    run_jetstream(s, out);
+}
+
 void add_jetstream_scenario(CLI::App& app, report& out) {
     auto& s = settings();
     auto* cmd =

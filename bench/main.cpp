@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     cascade::bench::add_gateway_scenario(app, out);
     cascade::bench::add_feed_scenario(app, out);
     cascade::bench::add_jetstream_scenario(app, out);
+    cascade::bench::add_cluster_scenario(app, out);
     CLI11_PARSE(app, argc, argv);
     int status = 0;
     std::string scenario = "default";

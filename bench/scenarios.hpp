@@ -2,6 +2,8 @@
 // Each scenario file adds its subcommand to the cascade-bench command line; each prints its
 // figures through the one report of the invocation.
 
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -15,6 +17,10 @@ void add_allocation_scenario(CLI::App& app, report& out);  ///< allocation_scena
 void add_gateway_scenario(CLI::App& app, report& out);     ///< gateway_cli.cpp: "gateway" (WebSocket load client)
 void add_feed_scenario(CLI::App& app, report& out);  ///< feed_scenario.cpp: "feed" (publish cost against subscriptions)
 void add_jetstream_scenario(CLI::App& app, report& out);  ///< jetstream_scenario.cpp: "jetstream" (the raw baseline)
+void add_cluster_scenario(CLI::App& app, report& out);    ///< cluster_scenario.cpp: "cluster" (cluster::node)
+
+/// The jetstream scenario with its default settings against `url` (the cluster scenario's baseline).
+void run_jetstream_baseline(const std::string& url, report& out);
 
 /// The allocation scenario with its default settings (allocation_scenario.cpp); 0 when every
 /// command succeeded.
