@@ -7,8 +7,7 @@
 #include "scenarios.hpp"
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +19,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,15 +49,15 @@ void clear_cluster_state(const cluster::nats_client& client) {
 class done_signal {
 public:
     void set() {
-        {
-            const std::scoped_lock lock{mutex_};
-            done_ = true;
-        }
+        // Notified under the lock: the waiter may return, and destroy this, as soon as it is free.
+        const std::scoped_lock lock{mutex_};
+        done_ = true;
         ready_.notify_one();
     }
-    void wait() {
+    /// False when the done did not come within `timeout`.
+    [[nodiscard]] bool wait(std::chrono::seconds timeout) {
         std::unique_lock lock{mutex_};
-        ready_.wait(lock, [this] { return done_; });
+        return ready_.wait_for(lock, timeout, [this] { return done_; });
     }
 
 private:
@@ -66,15 +66,10 @@ private:
     bool done_ = false;
 };
 
-/// `instances` nodes in this process on an io_context of two threads; each submitter thread
+/// `instances` nodes in this process on a pool of two threads; each submitter thread
 /// submits to them in turn and waits for each done.
 void run_nodes(const cluster_settings& s, std::size_t instances, report& out) {
-    boost::asio::io_context io;
-    auto work = boost::asio::make_work_guard(io);
-    std::vector<std::thread> runners;
-    for (int i = 0; i < 2; ++i) {
-        runners.emplace_back([&io] { io.run(); });
-    }
+    boost::asio::thread_pool pool{2};  // declared first: the nodes stop their feeds on it
     std::vector<std::unique_ptr<cluster::nats_client>> clients;
     std::vector<std::unique_ptr<cluster::node>> nodes;
     const cluster::message_handler trivial =
@@ -85,12 +80,12 @@ void run_nodes(const cluster_settings& s, std::size_t instances, report& out) {
         const auto name = "bench-" + std::to_string(i);
         clients.push_back(std::make_unique<cluster::nats_client>(cluster::client_options{.url = s.url, .name = name}));
         nodes.push_back(std::make_unique<cluster::node>(
-            *clients.back(), cluster::node_settings{.instance = name, .partitions = s.partitions}, io.get_executor(),
+            *clients.back(), cluster::node_settings{.instance = name, .partitions = s.partitions}, pool.get_executor(),
             trivial));
     }
     // Wait until the partitions are shared out, so that the run measures handling, not claiming.
     const auto settle_by = clock::now() + std::chrono::seconds{30};
-    while (clock::now() < settle_by) {
+    for (;;) {
         std::size_t held = 0;
         for (const auto& n : nodes) {
             held += n->held().size();
@@ -98,24 +93,40 @@ void run_nodes(const cluster_settings& s, std::size_t instances, report& out) {
         if (held == s.partitions && nodes.back()->held().size() >= s.partitions / instances) {
             break;
         }
+        if (clock::now() >= settle_by) {
+            throw std::runtime_error{"the partitions were not shared out within 30 s"};
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds{50});
     }
 
     std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> failures{0};
+    const auto run_tag =
+        "run" + std::to_string(clock::now().time_since_epoch().count()) + "x" + std::to_string(instances);
     std::vector<latency_recorder> latencies(s.submitters);
     const auto start = clock::now();
     std::vector<std::thread> submitters;
     for (std::size_t t = 0; t < s.submitters; ++t) {
         submitters.emplace_back([&, t] {
-            for (auto i = next.fetch_add(1); i < s.submits; i = next.fetch_add(1)) {
-                const auto key = "key-" + std::to_string(i % s.keys);
-                done_signal done;
-                const auto sent = clock::now();
-                (void)nodes[i % instances]->submit(
-                    "bench-" + std::to_string(i), key, R"({"n":1})",
-                    {.on_event = [](std::string_view) {}, .on_done = [&done] { done.set(); }});
-                done.wait();
-                latencies[t].add(clock::now() - sent);
+            try {
+                for (auto i = next.fetch_add(1); i < s.submits; i = next.fetch_add(1)) {
+                    const auto key = "key-" + std::to_string(i % s.keys);
+                    // Shared with the watcher, which may still be called after a wait gave up.
+                    const auto done = std::make_shared<done_signal>();
+                    const auto sent = clock::now();
+                    // A fresh id per run: nats-server remembers ids for its duplicate window.
+                    const auto id = run_tag + "-" + std::to_string(i);
+                    const auto receipt = nodes[i % instances]->submit(
+                        id, key, R"({"n":1})",
+                        {.on_event = [](std::string_view) {}, .on_done = [done] { done->set(); }});
+                    if (receipt.duplicate || !done->wait(std::chrono::seconds{60})) {
+                        failures.fetch_add(1);
+                        return;
+                    }
+                    latencies[t].add(clock::now() - sent);
+                }
+            } catch (const std::exception&) {
+                failures.fetch_add(1);  // nats-server refused or went away
             }
         });
     }
@@ -123,6 +134,9 @@ void run_nodes(const cluster_settings& s, std::size_t instances, report& out) {
         submitter.join();
     }
     const std::chrono::duration<double> elapsed = clock::now() - start;
+    if (failures.load() > 0) {
+        throw std::runtime_error{std::to_string(failures.load()) + " submits got no done (or were duplicates)"};
+    }
     latency_recorder all;
     for (const auto& l : latencies) {
         all.merge(l);
@@ -132,13 +146,6 @@ void run_nodes(const cluster_settings& s, std::size_t instances, report& out) {
              static_cast<double>(s.submits) / elapsed.count(), "submits to done");
     out.duration("  p50", "latency_p50", all.percentile(0.50));
     out.duration("  p99", "latency_p99", all.percentile(0.99));
-    nodes.clear();
-    clients.clear();
-    work.reset();
-    io.stop();
-    for (auto& runner : runners) {
-        runner.join();
-    }
 }
 
 void run_cluster(const cluster_settings& s, report& out) {

@@ -29,8 +29,8 @@ void delivery::ack_and_wait() {
     throw_unless_ok(natsMsg_AckSync(message_.get(), nullptr, &code), "acknowledging a delivery");
 }
 
-void delivery::nak() {
-    throw_unless_ok(natsMsg_Nak(message_.get(), nullptr), "asking for a redelivery");
+void delivery::nak(std::chrono::milliseconds delay) {
+    throw_unless_ok(natsMsg_NakWithDelay(message_.get(), delay.count(), nullptr), "asking for a redelivery");
 }
 
 }  // namespace cluster

@@ -53,8 +53,12 @@ void delivery_feed::run(const std::stop_token& stop) {
             continue;
         }
         for (auto& message : fetched) {
-            asio::co_spawn(strand_, handle(std::make_shared<delivery>(std::move(message)), handler_slot{*this}),
-                           asio::detached);
+            // Posted to the strand, and the coroutine made there: the executor the coroutine
+            // keeps is then copied and released on the executor's threads only.
+            asio::post(strand_, [this, message = std::make_shared<delivery>(std::move(message)),
+                                 slot = handler_slot{*this}]() mutable {
+                asio::co_spawn(strand_, handle(std::move(message), std::move(slot)), asio::detached);
+            });
         }
     }
 }
@@ -80,15 +84,17 @@ asio::awaitable<void> delivery_feed::handle(std::shared_ptr<delivery> message, h
         co_await handler_(*message);
         handled = true;
     } catch (...) {
-        // Left unacknowledged: nats-server delivers it again after the ack wait.
+        // Asked for again below; should that fail too, nats-server redelivers after the ack wait.
     }
-    if (handled) {
-        try {
+    try {
+        if (handled) {
             message->ack();
             acknowledged_.fetch_add(1, std::memory_order_relaxed);
-        } catch (const nats_error&) {
-            // The ack did not leave: the message comes again, and is de-duplicated then.
+        } else {
+            message->nak(settings_.retry_delay);
         }
+    } catch (const nats_error&) {
+        // Did not leave: the message comes again after the ack wait, and is de-duplicated then.
     }
 }
 

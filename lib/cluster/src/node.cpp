@@ -7,9 +7,21 @@
 
 namespace cluster {
 
+namespace {
+
+/// One message of a partition in hand at a time, and nats-server holding back the next until it
+/// is acknowledged: a partition's order survives retries.
+[[nodiscard]] node_settings one_at_a_time(node_settings settings) {
+    settings.feed.window = 1;
+    settings.feed.consumer.max_ack_pending = 1;
+    return settings;
+}
+
+}  // namespace
+
 node::node(nats_client& client, node_settings settings, const boost::asio::any_io_executor& executor,
            message_handler handler)
-    : settings_{std::move(settings)},
+    : settings_{one_at_a_time(std::move(settings))},
       client_{&client},
       executor_{executor},
       handler_{std::move(handler)},
@@ -22,7 +34,8 @@ node::node(nats_client& client, node_settings settings, const boost::asio::any_i
         ownership_settings{
             .instance = settings_.instance, .partitions = settings_.partitions, .lease_ttl = settings_.lease_ttl},
         ownership_handlers{.gained = [this](const lease& held) { return start_consuming(held); },
-                           .lost = [this](std::uint32_t partition) { stop_consuming(partition); }});
+                           .lost = [this](std::uint32_t partition) { stop_consuming(partition); },
+                           .leaving = [this] { stop_all(); }});
 }
 
 node::~node() {
@@ -31,19 +44,18 @@ node::~node() {
 
 publish_receipt node::submit(const std::string& id, const std::string& aggregate, const std::string& body,
                              cascade_watch watcher) {
-    desk_.watch(id, std::move(watcher));
+    if (id.find('.') != std::string::npos) {
+        throw std::invalid_argument{"a submit id has no '.': " + id};
+    }
+    const bool watched_here = desk_.watch(id, std::move(watcher));
     const cluster_message message{
         .id = id, .cascade = id, .origin = settings_.instance, .aggregate = aggregate, .body = body};
-    try {
-        const auto receipt = inbound_.publish(partitioning_.partition_of(aggregate), id, encode_message(message));
-        if (receipt.duplicate) {
-            desk_.forget(id);
-        }
-        return receipt;
-    } catch (...) {
-        desk_.forget(id);
-        throw;
+    // On a failure the watch stays: the message may have been stored all the same.
+    const auto receipt = inbound_.publish(partitioning_.partition_of(aggregate), id, encode_message(message));
+    if (receipt.duplicate && watched_here) {
+        desk_.forget(id);  // nothing will report on it: it ran (or runs) under another origin's watch
     }
+    return receipt;
 }
 
 void node::leave() noexcept {
@@ -114,7 +126,10 @@ void node::stop_all() noexcept {
         const std::scoped_lock lock{feeds_mutex_};
         stopping.swap(feeds_);
     }
-    stopping.clear();  // each feed stops as it goes
+    for (auto& [partition, feed] : stopping) {
+        feed->request_stop();  // all together: each then waits for its last fetch and handler
+    }
+    stopping.clear();
 }
 
 }  // namespace cluster

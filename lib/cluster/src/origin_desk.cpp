@@ -13,9 +13,10 @@ origin_desk::origin_desk(nats_client& client, std::string instance, const boost:
       reports_{client, report_stream::consumer_for(instance), settings, executor,
                [this](const delivery& message) { return on_report(message); }} {}
 
-void origin_desk::watch(const std::string& cascade, cascade_watch watcher) {
+bool origin_desk::watch(const std::string& cascade, cascade_watch watcher) {
     const std::scoped_lock lock{mutex_};
-    watched_.insert_or_assign(cascade, watched{.tally = cascade_tally{cascade}, .watcher = std::move(watcher)});
+    return watched_.try_emplace(cascade, watched{.tally = cascade_tally{cascade}, .watcher = std::move(watcher)})
+        .second;
 }
 
 void origin_desk::forget(const std::string& cascade) {

@@ -50,6 +50,9 @@ void partition_ownership::leave() noexcept {
     }
     balancer_.request_stop();
     balancer_.join();
+    if (handlers_.leaving) {
+        handlers_.leaving();  // every partition's consumer at once, rather than one lost at a time
+    }
     while (!held_.empty()) {
         release(held_.begin());
     }
@@ -65,6 +68,8 @@ void partition_ownership::abandon() noexcept {
         balancer_.request_stop();
         balancer_.join();
     }
+    const std::scoped_lock lock{mutex_};
+    held_.clear();  // still leased at nats-server until the TTL, but not consumed here any more
 }
 
 std::vector<std::uint32_t> partition_ownership::held() const {
@@ -167,7 +172,17 @@ void partition_ownership::claim_up_to(std::size_t share) {
         if (!claimed) {
             continue;
         }
+        // Held before the instance hears of it, so that current_lease answers from the first
+        // delivery on.
+        {
+            const std::scoped_lock lock{mutex_};
+            held_.emplace(partition, holding{.current = *claimed, .valid_until = validity_from(asked)});
+        }
         if (!handlers_.gained(*claimed)) {
+            {
+                const std::scoped_lock lock{mutex_};
+                held_.erase(partition);
+            }
             try {
                 leases_.release(*claimed);
             } catch (const nats_error&) {
@@ -175,13 +190,14 @@ void partition_ownership::claim_up_to(std::size_t share) {
             }
             return;  // the instance cannot consume now: try again at the next round
         }
-        const std::scoped_lock lock{mutex_};
-        held_.emplace(partition, holding{.current = *claimed, .valid_until = validity_from(asked)});
     }
 }
 
 void partition_ownership::release_down_to(std::size_t share) {
-    while (held_.size() > share) {
+    // A few per round: each waits for its partition's consumer to stop, and the leases kept must
+    // be renewed meanwhile.
+    constexpr std::size_t per_round = 4;
+    for (std::size_t released = 0; held_.size() > share && released < per_round; ++released) {
         release(std::prev(held_.end()));
     }
 }

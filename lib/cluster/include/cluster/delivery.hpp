@@ -5,6 +5,7 @@
 
 #include "cluster/nats_handle.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -28,8 +29,8 @@ public:
     /// Acknowledges it and waits for nats-server to confirm: once this returns, it is not
     /// delivered again. Throws nats_error.
     void ack_and_wait();
-    /// Asks for a redelivery now. Throws nats_error.
-    void nak();
+    /// Asks for a redelivery after `delay` (at once when zero). Throws nats_error.
+    void nak(std::chrono::milliseconds delay = {});
 
 private:
     message_handle message_;

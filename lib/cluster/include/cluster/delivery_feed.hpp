@@ -4,11 +4,12 @@
 // posts), and hands each delivery, in stream order, to a coroutine started on a strand of the
 // application's executor. A delivery is
 // acknowledged once its handler returns, and left for redelivery when it throws: the handler's
-// work is done before nats-server forgets the message. At most `window` deliveries are in
-// handlers at once; their handlers start in stream order, one after another on the strand. A
-// delivery that comes again (its handler threw, or took longer than the ack wait) comes after
-// later ones: a handler that must keep an aggregate's order throws only for what a retry cures,
-// and the ack wait is set well past a handler's time.
+// work is done before nats-server forgets the message, and asked for again (after `retry_delay`)
+// when it throws. At most `window` deliveries are in handlers at once; their handlers start in
+// stream order, one after another on the strand. With a window of 1 and the consumer's
+// max_ack_pending at 1, nats-server delivers nothing else until a delivery is acknowledged, so a
+// retried one keeps its place. The executor must run until the feed is stopped: a handler that
+// never runs holds its place in the window.
 
 #include "cluster/delivery.hpp"
 #include "cluster/durable_consumer.hpp"
@@ -33,8 +34,9 @@ using delivery_handler = std::function<boost::asio::awaitable<void>(const delive
 
 struct feed_settings {
     consumer_settings consumer;
-    std::size_t window = 256;                   ///< deliveries in handlers at once, at most
-    std::chrono::milliseconds fetch_wait{250};  ///< how long one fetch waits for a first message
+    std::size_t window = 256;                    ///< deliveries in handlers at once, at most
+    std::chrono::milliseconds fetch_wait{100};   ///< how long one fetch waits (and stop() may wait for it)
+    std::chrono::milliseconds retry_delay{500};  ///< before a delivery whose handler threw comes again
 };
 
 class delivery_feed {
@@ -48,6 +50,8 @@ public:
     delivery_feed(const delivery_feed&) = delete;
     delivery_feed& operator=(const delivery_feed&) = delete;
 
+    /// Fetches no more, without waiting: for stopping many feeds together before stop() on each.
+    void request_stop() noexcept { fetcher_.request_stop(); }
     /// Fetches no more, and waits until the handlers already started have returned (their
     /// deliveries acknowledged or not). Idempotent. Must not run on the executor's threads while
     /// a handler needs them.

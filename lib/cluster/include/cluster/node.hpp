@@ -3,11 +3,16 @@
 // left to a message_handler (the bus, once it runs on the cluster). A submit is watched by this
 // instance's origin desk and published to its aggregate's partition; it is the client's ack
 // once JetStream stored it. Whichever instance holds the partition's lease feeds its messages,
-// one after another (the feed's window, 1 unless the handler keeps an aggregate's order itself),
-// to the handler; publishes what it raised to their own aggregates' partitions, under ids derived
-// from the message's (so that a redelivered message raising them again is de-duplicated), then
-// reports to the cascade's origin, and only then is the message acknowledged. The origin streams
-// the events to its watcher and says done when its tally is empty.
+// one after another, to the handler: nats-server delivers a partition's next message only once
+// the last one is acknowledged, so a retried one keeps its place. What the handler raised is
+// published to its own aggregates' partitions, under ids derived from the message's (so that a
+// redelivered message raising them again is de-duplicated), then reported to the cascade's
+// origin, and only then is the message acknowledged: handling is at least once. The origin
+// streams the events to its watcher and says done when its tally is empty.
+//
+// Known costs of this first version: those publishes wait for nats-server on an executor
+// thread, and one message per partition is in hand at a time. The executor must run until the
+// node is destroyed.
 
 #include "cluster/cluster_message.hpp"
 #include "cluster/delivery_feed.hpp"
@@ -48,7 +53,7 @@ struct node_settings {
     std::string instance;  ///< unique in the cluster
     std::uint32_t partitions = 64;
     std::chrono::milliseconds lease_ttl{5000};  ///< used when this instance creates the lease bucket
-    feed_settings feed{.window = 1};            ///< each owned partition's
+    feed_settings feed;                         ///< each owned partition's; its window is always 1
 };
 
 class node {
@@ -64,16 +69,17 @@ public:
 
     /// Starts a cascade whose submitted message is `id`: `watcher` hears of its events and its
     /// end. Returns once JetStream stored the message; `duplicate` when the id was stored before
-    /// (nothing runs again, and the watcher is not kept). Throws nats_error (retryable() when
-    /// nats-server is away; the message may have been stored all the same, and submitting it
-    /// again under its id is safe).
+    /// (nothing runs again, and this watcher is not kept). Throws nats_error (retryable() when
+    /// nats-server is away: the message may have been stored all the same, so the watcher stays,
+    /// and submitting again under the id is safe and keeps the first watcher), and
+    /// std::invalid_argument for an id with a '.' (raised events' ids are "<parent>.<n>").
     publish_receipt submit(const std::string& id, const std::string& aggregate, const std::string& body,
                            cascade_watch watcher);
 
     /// Hands every partition over and leaves. Idempotent.
     void leave() noexcept;
-    /// Stops consuming at once and releases nothing, as a crashed process does: the others take
-    /// its partitions over once the leases expire.
+    /// Stops consuming and releases nothing, as a crashed process does: the others take its
+    /// partitions over once the leases expire. Handlers under way finish first.
     void abandon() noexcept;
 
     /// The partitions this instance handles now.

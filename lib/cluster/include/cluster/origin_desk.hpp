@@ -38,8 +38,9 @@ public:
                 const feed_settings& settings = {});
 
     /// Watches the cascade whose submitted message is `cascade`. Call it before the message is
-    /// published: a report that came first would find nobody watching.
-    void watch(const std::string& cascade, cascade_watch watcher);
+    /// published: a report that came first would find nobody watching. False when the cascade is
+    /// watched already (its watcher stays, this one is dropped).
+    bool watch(const std::string& cascade, cascade_watch watcher);
     /// Stops watching (the client left); its reports are dropped from now on. A report being
     /// handled meanwhile may still call the watcher once after forget returns: what the watcher
     /// refers to is kept alive by the watcher itself (a shared_ptr to the session, say).

@@ -33,6 +33,8 @@ struct ownership_settings {
 
 /// What the instance does as partitions come and go. Called one at a time, on the ownership's
 /// thread (and by leave(), on its caller's); they must not throw, nor call leave() or abandon().
+/// The balancer releases a few partitions per round (each `lost` waits for its consumer), so that
+/// the leases it keeps are renewed meanwhile.
 struct ownership_handlers {
     /// The partition is this instance's now: start consuming it; false when that cannot be done
     /// now (nats-server away), and the lease is given back at once.
@@ -40,6 +42,9 @@ struct ownership_handlers {
     /// The partition is not this instance's any more, or is about to be released: stop consuming
     /// it before returning.
     std::function<void(std::uint32_t partition)> lost;
+    /// Optional: leave() began (balancing has stopped, nothing is renewed any more): stop
+    /// consuming every partition now, together; `lost` follows for each.
+    std::function<void()> leaving;
 };
 
 /// How many of `partitions` the instance ranked `rank` (0-based, by name) of `alive` should hold.
@@ -59,7 +64,8 @@ public:
     /// the others take over at once. Idempotent.
     void leave() noexcept;
     /// Stops at once without releasing anything or leaving, as a crashed process does: the
-    /// others take over once the leases expire.
+    /// others take over once the leases expire. Nothing counts as held any more, and no `lost`
+    /// is called: the instance stops consuming by itself.
     void abandon() noexcept;
 
     /// The partitions held now, in order.
