@@ -2,14 +2,14 @@
 // Shared by the allocation tests: temporary database files, a recording notifier, store
 // factories for the suite that runs against both stores, and a bus wired by bootstrap.
 
+#include "eventually.hpp"
+
 #include <allocation/bootstrap.hpp>
 #include <allocation/memory_store.hpp>
 #include <allocation/messages.hpp>
 #include <allocation/sqlite_store.hpp>
 #include <allocation/unit_of_work.hpp>
 #include <cascade/bus.hpp>
-
-#include "eventually.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <boost/asio/use_future.hpp>

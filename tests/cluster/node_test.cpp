@@ -2,6 +2,7 @@
 // message flow across them with a test domain whose messages say what they raise.
 #include "cluster/node.hpp"
 
+#include "client_view.hpp"
 #include "eventually.hpp"
 #include "nats_server.hpp"
 #include "running_context.hpp"
@@ -23,6 +24,7 @@
 #include <vector>
 
 using namespace test_support;
+using cluster_test::client_view;
 using namespace std::chrono_literals;
 using nlohmann::json;
 namespace asio = boost::asio;
@@ -92,32 +94,6 @@ private:
         co_return raised;
     };
 }
-
-/// What one client of an origin saw.
-struct client_view {
-    std::mutex mutex;
-    std::vector<std::string> events;
-    int done = 0;
-    std::size_t events_at_done = 0;
-
-    [[nodiscard]] cluster::cascade_watch watcher() {
-        return {.on_event =
-                    [this](std::string_view event) {
-                        const std::scoped_lock lock{mutex};
-                        events.emplace_back(event);
-                    },
-                .on_done =
-                    [this] {
-                        const std::scoped_lock lock{mutex};
-                        ++done;
-                        events_at_done = events.size();
-                    }};
-    }
-    [[nodiscard]] int dones() {
-        const std::scoped_lock lock{mutex};
-        return done;
-    }
-};
 
 /// Many clients; declared before the cluster, whose origins call them until it is gone.
 using client_views = std::vector<std::unique_ptr<client_view>>;

@@ -1,3 +1,4 @@
+#include "client_view.hpp"
 #include "cluster/origin_desk.hpp"
 #include "cluster/report_stream.hpp"
 #include "cluster/streams.hpp"
@@ -17,35 +18,10 @@
 
 using namespace test_support;
 using cluster::handled_report;
+using cluster_test::client_view;
 namespace asio = boost::asio;
 
 namespace {
-
-/// What one client of the origin saw.
-struct client_view {
-    std::mutex mutex;
-    std::vector<std::string> events;
-    int done = 0;
-    std::size_t events_at_done = 0;
-
-    [[nodiscard]] cluster::cascade_watch watcher() {
-        return {.on_event =
-                    [this](std::string_view event) {
-                        const std::scoped_lock lock{mutex};
-                        events.emplace_back(event);
-                    },
-                .on_done =
-                    [this] {
-                        const std::scoped_lock lock{mutex};
-                        ++done;
-                        events_at_done = events.size();
-                    }};
-    }
-    [[nodiscard]] int dones() {
-        const std::scoped_lock lock{mutex};
-        return done;
-    }
-};
 
 /// The reports of a cascade "c" whose root raises two events, the first of which raises one.
 [[nodiscard]] std::vector<handled_report> reports_of_a_small_tree() {

@@ -18,8 +18,7 @@ namespace {
 
 }  // namespace
 
-unit_of_work::unit_of_work(store& storage)
-    : session_{storage.open_session(unit_kind::alone)}, products_{*session_} {}
+unit_of_work::unit_of_work(store& storage) : session_{storage.open_session(unit_kind::alone)}, products_{*session_} {}
 
 unit_of_work::unit_of_work(store& storage, cascade::context& ctx)
     : ctx_{&ctx},
