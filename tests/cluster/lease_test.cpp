@@ -13,8 +13,8 @@ namespace {
 struct two_instances {
     one_server nats;
     cluster::nats_client b_client{options_for(nats.server)};
-    cluster::lease_table a{nats.client, {.instance = "a", .ttl = 1s}};
-    cluster::lease_table b{b_client, {.instance = "b", .ttl = 1s}};
+    cluster::lease_table a{nats.client, {.instance = "a", .ttl = 3s}};
+    cluster::lease_table b{b_client, {.instance = "b", .ttl = 3s}};
 };
 
 }  // namespace
@@ -45,8 +45,9 @@ TEST_CASE("a lease that is not renewed expires and another instance takes it ove
     two_instances cluster;
     const auto held = cluster.a.try_claim(3);
     REQUIRE(held.has_value());
-    // The TTL is 1 s; nats-server removes expired entries on its own schedule.
-    REQUIRE(eventually([&] { return cluster.b.try_claim(3).has_value(); }, 10s));
+    // The TTL is 3 s (long enough for a loaded sanitizer build to renew in time); nats-server removes expired entries
+    // on its own schedule.
+    REQUIRE(eventually([&] { return cluster.b.try_claim(3).has_value(); }, 30s));
     CHECK(cluster.a.holder(3) == "b");
     CHECK_FALSE(cluster.a.renew(*held).has_value());  // the old holder is fenced off
 }
@@ -69,17 +70,17 @@ TEST_CASE("a restarted instance waits for its previous incarnation's leases to e
     REQUIRE(cluster.a.try_claim(4).has_value());
     // The same name, but not the same holder: the old process may still be alive, cut off.
     cluster::nats_client restarted_client{options_for(cluster.nats.server)};
-    cluster::lease_table restarted{restarted_client, {.instance = "a", .ttl = 1s}};
+    cluster::lease_table restarted{restarted_client, {.instance = "a", .ttl = 3s}};
     CHECK_FALSE(restarted.try_claim(4).has_value());
     CHECK(restarted.holder(4) == "a");
-    REQUIRE(eventually([&] { return restarted.try_claim(4).has_value(); }, 10s));
+    REQUIRE(eventually([&] { return restarted.try_claim(4).has_value(); }, 30s));
     CHECK_FALSE(cluster.b.try_claim(4).has_value());
 }
 
 TEST_CASE("leases live by the bucket's TTL, whoever created it", "[cluster][lease]") {
-    two_instances cluster;  // created with 1 s
+    two_instances cluster;  // created with 3 s
     cluster::nats_client late_client{options_for(cluster.nats.server)};
     const cluster::lease_table late{late_client, {.instance = "late", .ttl = 30s}};
-    CHECK(late.ttl() == 1s);
-    CHECK(cluster.a.ttl() == 1s);
+    CHECK(late.ttl() == 3s);
+    CHECK(cluster.a.ttl() == 3s);
 }
