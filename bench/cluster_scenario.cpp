@@ -11,12 +11,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cluster/inbound_stream.hpp>
+#include <cluster/lease_table.hpp>
+#include <cluster/member_roster.hpp>
 #include <cluster/nats_client.hpp>
-#include <cluster/nats_error.hpp>
 #include <cluster/node.hpp>
+#include <cluster/report_stream.hpp>
 #include <condition_variable>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -30,18 +32,22 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 struct cluster_settings {
-    std::string url = std::getenv("NATS_URL") != nullptr ? std::getenv("NATS_URL") : "nats://127.0.0.1:4222";
+    std::string url = nats_url_from_environment();
     std::size_t submits = 20'000;
     std::size_t keys = 1'000;
     std::size_t submitters = 8;  ///< threads, each submitting and waiting for its done
     std::uint32_t partitions = 16;
 };
 
-/// Everything a previous run left in nats-server: the streams and the buckets' streams.
+/// Everything a previous run left in nats-server: the streams, and the streams under the buckets
+/// (JetStream keeps bucket B in the stream KV_B).
 void clear_cluster_state(const cluster::nats_client& client) {
-    for (const char* stream : {"CASCADE_IN", "CASCADE_REPORTS", "KV_cascade_leases", "KV_cascade_members"}) {
+    const std::string streams[] = {cluster::inbound_stream::name, cluster::report_stream::name,
+                                   std::string{"KV_"} + cluster::lease_table::bucket,
+                                   std::string{"KV_"} + cluster::member_roster::bucket};
+    for (const auto& stream : streams) {
         jsErrCode code{};
-        (void)js_DeleteStream(client.jetstream(), stream, nullptr, &code);
+        (void)js_DeleteStream(client.jetstream(), stream.c_str(), nullptr, &code);
     }
 }
 

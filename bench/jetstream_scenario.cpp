@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cluster/nats_client.hpp>
 #include <cluster/nats_error.hpp>
+#include <cluster/streams.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -25,7 +26,7 @@ constexpr const char* bench_stream = "CASCADE_BENCH";
 constexpr const char* bench_subject = "bench.in.0";
 
 struct jetstream_settings {
-    std::string url = std::getenv("NATS_URL") != nullptr ? std::getenv("NATS_URL") : "nats://127.0.0.1:4222";
+    std::string url = nats_url_from_environment();
     std::size_t messages = 100'000;
     std::size_t one_by_one = 5'000;  ///< published (and acknowledged) one at a time, for latency
     std::size_t payload = 128;
@@ -34,20 +35,10 @@ struct jetstream_settings {
 };
 
 /// A fresh stream for the run (the previous run's removed), file storage as durability needs.
-void recreate_stream(jsCtx* jetstream) {
+void recreate_stream(cluster::nats_client& client) {
     jsErrCode code{};
-    (void)js_DeleteStream(jetstream, bench_stream, nullptr, &code);
-    jsStreamConfig config;
-    throw_unless_ok(jsStreamConfig_Init(&config), "initialising a stream configuration");
-    const char* subjects[] = {"bench.in.*"};
-    config.Name = bench_stream;
-    config.Subjects = subjects;
-    config.SubjectsLen = 1;
-    config.Storage = js_FileStorage;
-    config.Duplicates = std::chrono::nanoseconds{std::chrono::minutes{2}}.count();
-    jsStreamInfo* info = nullptr;
-    throw_unless_ok(js_AddStream(&info, jetstream, &config, nullptr, &code), "creating the bench stream");
-    jsStreamInfo_Destroy(info);
+    (void)js_DeleteStream(client.jetstream(), bench_stream, nullptr, &code);
+    cluster::ensure_stream(client, {.name = bench_stream, .subjects = "bench.in.*"});
 }
 
 [[nodiscard]] jsPubOptions with_msg_id(const std::string& id) {
@@ -132,14 +123,14 @@ void pull_and_ack(const jetstream_settings& s, const cluster::nats_client& clien
 void run_jetstream(const jetstream_settings& s, report& out) {
     std::printf("jetstream (libnats, no bus) at %s: %zu messages of %zu bytes, %zu of them one by one\n", s.url.c_str(),
                 s.messages + s.one_by_one, s.payload, s.one_by_one);
-    const cluster::nats_client client{{.url = s.url, .name = "cascade-bench"}};
+    cluster::nats_client client{{.url = s.url, .name = "cascade-bench"}};
     jsOptions options;
     jsOptions_Init(&options);
     options.PublishAsync.MaxPending = s.max_pending;
     jsCtx* raw = nullptr;
     throw_unless_ok(natsConnection_JetStream(&raw, client.connection(), &options), "opening JetStream");
     const cluster::jetstream_handle jetstream{raw};
-    recreate_stream(raw);
+    recreate_stream(client);
     const std::string payload(s.payload, 'x');
     const auto scope = out.with({{"series", "jetstream"}});
     publish_one_by_one(s, raw, payload, out);
@@ -155,6 +146,11 @@ jetstream_settings& settings() {
 }
 
 }  // namespace
+
+std::string nats_url_from_environment() {
+    const char* url = std::getenv("NATS_URL");
+    return url != nullptr ? url : "nats://127.0.0.1:4222";
+}
 
 void run_jetstream_baseline(const std::string& url, report& out) {
     jetstream_settings s;

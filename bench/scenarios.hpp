@@ -19,6 +19,10 @@ void add_feed_scenario(CLI::App& app, report& out);  ///< feed_scenario.cpp: "fe
 void add_jetstream_scenario(CLI::App& app, report& out);  ///< jetstream_scenario.cpp: "jetstream" (the raw baseline)
 void add_cluster_scenario(CLI::App& app, report& out);    ///< cluster_scenario.cpp: "cluster" (cluster::node)
 
+/// $NATS_URL (which scripts/with-nats-server sets), else nats://127.0.0.1:4222: the default of
+/// the scenarios that need a nats-server (jetstream_scenario.cpp).
+[[nodiscard]] std::string nats_url_from_environment();
+
 /// The jetstream scenario with its default settings against `url` (the cluster scenario's baseline).
 void run_jetstream_baseline(const std::string& url, report& out);
 

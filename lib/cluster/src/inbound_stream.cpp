@@ -1,6 +1,5 @@
 #include "cluster/inbound_stream.hpp"
 
-#include "cluster/nats_error.hpp"
 #include "cluster/partitioning.hpp"
 
 #include <string>
@@ -8,23 +7,11 @@
 namespace cluster {
 
 inbound_stream::inbound_stream(nats_client& client, const stream_settings& settings) : client_{&client} {
-    ensure_stream(client, {.name = name,
-                           .subjects = "cascade.in.*",
-                           .duplicate_window = settings.duplicate_window,
-                           .in_memory = settings.in_memory});
+    ensure_stream(client, {.name = name, .subjects = "cascade.in.*", .settings = settings});
 }
 
 publish_receipt inbound_stream::publish(std::uint32_t partition, std::string_view msg_id, std::string_view payload) {
     return publish_once(*client_, name, inbound_subject(partition), msg_id, payload);
-}
-
-std::uint64_t inbound_stream::message_count() const {
-    jsStreamInfo* raw = nullptr;
-    jsErrCode code{};
-    const auto status = js_GetStreamInfo(&raw, client_->jetstream(), name, nullptr, &code);
-    const stream_info_handle info{raw};
-    throw_unless_ok(status, "reading the stream " + std::string{name});
-    return info->State.Msgs;
 }
 
 consumer_spec partition_spec(std::uint32_t partition) {

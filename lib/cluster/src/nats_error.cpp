@@ -17,18 +17,21 @@ bool nats_error::retryable() const noexcept {
     }
 }
 
+std::string_view last_error_of(natsStatus status) noexcept {
+    natsStatus last = NATS_OK;
+    const char* detail = nats_GetLastError(&last);
+    return last == status && detail != nullptr ? std::string_view{detail} : std::string_view{};
+}
+
 void throw_unless_ok(natsStatus status, std::string_view doing) {
     if (status == NATS_OK) {
         return;
     }
-    // The thread's last error text is more precise than the status's name (for JetStream, the
-    // server's own description), when it is this failure's.
-    natsStatus last = NATS_OK;
-    const char* detail = nats_GetLastError(&last);
-    const bool detail_is_ours = last == status && detail != nullptr && *detail != '\0';
+    // The thread's last error text is more precise than the status's name, when it is this one's.
+    const auto detail = last_error_of(status);
     std::string what{doing};
     what += ": ";
-    what += detail_is_ours ? detail : natsStatus_GetText(status);
+    what += detail.empty() ? std::string_view{natsStatus_GetText(status)} : detail;
     throw nats_error{status, what};
 }
 

@@ -15,7 +15,9 @@ origin_desk::origin_desk(nats_client& client, std::string instance, const boost:
 
 bool origin_desk::watch(const std::string& cascade, cascade_watch watcher) {
     const std::scoped_lock lock{mutex_};
-    return watched_.try_emplace(cascade, watched{.tally = cascade_tally{cascade}, .watcher = std::move(watcher)})
+    return watched_
+        .try_emplace(cascade, watched{.tally = cascade_tally{cascade},
+                                      .watcher = std::make_shared<const cascade_watch>(std::move(watcher))})
         .second;
 }
 
@@ -42,10 +44,10 @@ boost::asio::awaitable<void> origin_desk::on_report(const delivery& message) {
         co_return;
     }
     for (const auto& event : report.events) {
-        counted->watcher.on_event(event);
+        counted->watcher->on_event(event);
     }
     if (counted->done) {
-        counted->watcher.on_done();
+        counted->watcher->on_done();
     }
 }
 

@@ -183,11 +183,7 @@ void partition_ownership::claim_up_to(std::size_t share) {
                 const std::scoped_lock lock{mutex_};
                 held_.erase(partition);
             }
-            try {
-                leases_.release(*claimed);
-            } catch (const nats_error&) {
-                // It expires at the TTL instead.
-            }
+            give_back(*claimed);
             return;  // the instance cannot consume now: try again at the next round
         }
     }
@@ -211,6 +207,10 @@ void partition_ownership::drop(holdings::iterator held) {
 void partition_ownership::release(holdings::iterator held) noexcept {
     const auto released = held->second.current;
     drop(held);
+    give_back(released);
+}
+
+void partition_ownership::give_back(const lease& released) noexcept {
     try {
         leases_.release(released);
     } catch (const nats_error&) {

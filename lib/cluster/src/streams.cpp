@@ -6,16 +6,21 @@ namespace cluster {
 
 namespace {
 
-[[nodiscard]] bool stream_exists(jsCtx* jetstream, const std::string& name) {
+/// The stream's information, or null when there is no such stream.
+[[nodiscard]] stream_info_handle stream_info(jsCtx* jetstream, const std::string& name) {
     jsStreamInfo* raw = nullptr;
     jsErrCode code{};
     const auto status = js_GetStreamInfo(&raw, jetstream, name.c_str(), nullptr, &code);
-    const stream_info_handle info{raw};
+    stream_info_handle info{raw};
     if (status == NATS_NOT_FOUND) {
-        return false;
+        return nullptr;
     }
     throw_unless_ok(status, "reading the stream " + name);
-    return true;
+    return info;
+}
+
+[[nodiscard]] bool stream_exists(jsCtx* jetstream, const std::string& name) {
+    return stream_info(jetstream, name) != nullptr;
 }
 
 }  // namespace
@@ -30,8 +35,8 @@ void ensure_stream(nats_client& client, const stream_definition& definition) {
     config.Name = definition.name.c_str();
     config.Subjects = subjects;
     config.SubjectsLen = 1;
-    config.Storage = definition.in_memory ? js_MemoryStorage : js_FileStorage;
-    config.Duplicates = std::chrono::nanoseconds{definition.duplicate_window}.count();
+    config.Storage = definition.settings.in_memory ? js_MemoryStorage : js_FileStorage;
+    config.Duplicates = std::chrono::nanoseconds{definition.settings.duplicate_window}.count();
     jsStreamInfo* raw = nullptr;
     jsErrCode code{};
     const auto status = js_AddStream(&raw, client.jetstream(), &config, nullptr, &code);
@@ -41,6 +46,14 @@ void ensure_stream(nats_client& client, const stream_definition& definition) {
         return;
     }
     throw_unless_ok(status, "creating the stream " + definition.name);
+}
+
+std::uint64_t message_count(nats_client& client, const std::string& stream) {
+    const auto info = stream_info(client.jetstream(), stream);
+    if (!info) {
+        throw nats_error{NATS_NOT_FOUND, "reading the stream " + stream + ": no such stream"};
+    }
+    return info->State.Msgs;
 }
 
 publish_receipt publish_once(nats_client& client, const std::string& stream, const std::string& subject,

@@ -28,13 +28,7 @@ namespace {
 /// key first. libnats reports it as a plain NATS_ERR, told apart from other errors (a full
 /// stream, say) only by the server's text.
 [[nodiscard]] bool lost_the_race(natsStatus status) {
-    if (status != NATS_ERR) {
-        return false;
-    }
-    natsStatus last = NATS_OK;
-    const char* detail = nats_GetLastError(&last);
-    return last == status && detail != nullptr &&
-           std::string_view{detail}.find("wrong last sequence") != std::string_view::npos;
+    return status == NATS_ERR && last_error_of(status).find("wrong last sequence") != std::string_view::npos;
 }
 
 /// A compare-and-set's answer: the new revision, or nullopt when another writer got there first.

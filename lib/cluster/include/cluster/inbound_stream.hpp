@@ -13,11 +13,6 @@
 
 namespace cluster {
 
-struct stream_settings {
-    std::chrono::seconds duplicate_window{120};  ///< how long nats-server remembers message ids
-    bool in_memory = false;                      ///< memory storage: for benchmarks, not for durability
-};
-
 class inbound_stream {
 public:
     static constexpr const char* name = "CASCADE_IN";
@@ -29,8 +24,8 @@ public:
     /// nats-server's ack. Throws nats_error (retryable() when the server is away).
     publish_receipt publish(std::uint32_t partition, std::string_view msg_id, std::string_view payload);
 
-    /// How many messages the stream holds.
-    [[nodiscard]] std::uint64_t message_count() const;
+    /// How many messages the stream holds. Throws nats_error.
+    [[nodiscard]] std::uint64_t message_count() const { return cluster::message_count(*client_, name); }
 
 private:
     nats_client* client_;

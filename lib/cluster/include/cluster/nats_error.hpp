@@ -22,6 +22,10 @@ private:
     natsStatus status_;
 };
 
+/// libnats's own account of the failure `status` that the calling thread just had (for
+/// JetStream, nats-server's text); empty when its last error is another one's.
+[[nodiscard]] std::string_view last_error_of(natsStatus status) noexcept;
+
 /// Throws nats_error when `status` is not NATS_OK, saying what was being done and libnats's
 /// own account of the failure.
 void throw_unless_ok(natsStatus status, std::string_view doing);

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -51,12 +52,12 @@ public:
 private:
     struct watched {
         cascade_tally tally;
-        cascade_watch watcher;
+        std::shared_ptr<const cascade_watch> watcher;  ///< shared with the report being handled
     };
 
     /// What a report means for its cascade's watcher.
     struct verdict {
-        cascade_watch watcher;
+        std::shared_ptr<const cascade_watch> watcher;
         bool done = false;
     };
 

@@ -90,8 +90,10 @@ private:
     void release_down_to(std::size_t share);
     /// `lost`, then forgets the partition.
     void drop(holdings::iterator held);
-    /// drop(), then gives the lease back (or leaves it to expire when nats-server is away).
+    /// drop(), then give_back().
     void release(holdings::iterator held) noexcept;
+    /// Releases the lease at nats-server, or leaves it to expire when nats-server is away.
+    void give_back(const lease& released) noexcept;
     [[nodiscard]] std::chrono::steady_clock::time_point validity_from(
         std::chrono::steady_clock::time_point written) const noexcept;
 

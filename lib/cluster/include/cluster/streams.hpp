@@ -11,16 +11,23 @@
 
 namespace cluster {
 
-struct stream_definition {
-    std::string name;
-    std::string subjects;                        ///< one subject pattern: "cascade.in.*"
+struct stream_settings {
     std::chrono::seconds duplicate_window{120};  ///< how long nats-server remembers message ids
     bool in_memory = false;                      ///< memory storage: for benchmarks, not for durability
+};
+
+struct stream_definition {
+    std::string name;
+    std::string subjects;  ///< one subject pattern: "cascade.in.*"
+    stream_settings settings;
 };
 
 /// Creates the stream, or leaves it as it is when it exists (another instance made it).
 /// Throws nats_error.
 void ensure_stream(nats_client& client, const stream_definition& definition);
+
+/// How many messages the stream holds. Throws nats_error.
+[[nodiscard]] std::uint64_t message_count(nats_client& client, const std::string& stream);
 
 struct publish_receipt {
     std::uint64_t seq = 0;   ///< the message's sequence in the stream (the first one's, for a duplicate)
